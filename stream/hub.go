@@ -1,0 +1,303 @@
+package stream
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Hub is a hot multicast source: the producer side of a stream. A producer calls Emit, and every consumer
+// registered at that moment receives the value through its own bounded mailbox, by its own backpressure
+// policy (see Block, DropNewest, DropOldest). Consumers register by running h.Stream().
+//
+// The consumer list is an immutable slice behind an atomic pointer, replaced on each register/leave, so Emit
+// reads it without locking. A Hub with no consumer owns no goroutine and Emit on it costs a few nanoseconds.
+// The zero Hub is ready to use. All methods are safe for concurrent use; values emitted concurrently from
+// several goroutines reach each consumer in some serial order.
+type Hub[T any] struct {
+	consumers atomic.Pointer[[]*consumer[T]] // nil when there is none
+	mu        sync.Mutex                     // guards the fields below and list replacement
+	completed bool
+	done      chan struct{} // created on first use, closed by Complete
+	err       error         // terminal error, set before done is closed
+	cfg       *hubConfig
+	active    bool       // last state given to OnActive, guarded by actMu
+	actMu     sync.Mutex // serializes OnActive calls
+}
+
+type hubConfig struct {
+	defaults *observeConfig
+	onActive func(active bool)
+}
+
+// HubOption configures a Hub.
+type HubOption func(*hubConfig)
+
+// WithDefaults sets the consumer options used by consumers that do not set them themselves (mailbox size,
+// policy, OnDrop). For example a hub fed by a network reader can default to DropOldest so that no consumer
+// stalls the reader unless it explicitly asks for Block.
+func WithDefaults(opts ...ObserveOption) HubOption {
+	return func(c *hubConfig) { c.defaults = newConfig(opts) }
+}
+
+// OnActive sets a callback told when the hub gains its first consumer (true) and loses its last one or
+// completes (false), so a producer can start and stop work lazily. Calls are serialized and alternate. fn must
+// not register or unregister consumers of this hub synchronously.
+func OnActive(fn func(active bool)) HubOption {
+	return func(c *hubConfig) { c.onActive = fn }
+}
+
+// NewHub returns a Hub ready for use.
+func NewHub[T any](opts ...HubOption) *Hub[T] {
+	h := &Hub[T]{}
+	if len(opts) > 0 {
+		h.cfg = &hubConfig{}
+		for _, o := range opts {
+			if o != nil {
+				o(h.cfg)
+			}
+		}
+	}
+	return h
+}
+
+type consumer[T any] struct {
+	ch       chan T
+	gone     chan struct{} // closed when the consumer has left
+	policy   policy
+	dropped  atomic.Uint64
+	counters *counters
+}
+
+func (c *consumer[T]) drop() {
+	c.dropped.Add(1)
+	if c.counters != nil {
+		c.counters.dropped.Add(1)
+	}
+}
+
+// send delivers v by the consumer's policy. It returns false only when cancel fired while blocked.
+func (c *consumer[T]) send(v T, cancel <-chan struct{}) bool {
+	switch c.policy {
+	case policyDropNewest:
+		select {
+		case c.ch <- v:
+		default:
+			c.drop()
+		}
+	case policyDropOldest:
+		for {
+			select {
+			case c.ch <- v:
+				return true
+			default:
+			}
+			select {
+			case <-c.ch:
+				c.drop()
+			default:
+			}
+		}
+	default:
+		select {
+		case c.ch <- v:
+		default:
+			select {
+			case c.ch <- v:
+			case <-c.gone:
+			case <-cancel:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Emit delivers v to every current consumer by its policy. It never blocks unless a consumer chose Block and
+// its mailbox is full; it then waits until that consumer makes room or leaves. Emit after Complete is ignored;
+// an Emit concurrent with Complete may or may not be delivered. Emitting into a hub from one of its own Block
+// consumers can deadlock when that consumer's mailbox is full.
+func (h *Hub[T]) Emit(v T) {
+	p := h.consumers.Load()
+	if p == nil {
+		return
+	}
+	for _, c := range *p {
+		c.send(v, nil)
+	}
+}
+
+// EmitContext is Emit, except that waiting on a full Block mailbox also ends when ctx ends; it then returns
+// ctx.Err() and the consumers not yet served do not receive v.
+func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
+	p := h.consumers.Load()
+	if p == nil {
+		return nil
+	}
+	done := ctx.Done()
+	for _, c := range *p {
+		if !c.send(v, done) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Complete ends the hub: every consumer receives the values already in its mailbox, then its stream ends with
+// err (nil = completed, non-nil = failed). Consumers that register later end at once the same way. Only the
+// first call has an effect.
+func (h *Hub[T]) Complete(err error) {
+	h.mu.Lock()
+	if h.completed {
+		h.mu.Unlock()
+		return
+	}
+	h.completed, h.err = true, err
+	if h.done == nil {
+		h.done = make(chan struct{})
+	}
+	close(h.done)
+	h.consumers.Store(nil)
+	h.mu.Unlock()
+	h.notifyActive()
+}
+
+// Completed reports whether Complete has been called.
+func (h *Hub[T]) Completed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.completed
+}
+
+// Consumers returns the number of registered consumers.
+func (h *Hub[T]) Consumers() int {
+	if p := h.consumers.Load(); p != nil {
+		return len(*p)
+	}
+	return 0
+}
+
+// Stream returns the hot stream of the hub's values. Each run registers a new consumer whose mailbox
+// settings come from the options in its context (given to Observe or Subscribe), else from the hub's
+// WithDefaults, else Block with DefaultBuffer. The run delivers the values emitted after registration, and
+// ends when the hub completes (after delivering its queued values), when emit returns false, or when ctx ends
+// (returning ctx.Err()).
+func (h *Hub[T]) Stream() Stream[T] {
+	return Stream[T]{run: h.run}
+}
+
+func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var defaults *observeConfig
+	if h.cfg != nil {
+		defaults = h.cfg.defaults
+	}
+	buffer, pol, onDrop, ctr := merge(configFrom(ctx), defaults)
+	c := &consumer[T]{ch: make(chan T, buffer), gone: make(chan struct{}), policy: pol, counters: ctr}
+
+	done, err, ok := h.register(c)
+	if !ok {
+		return err
+	}
+	defer h.unregister(c)
+
+	var reported uint64
+	report := func() {
+		if d := c.dropped.Load(); d != reported {
+			onDrop(d - reported)
+			reported = d
+		}
+	}
+	if onDrop != nil {
+		defer report()
+	}
+	deliver := func(v T) bool {
+		if onDrop != nil {
+			report()
+		}
+		return emit(v)
+	}
+
+	ctxDone := ctx.Done()
+	for {
+		select {
+		case v := <-c.ch:
+			if !deliver(v) {
+				return nil
+			}
+		case <-ctxDone:
+			return ctx.Err()
+		case <-done:
+			for {
+				select {
+				case v := <-c.ch:
+					if !deliver(v) {
+						return nil
+					}
+				case <-ctxDone:
+					return ctx.Err()
+				default:
+					return h.err // written before done was closed
+				}
+			}
+		}
+	}
+}
+
+func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok bool) {
+	h.mu.Lock()
+	if h.completed {
+		err = h.err
+		h.mu.Unlock()
+		return nil, err, false
+	}
+	if h.done == nil {
+		h.done = make(chan struct{})
+	}
+	var list []*consumer[T]
+	if p := h.consumers.Load(); p != nil {
+		list = make([]*consumer[T], len(*p), len(*p)+1)
+		copy(list, *p)
+	}
+	list = append(list, c)
+	h.consumers.Store(&list)
+	done = h.done
+	h.mu.Unlock()
+	h.notifyActive()
+	return done, nil, true
+}
+
+func (h *Hub[T]) unregister(c *consumer[T]) {
+	h.mu.Lock()
+	if p := h.consumers.Load(); p != nil {
+		if i := slices.Index(*p, c); i >= 0 {
+			if len(*p) == 1 {
+				h.consumers.Store(nil)
+			} else {
+				list := make([]*consumer[T], 0, len(*p)-1)
+				list = append(list, (*p)[:i]...)
+				list = append(list, (*p)[i+1:]...)
+				h.consumers.Store(&list)
+			}
+		}
+	}
+	h.mu.Unlock()
+	close(c.gone)
+	h.notifyActive()
+}
+
+func (h *Hub[T]) notifyActive() {
+	if h.cfg == nil || h.cfg.onActive == nil {
+		return
+	}
+	h.actMu.Lock()
+	defer h.actMu.Unlock()
+	active := h.Consumers() > 0
+	if active != h.active {
+		h.active = active
+		h.cfg.onActive(active)
+	}
+}

@@ -1,0 +1,118 @@
+package stream
+
+import (
+	"context"
+	"errors"
+)
+
+// Observe runs the stream in a new goroutine and returns a channel of its values, for range loops. The
+// channel closes when the stream ends or ctx ends; the goroutine ends with it. opts set this consumer's
+// backpressure policy and mailbox at every Hub of the stream (default: Block, DefaultBuffer), and OnError
+// receives the terminal error (it is discarded otherwise). A consumer that stops reading without cancelling
+// ctx keeps its goroutine: always cancel ctx when done.
+func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T {
+	cfg := newConfig(opts)
+	out := make(chan T)
+	ctx, cancel := context.WithCancel(ctx)
+	ctx = withConfig(ctx, cfg)
+	go func() {
+		defer close(out)
+		defer cancel()
+		done := ctx.Done()
+		err := s.Run(ctx, func(v T) bool {
+			select {
+			case out <- v:
+				return true
+			case <-done:
+				return false
+			}
+		})
+		if err = terminal(ctx, err); err != nil && cfg.onError != nil {
+			cfg.onError(err)
+		}
+	}()
+	return out
+}
+
+// terminal maps the error returned by a run to the consumer's view: a context error after the consumer's own
+// context ended is a cancellation, not a failure.
+func terminal(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil &&
+		(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return nil
+	}
+	return err
+}
+
+// Subscription is a running consumer started by Subscribe.
+type Subscription struct {
+	cancel   context.CancelFunc
+	done     chan struct{}
+	err      error
+	counters counters
+}
+
+// Subscribe runs the stream in a new goroutine and calls next for each value, in order, from that goroutine.
+// opts set this consumer's backpressure policy and mailbox at every Hub of the stream (default: Block,
+// DefaultBuffer); OnError, if set, is called with the terminal error before Done closes. The subscription ends
+// when the stream ends, when ctx ends or when Stop is called.
+func (s Stream[T]) Subscribe(ctx context.Context, next func(T), opts ...ObserveOption) *Subscription {
+	cfg := newConfig(opts)
+	sub := &Subscription{done: make(chan struct{})}
+	cfg.counters = &sub.counters
+	ctx, sub.cancel = context.WithCancel(ctx)
+	ctx = withConfig(ctx, cfg)
+	go func() {
+		defer close(sub.done)
+		defer sub.cancel()
+		done := ctx.Done()
+		err := s.Run(ctx, func(v T) bool {
+			select {
+			case <-done:
+				return false
+			default:
+			}
+			if next != nil {
+				next(v)
+			}
+			sub.counters.delivered.Add(1)
+			return true
+		})
+		sub.err = terminal(ctx, err)
+		if sub.err != nil && cfg.onError != nil {
+			cfg.onError(sub.err)
+		}
+	}()
+	return sub
+}
+
+// Stop ends the subscription. It does not wait: use Done or Wait for that. After Stop returns, next is not
+// called again, except for a call already in progress. Stop is idempotent and may be called from next.
+func (s *Subscription) Stop() { s.cancel() }
+
+// Done returns a channel closed when the subscription has ended and its goroutine has returned.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// Err returns the terminal error of the stream once Done is closed: nil when the stream completed or the
+// subscription was stopped or cancelled. Before Done is closed it returns nil.
+func (s *Subscription) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// Wait blocks until the subscription has ended and returns Err.
+func (s *Subscription) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// Dropped returns how many values the subscription's drop policy has discarded so far, over all the Hubs
+// its stream reads.
+func (s *Subscription) Dropped() uint64 { return s.counters.dropped.Load() }
+
+// Delivered returns how many values have been passed to next so far.
+func (s *Subscription) Delivered() uint64 { return s.counters.delivered.Load() }
