@@ -1,0 +1,39 @@
+// Package transport is the WebSocket layer of rxrealtime: it dials (or, for
+// test servers, accepts) a WebSocket and moves whole frames in and out of it,
+// built on github.com/gobwas/ws's low-level frame API.
+//
+// # Reading
+//
+// One goroutine calls [Conn.ReadFrame] in a loop. Each call returns the next
+// text or binary message in a freshly allocated slice that the caller owns:
+// the payload is read with one io.ReadFull straight into a slice of exactly
+// the frame's size, so decoded messages may alias it without any copy. Pings
+// are answered, pongs recorded, fragmented messages reassembled, and frames
+// larger than [WithMaxFrameSize] rejected from their header, before any
+// allocation.
+//
+// # Writing
+//
+// [Conn.WriteFrame] and [Conn.Ping] may be called from any goroutine; frames
+// never interleave. Client frames are masked in the connection's write buffer,
+// never in the caller's slice. Every write is bounded by the context deadline
+// and [WithWriteTimeout].
+//
+// # Ending
+//
+// Every error is terminal and tells who ended the connection:
+//   - errors.Is(err, [ErrClosed]): this side called [Conn.Close] or
+//     [Conn.CloseNow];
+//   - errors.As(err, &ce) with ce a [*CloseError] and !ce.Abnormal(): the
+//     peer sent a close frame with ce.Code and ce.Reason;
+//   - a [*CloseError] with ce.Abnormal() (code 1006): the connection dropped
+//     without a close frame; ce.Err (also reachable with errors.Is) says why;
+//   - errors.Is(err, [ErrFrameTooLarge]) or errors.Is(err, [ErrProtocol]): the
+//     peer misbehaved and this side failed the connection (1009 / 1002).
+//
+// # Secrets
+//
+// Realtime URLs carry the API key (and sometimes a JWT) in the query string.
+// No error of this package prints a query string, user info or header value:
+// URLs appear as scheme://host/path only.
+package transport
