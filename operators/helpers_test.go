@@ -43,7 +43,7 @@ type ev[T any] struct {
 	err error
 }
 
-func at[T any](d time.Duration, v T) ev[T]        { return ev[T]{at: d, v: v} }
+func at[T any](d time.Duration, v T) ev[T]          { return ev[T]{at: d, v: v} }
 func endAt[T any](d time.Duration, err error) ev[T] { return ev[T]{at: d, end: true, err: err} }
 
 // timed returns a cold source that follows the script using real (synctest-virtualized) timers. Without an

@@ -185,11 +185,13 @@ func TestTakeUntil(t *testing.T) {
 // TestMain) and no flush.
 func TestTimeOperatorsCancel(t *testing.T) {
 	ops := map[string]func(stream.Stream[int]) stream.Stream[int]{
-		"Debounce":  func(s stream.Stream[int]) stream.Stream[int] { return operators.Debounce(s, time.Hour) },
-		"Sample":    func(s stream.Stream[int]) stream.Stream[int] { return operators.Sample(s, time.Hour) },
-		"Throttle":  func(s stream.Stream[int]) stream.Stream[int] { return operators.Throttle(s, time.Hour) },
-		"Timeout":   func(s stream.Stream[int]) stream.Stream[int] { return operators.Timeout(s, time.Hour) },
-		"TakeUntil": func(s stream.Stream[int]) stream.Stream[int] { return operators.TakeUntil(s, timed(at(2*time.Hour, 0))) },
+		"Debounce": func(s stream.Stream[int]) stream.Stream[int] { return operators.Debounce(s, time.Hour) },
+		"Sample":   func(s stream.Stream[int]) stream.Stream[int] { return operators.Sample(s, time.Hour) },
+		"Throttle": func(s stream.Stream[int]) stream.Stream[int] { return operators.Throttle(s, time.Hour) },
+		"Timeout":  func(s stream.Stream[int]) stream.Stream[int] { return operators.Timeout(s, time.Hour) },
+		"TakeUntil": func(s stream.Stream[int]) stream.Stream[int] {
+			return operators.TakeUntil(s, timed(at(2*time.Hour, 0)))
+		},
 		"BufferTime": func(s stream.Stream[int]) stream.Stream[int] {
 			return operators.Map(operators.BufferTime(s, time.Hour), func(b []int) int { return len(b) })
 		},
