@@ -1,0 +1,165 @@
+package realtimetest
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/transport"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// Faults injects failures into a running [Server], to test how a client
+// copes with them. Get it with [Server.Faults]. All methods are safe for
+// concurrent use and take effect at once for every connection.
+type Faults struct {
+	s           *Server
+	halfOpen    atomic.Bool
+	dropReplies atomic.Bool
+	replyDelay  atomic.Int64 // nanoseconds
+	reject      atomic.Pointer[string]
+}
+
+// DropAll drops every connection abruptly: the TCP connection is closed
+// without a WebSocket close frame, so clients see an abnormal closure
+// (1006), as when a network path or a node dies. The listener stays up, so
+// clients can reconnect at once.
+func (f *Faults) DropAll() {
+	f.s.mu.Lock()
+	conns := f.s.connList()
+	f.s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.tc.CloseNow()
+	}
+}
+
+// SetHalfOpen makes the server stop writing anything while keeping every
+// TCP connection open and still reading (and recording) what clients send:
+// heartbeats go unanswered, as on a half-open connection. Frames produced
+// meanwhile are lost. SetHalfOpen(false) resumes writing.
+func (f *Faults) SetHalfOpen(on bool) { f.halfOpen.Store(on) }
+
+// DelayReplies holds every phx_reply (join, heartbeat, leave, acks, ...)
+// for d before writing it; frames queued behind a held reply wait too, as
+// on a busy server. 0 turns it off.
+func (f *Faults) DelayReplies(d time.Duration) { f.replyDelay.Store(int64(max(d, 0))) }
+
+// DropReplies makes the server silently drop every phx_reply (joins,
+// heartbeats, leaves, acks) while on; other frames still flow.
+func (f *Faults) DropReplies(on bool) { f.dropReplies.Store(on) }
+
+// RejectJoins makes every join fail with reason (for example
+// "RealtimeRestarting: Realtime is restarting, please standby") until it is
+// called with "". The error reply is delayed like any join error (see
+// [WithJoinErrorDelay]).
+func (f *Faults) RejectJoins(reason string) {
+	if reason == "" {
+		f.reject.Store(nil)
+		return
+	}
+	f.reject.Store(&reason)
+}
+
+func (f *Faults) rejectReason() string {
+	if p := f.reject.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// CloseAll closes every connection with a WebSocket close frame carrying
+// code, after the frames already queued. With
+// [transport.StatusServiceRestart] (1012) it first tells every joined
+// channel {"extension":"system","status":"ok","message":"Server requested
+// disconnect"}, as the real server does when a tenant's configuration
+// changes; with [transport.StatusGoingAway] (1001) it closes without a
+// message, as the real "disconnect" broadcast does (too many joins, tenant
+// removed). Other codes close without a message too.
+func (f *Faults) CloseAll(code transport.StatusCode) {
+	s := f.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.connList() {
+		if code == transport.StatusServiceRestart {
+			for _, ch := range c.channelList() {
+				// A fan-out frame: no join_ref, no channel key.
+				c.send(phoenix.Message{Topic: ch.topic, Event: phoenix.EventSystem,
+					Payload: []byte(`{"extension":"system","status":"ok","message":"Server requested disconnect"}`)}, false)
+			}
+		}
+		c.closeAfterQueued(code)
+	}
+}
+
+// malformedFrame is what SendMalformed writes: a truncated JSON text frame
+// that neither serializer can decode.
+var malformedFrame = []byte(`{"topic":"phoenix","event":"phx_reply","payload":{"status":"ok"`)
+
+// SendMalformed writes a malformed text frame (truncated JSON) to every
+// connection, after the frames already queued.
+func (f *Faults) SendMalformed() { f.SendRaw(malformedFrame, false) }
+
+// SendRaw writes data as one text (or binary) frame to every connection,
+// after the frames already queued. It is recorded as an Out frame with a
+// zero Msg.
+func (f *Faults) SendRaw(data []byte, binary bool) {
+	s := f.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.connList() {
+		c.sendEncoded(append([]byte(nil), data...), binary, phoenix.Message{})
+	}
+}
+
+// Stop takes the server down: the listener closes (new connections are
+// refused) and every connection is closed with 1012 (service restart), as
+// a draining node does. State tied to connections (channels, presence) is
+// gone. Start brings it back on the same address.
+func (f *Faults) Stop() {
+	s := f.s
+	s.run.Lock()
+	defer s.run.Unlock()
+	s.stop(transport.StatusServiceRestart)
+}
+
+// Start listens again on the server's address after Stop. It fails with
+// [ErrServerClosed] after Close, or if the port cannot be had again.
+func (f *Faults) Start() error {
+	s := f.s
+	s.run.Lock()
+	defer s.run.Unlock()
+	s.mu.Lock()
+	closed, stopped, addr := s.closed, s.stopped, s.addr
+	s.mu.Unlock()
+	if closed {
+		return fmt.Errorf("realtimetest: start: %w", ErrServerClosed)
+	}
+	if !stopped {
+		return nil
+	}
+	var err error
+	for i := 0; i < 50; i++ { // the port may take a moment to be free again
+		if err = s.listen(addr); err == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
+}
+
+// Restart is Stop followed by Start: every connection is closed with 1012
+// and the server listens again on the same address, so clients can
+// reconnect to the URL they know.
+func (f *Faults) Restart() error {
+	f.Stop()
+	return f.Start()
+}
+
+// Reset turns every fault off: no half-open, no delayed or dropped
+// replies, no rejected joins. It does not restart a stopped server.
+func (f *Faults) Reset() {
+	f.halfOpen.Store(false)
+	f.dropReplies.Store(false)
+	f.replyDelay.Store(0)
+	f.reject.Store(nil)
+}
