@@ -53,7 +53,7 @@ type presenceDiff struct {
 	joins, leaves []presenceChange
 }
 
-func (d *presenceDiff) empty() bool { return len(d.joins) == 0 && len(d.leaves) == 0 }
+func (d presenceDiff) empty() bool { return len(d.joins) == 0 && len(d.leaves) == 0 }
 
 // appendJSON renders {"joins":{...},"leaves":{...}}.
 func (d *presenceDiff) appendJSON(dst []byte) []byte {
