@@ -36,8 +36,10 @@ func norm(m Message) Message {
 	return m
 }
 
-func requireSameMessage(t testing.TB, want, got Message, msgAndArgs ...any) {
-	t.Helper()
+func requireSameMessage(t require.TestingT, want, got Message, msgAndArgs ...any) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	want, got = norm(want), norm(got)
 	// Compare payloads as text for readable failures.
 	require.Equal(t, string(want.Payload), string(got.Payload), msgAndArgs...)

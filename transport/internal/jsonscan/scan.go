@@ -1,6 +1,9 @@
 package jsonscan
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // maxDepth bounds how deeply arrays and objects may nest, like encoding/json.
 const maxDepth = 10000
@@ -13,7 +16,7 @@ func isSpace(c byte) bool {
 // SkipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace, or len(data).
 func SkipSpace(data []byte, i int) int {
-	for i < len(data) && isSpace(data[i]) {
+	for i < len(data) && data[i] <= ' ' && isSpace(data[i]) {
 		i++
 	}
 	return i
@@ -119,7 +122,7 @@ func Skip(data []byte, i int) (int, error) {
 			st.push(false)
 			continue
 		case '"':
-			if i, _, err = ScanString(data, i); err != nil {
+			if i, err = skipString(data, i); err != nil {
 				return i, err
 			}
 		case 't':
@@ -187,7 +190,7 @@ func skipKey(data []byte, i int) (int, error) {
 	if data[i] != '"' {
 		return i, errAt(i, reasonString)
 	}
-	i, _, err := ScanString(data, i)
+	i, err := skipString(data, i)
 	if err != nil {
 		return i, err
 	}
@@ -281,10 +284,24 @@ func specialMask(x uint64) uint64 {
 	return ((q-lsbs)&^q | (b-lsbs)&^b | (x-lsbs*0x20)&^x) & msbs
 }
 
-func load64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+// skipString returns the index just past the JSON string whose opening
+// quote is data[i]. The common case, a string without escapes whose end is
+// found by the 8-byte scan, stays in this function; anything else goes to
+// ScanString.
+func skipString(data []byte, i int) (int, error) {
+	j := i + 1
+	for j+8 <= len(data) {
+		if m := specialMask(binary.LittleEndian.Uint64(data[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			if data[j] == '"' {
+				return j + 1, nil
+			}
+			break
+		}
+		j += 8
+	}
+	end, _, err := ScanString(data, i)
+	return end, err
 }
 
 // ScanString checks the JSON string whose opening quote is data[i] and
@@ -300,7 +317,7 @@ func ScanString(data []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for {
 		for j+8 <= len(data) {
-			if m := specialMask(load64(data[j:])); m != 0 {
+			if m := specialMask(binary.LittleEndian.Uint64(data[j:])); m != 0 {
 				j += bits.TrailingZeros64(m) >> 3
 				break
 			}
