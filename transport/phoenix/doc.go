@@ -6,12 +6,20 @@
 // stays undecoded (and, where possible, aliases the frame) until a consumer
 // asks for a typed value. This keeps the per-frame cost of routing small.
 //
-// Three serializers are built in:
+// Two serializers are built in:
 //
 //   - [V1]: vsn 1.0.0, JSON objects {"topic","event","payload","ref","join_ref"}.
 //   - [V2]: vsn 2.0.0, JSON arrays [join_ref, ref, topic, event, payload] in
 //     text frames, and the binary frames of kinds 0 (push), 1 (reply),
 //     2 (broadcast), 3 (user broadcast push) and 4 (user broadcast).
 //
-// Users may supply their own by implementing [Serializer].
+// [V1] and [V2] are ready-made values; [NewV2] builds a V2 serializer with
+// options: [WithSide] for the server end of a socket (it decides the layout
+// of binary kind 0), and [WithBinaryUserBroadcasts] to send user broadcasts
+// as binary frames the way realtime-js does. Users may supply their own
+// serializer by implementing [Serializer].
+//
+// Decoding never decodes the payload: [ParseReply] and [ParseBroadcast]
+// read the two payload shapes the socket itself needs (reply status,
+// broadcast event) and hand back the rest as raw JSON.
 package phoenix

@@ -22,7 +22,8 @@ import "github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 //	kind 3 user broadcast push: 3 jr_len ref_len topic_len uevent_len meta_len enc | join_ref ref topic uevent meta | payload
 //	kind 4 user broadcast:      4 topic_len uevent_len meta_len enc | topic uevent meta | payload
 //
-// enc is 0 for a binary payload and 1 for a JSON one. Which kind 0 layout
+// enc is 0 for a binary payload and 1 for a JSON one. Strings in binary
+// frames are taken as raw bytes; they are not checked to be UTF-8. Which kind 0 layout
 // is written and read depends on the serializer's [Side]: a client encodes
 // the first and decodes the second, a server the reverse. Other kinds are
 // read on either side. Decoded kinds 0, 1 and 2 have Binary set; kind 1 has
