@@ -1,0 +1,72 @@
+package workload
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/gobwas/ws"
+	gojson "github.com/goccy/go-json"
+
+	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
+)
+
+// BroadcastBody is the payload of the broadcasts workload 5 sends.
+type BroadcastBody struct {
+	Seq  int    `json:"seq"`
+	Body string `json:"body"`
+}
+
+// broadcastText is the body every broadcast carries.
+const broadcastText = "typing… the deploy is green again, can you check staging?"
+
+// FloorSender returns the floor for workload 5: a raw gobwas/ws client that
+// encodes each broadcast ({"type":"broadcast","event":"msg","payload":
+// BroadcastBody}) with goccy/go-json, masks it and writes it through a
+// 64 KiB buffer, flushing once at the end.
+func FloorSender() Sender { return floorSender{} }
+
+type floorSender struct{}
+
+func (floorSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
+	s := Spec{Endpoint: endpoint, Vsn: v}
+	c, err := dialRaw(ctx, s.URL(), v)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
+	defer stop()
+	defer c.close()
+	topic := frames.Topic(0, 1)
+	joinRef, err := c.join(topic)
+	if err != nil {
+		return err
+	}
+	if err := c.awaitReplies(1); err != nil {
+		return runErr(ctx, err)
+	}
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var msg, frame []byte
+	type envelope struct {
+		Type    string        `json:"type"`
+		Event   string        `json:"event"`
+		Payload BroadcastBody `json:"payload"`
+	}
+	for i := range n {
+		payload, err := gojson.Marshal(envelope{"broadcast", "msg", BroadcastBody{Seq: i, Body: broadcastText}})
+		if err != nil {
+			return fmt.Errorf("workload: encode broadcast: %w", err)
+		}
+		msg = appendMessage(msg[:0], v, joinRef, strconv.Itoa(c.ref+1+i), topic, frames.BroadcastEvent, payload)
+		frame = appendMasked(frame[:0], ws.OpText, msg)
+		if _, err := bw.Write(frame); err != nil {
+			return runErr(ctx, err)
+		}
+	}
+	c.ref += n
+	if err := bw.Flush(); err != nil {
+		return runErr(ctx, err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package workload
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
+	"github.com/rxrealtime/rxrealtime/bench/internal/framesrv"
+)
+
+func startSource(t *testing.T) *framesrv.Server {
+	t.Helper()
+	s, err := framesrv.Start(framesrv.WithRing(64))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestFloorDecodesEveryFrame(t *testing.T) {
+	src := startSource(t)
+	for _, d := range []Decoder{StdJSON, GoccyJSON} {
+		for _, v := range []frames.Vsn{frames.V1, frames.V2} {
+			for _, ch := range []int{1, 3} {
+				spec := Spec{Endpoint: src.Endpoint(), Vsn: v, Frames: 500, Channels: ch}
+				r, err := Floor(d).Run(ctxFor(t), spec)
+				require.NoError(t, err, "%s %s %d", d.Name, v, ch)
+				b, err := src.Burst(v, ch)
+				require.NoError(t, err)
+				assert.NoError(t, Check(spec, b, r))
+				assert.True(t, r.Decoded)
+				assert.Positive(t, r.Rate())
+			}
+		}
+	}
+	assert.Equal(t, "floor/goccy", Floor(GoccyJSON).Name())
+}
+
+func TestSourceProbeCountsWithoutDecoding(t *testing.T) {
+	src := startSource(t)
+	for _, v := range []frames.Vsn{frames.V1, frames.V2} {
+		spec := Spec{Endpoint: src.Endpoint(), Vsn: v, Frames: 1000, Channels: 2}
+		r, err := Source().Run(ctxFor(t), spec)
+		require.NoError(t, err)
+		assert.False(t, r.Decoded)
+		assert.Zero(t, r.IDSum)
+		b, _ := src.Burst(v, 2)
+		assert.NoError(t, Check(spec, b, r))
+	}
+	assert.Equal(t, "source", Source().Name())
+}
+
+func TestClassifyIgnoresPayloadMentions(t *testing.T) {
+	reply2 := `["1","1","realtime:bench","phx_reply",{"status":"ok","response":{"postgres_changes":[{"id":1}]}}]`
+	sys2 := `["1",null,"realtime:bench","system",{"channel":"bench","extension":"postgres_changes","message":"x"}]`
+	assert.Empty(t, classify(frames.V2, []byte(reply2)))
+	assert.Empty(t, classify(frames.V2, []byte(sys2)))
+	assert.Equal(t, frames.Event, classify(frames.V2, frames.AppendChange(nil, frames.V2, "realtime:bench", &frames.Rows(1)[0])))
+	assert.Equal(t, frames.BroadcastEvent, classify(frames.V2, frames.AppendDone(nil, frames.V2, "realtime:bench", 1)))
+	reply1 := `{"topic":"realtime:bench","event":"phx_reply","payload":{"status":"ok","response":{"postgres_changes":[]}},"ref":"1"}`
+	assert.Empty(t, classify(frames.V1, []byte(reply1)))
+	assert.Equal(t, frames.Event, classify(frames.V1, frames.AppendChange(nil, frames.V1, "realtime:bench", &frames.Rows(1)[0])))
+	assert.Equal(t, frames.BroadcastEvent, classify(frames.V1, frames.AppendDone(nil, frames.V1, "realtime:bench", 1)))
+}
+
+func TestCheckCatchesMissingMessagesAndBadChecksums(t *testing.T) {
+	b, err := frames.NewBurst(frames.V2, 1, 8)
+	require.NoError(t, err)
+	spec := Spec{Frames: 10, Pipelines: 2}
+	ok := Result{Msgs: 20, IDSum: 2 * b.IDSum(10), Decoded: true}
+	require.NoError(t, Check(spec, b, ok))
+	short := ok
+	short.Msgs--
+	assert.ErrorIs(t, Check(spec, b, short), ErrMismatch)
+	bad := ok
+	bad.IDSum++
+	assert.ErrorIs(t, Check(spec, b, bad), ErrMismatch)
+	bad.Decoded = false
+	assert.NoError(t, Check(spec, b, bad), "checksum only checked for decoding runners")
+	assert.Zero(t, Result{Msgs: 1}.Rate())
+}
+
+func TestSpecURL(t *testing.T) {
+	s := Spec{Endpoint: "ws://h/socket", Vsn: frames.V2, Frames: 7}
+	assert.Equal(t, "ws://h/socket/websocket?channels=1&n=7&vsn=2.0.0", s.URL())
+	assert.Equal(t, Spec{Endpoint: "e", Channels: 1, Pipelines: 1}, Spec{Endpoint: "e"}.Norm())
+}
+
+func TestRunStopsWhenContextEnds(t *testing.T) {
+	src := startSource(t)
+	spec := Spec{Endpoint: src.Endpoint(), Vsn: frames.V2, Frames: 0}
+	for _, r := range []Runner{Source(), Floor(StdJSON)} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := r.Run(ctx, spec)
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "%s: no burst for n=0: the run waits until ctx ends", r.Name())
+	}
+}
+
+func TestRxRealtimeIsNotPluggedInYet(t *testing.T) {
+	r := RxRealtime()
+	assert.Equal(t, "rxrealtime", r.Name())
+	_, err := r.Run(context.Background(), Spec{})
+	assert.ErrorIs(t, err, ErrNotReady)
+}
+
+func TestFloorSenderDeliversEveryBroadcast(t *testing.T) {
+	src := startSource(t)
+	for i, v := range []frames.Vsn{frames.V1, frames.V2} {
+		require.NoError(t, FloorSender().Send(ctxFor(t), src.Endpoint(), v, 300))
+		require.NoError(t, src.WaitBroadcasts(ctxFor(t), int64(300*(i+1))))
+	}
+	assert.Zero(t, src.Stats().BadMessages)
+}
+
+func TestFloorJoinerRejoinsAfterDrop(t *testing.T) {
+	src := startSource(t)
+	sess, err := FloorJoiner().Join(ctxFor(t), src.Endpoint(), frames.V2, 50)
+	require.NoError(t, err)
+	assert.Equal(t, int64(50), src.Stats().Joins)
+	for round := 2; round <= 3; round++ {
+		assert.Equal(t, 1, src.DropAll())
+		require.NoError(t, src.WaitJoins(ctxFor(t), int64(50*round)))
+	}
+	require.NoError(t, sess.Close())
+	require.NoError(t, sess.Close(), "Close is idempotent")
+	assert.Zero(t, src.Stats().BadMessages)
+}
+
+func TestAppendMessageIsValidJSON(t *testing.T) {
+	v1 := appendMessage(nil, frames.V1, "1", "2", "realtime:a", "phx_join", []byte(joinPayload))
+	var o map[string]any
+	require.NoError(t, json.Unmarshal(v1, &o))
+	assert.Equal(t, "1", o["join_ref"])
+	assert.Equal(t, "2", o["ref"])
+	hb := appendMessage(nil, frames.V1, "", "3", "phoenix", "heartbeat", []byte(`{}`))
+	require.NoError(t, json.Unmarshal(hb, &o))
+	var a []any
+	require.NoError(t, json.Unmarshal(appendMessage(nil, frames.V2, "", "4", "phoenix", "heartbeat", []byte(`{}`)), &a))
+	assert.Equal(t, []any{nil, "4", "phoenix", "heartbeat", map[string]any{}}, a)
+}
