@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"sync"
+	"sync/atomic"
+
+	sjson "github.com/segmentio/encoding/json"
+)
+
+// Column is one entry of a change's columns list: a column name and its
+// PostgreSQL type name (pg_type.typname: "int8", "text", "_int4" for an
+// int4 array, ...).
+type Column struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// kind is how a column's values are converted.
+type kind uint8
+
+const (
+	kindOther       kind = iota // no conversion (text, uuid, time, money, enums, ...)
+	kindInt                     // int2, int4, int8, oid
+	kindFloat                   // float4, float8
+	kindNumeric                 // numeric
+	kindBool                    // bool
+	kindJSON                    // json, jsonb
+	kindTimestamp               // timestamp (without time zone)
+	kindTimestamptz             // timestamptz
+	kindDate                    // date
+	kindBytea                   // bytea
+)
+
+// colType is a column's conversion: its kind, or for an array type ("_int4")
+// the kind of its elements.
+type colType struct {
+	kind  kind
+	array bool
+}
+
+func typeOf(name string) colType {
+	if len(name) > 1 && name[0] == '_' {
+		return colType{kind: kindOfScalar(name[1:]), array: true}
+	}
+	return colType{kind: kindOfScalar(name)}
+}
+
+func kindOfScalar(name string) kind {
+	switch name {
+	case "int2", "int4", "int8", "oid":
+		return kindInt
+	case "float4", "float8":
+		return kindFloat
+	case "numeric":
+		return kindNumeric
+	case "bool":
+		return kindBool
+	case "json", "jsonb":
+		return kindJSON
+	case "timestamp":
+		return kindTimestamp
+	case "timestamptz":
+		return kindTimestamptz
+	case "date":
+		return kindDate
+	case "bytea":
+		return kindBytea
+	}
+	return kindOther
+}
+
+// table is what one distinct columns list decodes to. It is shared by every
+// change that carries the same list and must not be modified.
+type table struct {
+	columns []Column
+	types   map[string]colType
+}
+
+func (t *table) typeOf(column string) (colType, bool) {
+	if t == nil {
+		return colType{}, false
+	}
+	ct, ok := t.types[column]
+	return ct, ok
+}
+
+// maxCached bounds the caches below; a full cache starts over, so hostile
+// input cannot grow them without limit.
+const maxCached = 256
+
+// tables caches decoded columns lists by their exact JSON text. Every change
+// of a table carries the same list, so after the first one a change costs a
+// map lookup instead of a decode. Readers never lock (copy on write).
+var tables cowCache[*table]
+
+func lookupTable(raw []byte) (*table, error) {
+	if t, ok := tables.get(raw); ok {
+		return t, nil
+	}
+	var cols []Column
+	if err := sjson.Unmarshal(raw, &cols); err != nil {
+		return nil, err
+	}
+	t := &table{columns: cols, types: make(map[string]colType, len(cols))}
+	for i := range cols {
+		cols[i].Name = intern(cols[i].Name)
+		cols[i].Type = intern(cols[i].Type)
+		t.types[cols[i].Name] = typeOf(cols[i].Type)
+	}
+	tables.put(string(raw), t)
+	return t, nil
+}
+
+// names interns the short strings every change repeats (schema and table
+// names), so that decoding them does not allocate.
+var names cowCache[string]
+
+func intern(s string) string {
+	if v, ok := names.get([]byte(s)); ok {
+		return v
+	}
+	names.put(s, s)
+	return s
+}
+
+func internBytes(b []byte) string {
+	if v, ok := names.get(b); ok {
+		return v
+	}
+	s := string(b)
+	names.put(s, s)
+	return s
+}
+
+// cowCache is a bounded map read without locks and written by copying.
+type cowCache[V any] struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string]V]
+}
+
+func (c *cowCache[V]) get(key []byte) (V, bool) {
+	if m := c.m.Load(); m != nil {
+		v, ok := (*m)[string(key)]
+		return v, ok
+	}
+	var zero V
+	return zero, false
+}
+
+func (c *cowCache[V]) put(key string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.m.Load()
+	var next map[string]V
+	if old == nil || len(*old) >= maxCached {
+		next = make(map[string]V, 8)
+	} else {
+		next = make(map[string]V, len(*old)+1)
+		for k, val := range *old {
+			next[k] = val
+		}
+	}
+	next[key] = v
+	c.m.Store(&next)
+}

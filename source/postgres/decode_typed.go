@@ -1,0 +1,215 @@
+package postgres
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	sjson "github.com/segmentio/encoding/json"
+)
+
+// decodeTypedRow decodes a row straight into dst. Only if that fails does it
+// look for the values dst rejects: it decodes each value alone (an object of
+// one key, which leaves every other field of a struct untouched), converts
+// each rejected one by its column type (see the package documentation), and
+// decodes the row again. Each value is decoded a bounded number of times, so
+// the work stays linear in the size of the row. A value still rejected after
+// conversion is reported with its column in the [*DecodeError].
+func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
+	err := sjson.Unmarshal(raw, dst)
+	if err == nil {
+		return nil
+	}
+	var zero T
+	var fields map[string]sjson.RawMessage
+	if sjson.Unmarshal(raw, &fields) != nil || fields == nil || sjson.Unmarshal([]byte("{}"), &zero) != nil {
+		// Not an object, or T cannot hold one: no column to blame.
+		return &DecodeError{Err: err}
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // report the same column every time
+	probe := new(T)
+	var buf []byte
+	changed := false
+	for _, k := range keys {
+		v := fields[k]
+		buf = appendObject(buf[:0], k, v)
+		*probe = zero
+		perr := sjson.Unmarshal(buf, probe)
+		if perr == nil {
+			continue
+		}
+		ct, known := t.typeOf(k)
+		if !known {
+			return &DecodeError{Column: k, Err: perr}
+		}
+		nv, ok := convertRaw(ct, v)
+		if !ok {
+			return &DecodeError{Column: k, Err: perr}
+		}
+		buf = appendObject(buf[:0], k, nv)
+		*probe = zero
+		if perr := sjson.Unmarshal(buf, probe); perr != nil {
+			return &DecodeError{Column: k, Err: perr}
+		}
+		fields[k] = nv
+		changed = true
+	}
+	if !changed {
+		return &DecodeError{Err: err}
+	}
+	buf = buf[:0]
+	buf = append(buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendMember(buf, k, fields[k])
+	}
+	buf = append(buf, '}')
+	*dst = zero
+	if err := sjson.Unmarshal(buf, dst); err != nil {
+		return &DecodeError{Err: err}
+	}
+	return nil
+}
+
+// appendObject writes the JSON object {k: v}.
+func appendObject(b []byte, k string, v []byte) []byte {
+	b = append(b, '{')
+	b = appendMember(b, k, v)
+	return append(b, '}')
+}
+
+func appendMember(b []byte, k string, v []byte) []byte {
+	b = sjson.AppendEscape(b, k, 0)
+	b = append(b, ':')
+	return append(b, v...)
+}
+
+// convertRaw rewrites one JSON value of a column into the form a Go field of
+// the natural type for that column accepts, or toggles it between number or
+// JSON and string. It reports false if there is nothing to rewrite.
+func convertRaw(ct colType, raw []byte) ([]byte, bool) {
+	if ct.array {
+		return convertRawArray(ct.kind, raw)
+	}
+	return convertRawScalar(ct.kind, raw)
+}
+
+func convertRawScalar(k kind, raw []byte) ([]byte, bool) {
+	if len(raw) == 0 || isNull(raw) {
+		return nil, false
+	}
+	if raw[0] != '"' {
+		switch {
+		case k == kindInt || k == kindFloat || k == kindNumeric:
+			if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+				return sjson.AppendEscape(nil, string(raw), 0), true // number -> string
+			}
+		case k == kindJSON:
+			return sjson.AppendEscape(nil, string(raw), 0), true // JSON -> string
+		}
+		return nil, false
+	}
+	var s string
+	if sjson.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	return textToJSON(k, s, false)
+}
+
+// textToJSON converts the text of a value of kind k to the JSON its natural
+// Go type reads. With quoteOther it quotes text it cannot convert instead of
+// reporting false.
+func textToJSON(k kind, s string, quoteOther bool) ([]byte, bool) {
+	switch k {
+	case kindInt, kindFloat, kindNumeric:
+		if t := strings.TrimSpace(s); isJSONNumber(t) {
+			return []byte(t), true
+		}
+	case kindBool:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "t", "true":
+			return []byte("true"), true
+		case "f", "false":
+			return []byte("false"), true
+		}
+	case kindJSON:
+		if t := strings.TrimSpace(s); t != "" && sjson.Valid([]byte(t)) {
+			return []byte(t), true
+		}
+	case kindTimestamp, kindTimestamptz, kindDate:
+		if tm, ok := parseTime(strings.TrimSpace(s)); ok {
+			return sjson.AppendEscape(nil, tm.Format(time.RFC3339Nano), 0), true
+		}
+	}
+	if quoteOther {
+		return sjson.AppendEscape(nil, s, 0), true
+	}
+	return nil, false
+}
+
+func convertRawArray(k kind, raw []byte) ([]byte, bool) {
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		var s string
+		if sjson.Unmarshal(raw, &s) != nil {
+			return nil, false
+		}
+		elems, err := parseArrayLiteral(s)
+		if err != nil {
+			return nil, false
+		}
+		return appendLiteralElems(nil, k, elems), true
+	case len(raw) > 0 && raw[0] == '[':
+		var elems []sjson.RawMessage
+		if sjson.Unmarshal(raw, &elems) != nil {
+			return nil, false
+		}
+		changed := false
+		for i, e := range elems {
+			if v, ok := convertRawArray(k, e); ok && len(e) > 0 && e[0] == '[' {
+				elems[i], changed = v, true
+			} else if v, ok := convertRawScalar(k, e); ok {
+				elems[i], changed = v, true
+			}
+		}
+		if !changed {
+			return nil, false
+		}
+		b := []byte{'['}
+		for i, e := range elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, e...)
+		}
+		return append(b, ']'), true
+	}
+	return nil, false
+}
+
+// appendLiteralElems writes the elements of a parsed array literal as a JSON
+// array, converting each by the element kind.
+func appendLiteralElems(b []byte, k kind, elems []any) []byte {
+	b = append(b, '[')
+	for i, e := range elems {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch x := e.(type) {
+		case nil:
+			b = append(b, "null"...)
+		case []any:
+			b = appendLiteralElems(b, k, x)
+		case string:
+			v, _ := textToJSON(k, x, true)
+			b = append(b, v...)
+		}
+	}
+	return append(b, ']')
+}

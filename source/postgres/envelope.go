@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	sjson "github.com/segmentio/encoding/json"
+)
+
+// Envelope is a postgres_changes payload with everything but the rows
+// decoded: enough to route the message to the bindings whose ids it lists
+// and whose event matches, before any consumer decodes the rows into its own
+// type with [DecodeEnvelope].
+//
+// Record and OldRecord alias the payload given to [ParseEnvelope]; they are
+// valid only while that buffer is. Columns is shared by every change that
+// carries the same columns list and must not be modified.
+type Envelope struct {
+	// IDs are the server ids of this channel's bindings that match the row
+	// (see [MatchReply]).
+	IDs []int
+	// Type is INSERT, UPDATE or DELETE.
+	Type EventType
+	// Schema and Table name the table the row belongs to.
+	Schema, Table string
+	// CommitTimestamp is when the transaction committed (UTC); zero if the
+	// server sent null (as it does with errors 400 and 401).
+	CommitTimestamp time.Time
+	// Errors is nil, or the server's errors for this row, such as
+	// "Error 413: Payload Too Large" (values over 64 bytes were dropped) or
+	// "Error 401: Unauthorized".
+	Errors []string
+	// Columns lists the row's columns and their PostgreSQL types.
+	Columns []Column
+	// Record is the new row as JSON (INSERT, UPDATE), or nil.
+	Record []byte
+	// OldRecord is the old row as JSON (UPDATE, DELETE), or nil. Without
+	// REPLICA IDENTITY FULL it holds only the primary key.
+	OldRecord []byte
+
+	table *table
+}
+
+// Has reports whether the change matches the binding with server id id.
+func (e *Envelope) Has(id int) bool { return slices.Contains(e.IDs, id) }
+
+// wireEnvelope is the payload as sent; the string fields stay raw so that
+// they can be interned or compared without allocating.
+type wireEnvelope struct {
+	IDs  []int    `json:"ids"`
+	Data wireData `json:"data"`
+}
+
+type wireData struct {
+	Schema  sjson.RawMessage `json:"schema"`
+	Table   sjson.RawMessage `json:"table"`
+	Commit  sjson.RawMessage `json:"commit_timestamp"`
+	Type    sjson.RawMessage `json:"type"`
+	Columns sjson.RawMessage `json:"columns"`
+	Record  sjson.RawMessage `json:"record"`
+	Old     sjson.RawMessage `json:"old_record"`
+	Errors  sjson.RawMessage `json:"errors"`
+}
+
+var wirePool = sync.Pool{New: func() any { return new(wireEnvelope) }}
+
+// envelopeFlags: raw fields point into the payload (no copies), and keys
+// must match exactly, which is both what the server sends and faster.
+const envelopeFlags = sjson.DontCopyRawMessage | sjson.DontMatchCaseInsensitiveStructFields
+
+// ParseEnvelope decodes a postgres_changes payload, {"ids":[...],
+// "data":{...}}, into env, except for the rows, which it only locates. It
+// reuses the capacity of env.IDs. Errors are [*DecodeError].
+func ParseEnvelope(payload []byte, env *Envelope) error {
+	w := wirePool.Get().(*wireEnvelope)
+	defer func() {
+		*w = wireEnvelope{}
+		wirePool.Put(w)
+	}()
+	w.IDs = env.IDs[:0]
+	rest, err := sjson.Parse(payload, w, envelopeFlags)
+	if err != nil {
+		return &DecodeError{Field: "payload", Err: err}
+	}
+	if len(rest) != 0 {
+		return &DecodeError{Field: "payload", Err: errors.New("unexpected data after the payload object")}
+	}
+	d := &w.Data
+	*env = Envelope{IDs: w.IDs}
+	if env.Type, err = eventType(d.Type); err != nil {
+		return &DecodeError{Field: "data.type", Err: err}
+	}
+	if env.Schema, err = rawString(d.Schema); err != nil {
+		return &DecodeError{Field: "data.schema", Err: err}
+	}
+	if env.Table, err = rawString(d.Table); err != nil {
+		return &DecodeError{Field: "data.table", Err: err}
+	}
+	if env.CommitTimestamp, err = rawTime(d.Commit); err != nil {
+		return &DecodeError{Field: "data.commit_timestamp", Err: err}
+	}
+	if !isNull(d.Errors) {
+		if err := sjson.Unmarshal(d.Errors, &env.Errors); err != nil {
+			return &DecodeError{Field: "data.errors", Err: err}
+		}
+	}
+	if !isNull(d.Columns) {
+		if env.table, err = lookupTable(d.Columns); err != nil {
+			return &DecodeError{Field: "data.columns", Err: err}
+		}
+		env.Columns = env.table.columns
+	}
+	if !isNull(d.Record) {
+		env.Record = d.Record
+	}
+	if !isNull(d.Old) {
+		env.OldRecord = d.Old
+	}
+	return nil
+}
+
+var (
+	rawInsert = []byte(`"INSERT"`)
+	rawUpdate = []byte(`"UPDATE"`)
+	rawDelete = []byte(`"DELETE"`)
+)
+
+func eventType(raw []byte) (EventType, error) {
+	switch {
+	case bytes.Equal(raw, rawInsert):
+		return Insert, nil
+	case bytes.Equal(raw, rawUpdate):
+		return Update, nil
+	case bytes.Equal(raw, rawDelete):
+		return Delete, nil
+	case raw == nil:
+		return "", errors.New("missing")
+	}
+	return "", errors.New("want \"INSERT\", \"UPDATE\" or \"DELETE\"")
+}
+
+func isNull(raw []byte) bool { return raw == nil || string(raw) == "null" }
+
+// rawString returns the string a raw JSON value holds ("" for null or
+// absent), interning plain strings.
+func rawString(raw []byte) (string, error) {
+	if isNull(raw) {
+		return "", nil
+	}
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return internBytes(inner), nil
+	}
+	var s string
+	if err := sjson.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+func rawTime(raw []byte) (time.Time, error) {
+	if isNull(raw) {
+		return time.Time{}, nil
+	}
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw[1:len(raw)-1], '\\') >= 0 {
+		return time.Time{}, errors.New("not a timestamp string")
+	}
+	t, ok := parseTime(string(raw[1 : len(raw)-1]))
+	if !ok {
+		return time.Time{}, errors.New("not a timestamp: " + quoteForError(string(raw[1:len(raw)-1])))
+	}
+	return t, nil
+}
