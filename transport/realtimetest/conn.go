@@ -152,10 +152,10 @@ func (c *conn) writeLoop() {
 			_ = c.tc.Close(it.code, "")
 			return
 		}
+		if f.drops(it.reply) {
+			continue
+		}
 		if it.reply {
-			if f.dropReplies.Load() {
-				continue
-			}
 			if d := time.Duration(f.replyDelay.Load()); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -166,13 +166,15 @@ func (c *conn) writeLoop() {
 				}
 			}
 		}
-		if f.halfOpen.Load() {
+		if f.drops(it.reply) { // checked again: the fault may have begun meanwhile
 			continue
 		}
+		// Recorded before the write, so that a client never sees a frame
+		// the recorder does not have yet.
+		c.s.rec.add(Frame{Dir: Out, Conn: c.id, Time: time.Now(), Data: it.data, Binary: it.binary, Msg: it.msg})
 		if err := c.tc.WriteFrame(context.Background(), it.data, it.binary); err != nil {
 			return // the socket is closed; the reader notices and cleans up
 		}
-		c.s.rec.add(Frame{Dir: Out, Conn: c.id, Time: time.Now(), Data: it.data, Binary: it.binary, Msg: it.msg})
 	}
 }
 
@@ -206,6 +208,9 @@ func (c *conn) send(m phoenix.Message, reply bool) {
 	if c.vsn == phoenix.VersionV1 {
 		m.JoinRef = ""
 	}
+	if c.s.faults.drops(reply) {
+		return
+	}
 	data, binary, err := c.ser.Encode(nil, &m)
 	if err != nil {
 		return // a message this serializer cannot carry is not sent, as on the real server
@@ -215,7 +220,7 @@ func (c *conn) send(m phoenix.Message, reply bool) {
 
 // sendEncoded queues an already encoded frame. The caller holds s.mu.
 func (c *conn) sendEncoded(data []byte, binary bool, m phoenix.Message) {
-	if c.dead {
+	if c.dead || c.s.faults.drops(false) {
 		return
 	}
 	c.out.push(outItem{data: data, binary: binary, msg: m})

@@ -20,6 +20,13 @@ type Faults struct {
 	reject      atomic.Pointer[string]
 }
 
+// drops reports whether a frame (a reply or not) must be dropped now. It is
+// checked when the frame is produced and again when it is written, so that
+// every frame produced while a fault is on is dropped.
+func (f *Faults) drops(reply bool) bool {
+	return f.halfOpen.Load() || reply && f.dropReplies.Load()
+}
+
 // DropAll drops every connection abruptly: the TCP connection is closed
 // without a WebSocket close frame, so clients see an abnormal closure
 // (1006), as when a network path or a node dies. The listener stays up, so

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -245,6 +246,18 @@ func waitClients(t *testing.T, s *Server, n int) {
 	for len(s.Clients()) != n {
 		if time.Now().After(deadline) {
 			t.Fatalf("server has %d clients, want %d", len(s.Clients()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitTopics waits until connection id has joined topic.
+func waitTopics(t *testing.T, s *Server, id ConnID, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !slices.Contains(s.Topics(id), topic) {
+		if time.Now().After(deadline) {
+			t.Fatalf("connection %d has topics %v, want %s", id, s.Topics(id), topic)
 		}
 		time.Sleep(time.Millisecond)
 	}

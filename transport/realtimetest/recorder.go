@@ -39,9 +39,11 @@ func (d Direction) String() string {
 
 // Frame is one recorded WebSocket data frame.
 //
-// Out frames are recorded when they are written, so a frame dropped by a
-// fault (half-open, dropped replies) is not recorded. In frames are recorded
-// as they arrive, malformed ones included (with Err set).
+// Out frames are recorded as they are handed to the socket (just before the
+// write, so a client never sees a frame the recorder lacks); a frame dropped
+// by a fault (half-open, dropped replies) is not recorded. In frames are
+// recorded as they arrive, before the server acts on them, malformed ones
+// included (with Err set).
 type Frame struct {
 	// Seq numbers frames in recording order, from 1.
 	Seq int
