@@ -1,0 +1,153 @@
+package realtimetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/transport"
+	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+)
+
+// connect dials the server with vsn 2.0.0 and joins topic with payload,
+// returning the connection and the join reply.
+func connect(s *realtimetest.Server, topic, payload string) (*transport.Conn, string) {
+	ctx := context.Background()
+	conn, err := transport.Dial(ctx, s.URL()+"/websocket?apikey=anon-key&vsn=2.0.0")
+	if err != nil {
+		panic(err)
+	}
+	join := `["1","1","` + topic + `","phx_join",` + payload + `]`
+	if err := conn.WriteFrame(ctx, []byte(join), false); err != nil {
+		panic(err)
+	}
+	reply, _, err := conn.ReadFrame()
+	if err != nil {
+		panic(err)
+	}
+	return conn, string(reply)
+}
+
+func ExampleNewServer() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+
+	conn, reply := connect(s, "realtime:room", `{"config":{"broadcast":{"self":true}}}`)
+	defer conn.CloseNow()
+	fmt.Println(reply)
+
+	ctx := context.Background()
+	_ = conn.WriteFrame(ctx, []byte(`["1","2","realtime:room","broadcast",{"type":"broadcast","event":"hi","payload":{"n":1}}]`), false)
+	frame, _, _ := conn.ReadFrame()
+	fmt.Println(string(frame))
+	// Output:
+	// ["1","1","realtime:room","phx_reply",{"status":"ok","response":{"postgres_changes":[]}}]
+	// [null,null,"realtime:room","broadcast",{"type":"broadcast","event":"hi","payload":{"n":1}}]
+}
+
+func ExampleServer_EmitChange() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+
+	conn, _ := connect(s, "realtime:db",
+		`{"config":{"postgres_changes":[{"event":"INSERT","schema":"public","table":"messages","filter":"room=eq.lobby"}]}}`)
+	defer conn.CloseNow()
+	system, _, _ := conn.ReadFrame()
+	fmt.Println(string(system))
+
+	n, err := s.EmitChange(realtimetest.Change{
+		Type:   realtimetest.Insert,
+		Schema: "public",
+		Table:  "messages",
+		Columns: []realtimetest.Column{
+			{Name: "id", Type: "int8", PrimaryKey: true},
+			{Name: "room", Type: "text"},
+			{Name: "body", Type: "text"},
+		},
+		Record:          map[string]any{"id": 1, "room": "lobby", "body": "hello"},
+		CommitTimestamp: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	})
+	fmt.Println(n, err)
+	change, _, _ := conn.ReadFrame()
+	fmt.Println(string(change))
+	// Output:
+	// ["1",null,"realtime:db","system",{"extension":"postgres_changes","status":"ok","message":"Subscribed to PostgreSQL","channel":"db"}]
+	// 1 <nil>
+	// [null,null,"realtime:db","postgres_changes",{"ids":[11601688],"data":{"schema":"public","table":"messages","commit_timestamp":"2026-01-02T03:04:05.000Z","type":"INSERT","columns":[{"name":"id","type":"int8"},{"name":"room","type":"text"},{"name":"body","type":"text"}],"record":{"id":1,"room":"lobby","body":"hello"},"errors":null}}]
+}
+
+func ExampleFaults() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+	conn, _ := connect(s, "realtime:room", `{"config":{}}`)
+
+	// Tell every channel the server is going away, then close with 1012,
+	// as the real server does when a tenant's configuration changes.
+	s.Faults().CloseAll(transport.StatusServiceRestart)
+	frame, _, _ := conn.ReadFrame()
+	fmt.Println(string(frame))
+	_, _, err := conn.ReadFrame()
+	var ce *transport.CloseError
+	fmt.Println(errors.As(err, &ce), ce.Code)
+
+	// Other faults: abrupt drops, half-open sockets, slow or lost replies,
+	// rejected joins, a restart on the same port.
+	conn, _ = connect(s, "realtime:room", `{"config":{}}`)
+	s.Faults().DropAll()
+	_, _, err = conn.ReadFrame()
+	fmt.Println(errors.As(err, &ce), ce.Code)
+
+	s.Faults().RejectJoins("RealtimeRestarting: Realtime is restarting, please standby")
+	conn, reply := connect(s, "realtime:room", `{"config":{}}`)
+	fmt.Println(reply)
+	conn.CloseNow()
+	s.Faults().Reset()
+
+	if err := s.Faults().Restart(); err != nil { // same address afterwards
+		fmt.Println(err)
+	}
+	conn, reply = connect(s, "realtime:room", `{"config":{}}`)
+	defer conn.CloseNow()
+	fmt.Println(reply)
+	// Output:
+	// [null,null,"realtime:room","system",{"extension":"system","status":"ok","message":"Server requested disconnect"}]
+	// true 1012 (service restart)
+	// true 1006 (abnormal closure)
+	// ["1","1","realtime:room","phx_reply",{"status":"error","response":{"reason":"RealtimeRestarting: Realtime is restarting, please standby"}}]
+	// ["1","1","realtime:room","phx_reply",{"status":"ok","response":{"postgres_changes":[]}}]
+}
+
+func ExampleServer_WaitFor() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+	conn, _ := connect(s, "realtime:room", `{"config":{}}`)
+	defer conn.CloseNow()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Assert on the wire: the join the client sent, as the server decoded it.
+	f, err := s.WaitFor(ctx, func(f realtimetest.Frame) bool {
+		return f.Dir == realtimetest.In && f.Msg.Event == "phx_join"
+	})
+	fmt.Println(err, f.Conn, f.Msg.Topic, f.Msg.JoinRef)
+	fmt.Println(len(s.Clients()), s.Clients()[0].Channels[0].Topic)
+	// Output:
+	// <nil> 1 realtime:room 1
+	// 1 realtime:room
+}
+
+func ExampleSignJWT() {
+	secret := "super-secret-jwt-token-with-at-least-32-characters-long"
+	s := realtimetest.NewServer(realtimetest.WithJWTSecret(secret))
+	defer s.Close()
+
+	expired, _ := realtimetest.SignJWT([]byte(secret), map[string]any{"role": "anon", "exp": time.Now().Add(-time.Hour).Unix()})
+	_, err := transport.Dial(context.Background(), s.URL()+"/websocket?vsn=2.0.0&apikey="+expired)
+	var he *transport.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Println(he.StatusCode, string(he.Body))
+	}
+	// Output:
+	// 401 {"error":"Token has expired"}
+}
