@@ -17,8 +17,10 @@ import (
 // write with [Conn.WriteFrame] and [Conn.Ping] and close with [Conn.Close] or
 // [Conn.CloseNow].
 //
-// Every error is terminal: once ReadFrame or a write fails, the socket is
-// closed and every later call reports the same fate, which is one of
+// Errors are terminal: once ReadFrame fails, the socket is closed and every
+// later call reports the same fate (a failed write blocks further writes at
+// once; see [Conn.WriteFrame] for how it ends the connection). The fate is one
+// of
 //   - [ErrClosed]: the local side called Close or CloseNow;
 //   - [*CloseError] with the peer's code: the peer sent a close frame;
 //   - [*CloseError] with [StatusAbnormal]: the connection was lost without a
@@ -47,7 +49,8 @@ type Conn struct {
 	whdr  [ws.MaxHeaderSize]byte
 
 	closeStarted atomic.Bool
-	fate         atomic.Pointer[fateBox]
+	fate         atomic.Pointer[fateBox] // why the connection ended
+	wfail        atomic.Pointer[fateBox] // first failed write, if any
 }
 
 type fateBox struct{ err error }
@@ -94,14 +97,10 @@ func (c *Conn) LastPong() time.Time {
 	return time.Unix(0, n)
 }
 
-// Err returns the error that ended the connection (see [Conn]), or nil while
-// it is open.
-func (c *Conn) Err() error {
-	if f := c.fate.Load(); f != nil {
-		return f.err
-	}
-	return nil
-}
+// Err returns the error that ended the connection (see [Conn]), or the error
+// of a failed write that made further writes impossible, or nil while the
+// connection is healthy.
+func (c *Conn) Err() error { return c.writeBlocked() }
 
 // Close sends a close frame with code and reason, then closes the socket
 // without waiting for the peer's reply. Sending is best effort and bounded by

@@ -21,8 +21,7 @@ import (
 
 func TestRoundTripTextAndBinary(t *testing.T) {
 	srv := newWSServer(t, echo)
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	defer c.Close(StatusNormalClosure, "")
 
 	sizes := []int{0, 1, 125, 126, 900, 4095, 4096, 4097, 65535, 65536, preallocLimit + 1, 300_000}
@@ -72,8 +71,7 @@ func TestClientFramesAreMaskedWithFreshKeys(t *testing.T) {
 			masks <- h.Mask
 		}
 	})
-	c, err := Dial(testCtx(t), url)
-	require.NoError(t, err)
+	c := dialT(t, url)
 	defer c.CloseNow()
 	for range 3 {
 		require.NoError(t, c.WriteFrame(testCtx(t), []byte("same payload"), false))
@@ -103,8 +101,7 @@ func TestClientAnswersPing(t *testing.T) {
 		got <- result{op: h.OpCode, payload: string(p), err: err}
 		_ = writeServerFrame(nc, ws.OpText, true, []byte("after ping"))
 	})
-	c, err := Dial(testCtx(t), url)
-	require.NoError(t, err)
+	c := dialT(t, url)
 	defer c.CloseNow()
 
 	// ReadFrame answers the ping internally and returns the next data frame.
@@ -126,8 +123,7 @@ func TestServerAnswersPingAndClientRecordsPong(t *testing.T) {
 		_ = c.WriteFrame(context.Background(), append([]byte("ack "), data...), false)
 		_, _, _ = c.ReadFrame()
 	})
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	defer c.Close(StatusNormalClosure, "")
 	assert.True(t, c.LastPong().IsZero())
 
@@ -159,9 +155,8 @@ func TestPeerCloseCodesSurface(t *testing.T) {
 			srv := newWSServer(t, func(c *Conn, _ *http.Request) {
 				_ = c.Close(tc.code, tc.reason)
 			})
-			c, err := Dial(testCtx(t), srv.wsURL())
-			require.NoError(t, err)
-			_, _, err = c.ReadFrame()
+			c := dialT(t, srv.wsURL())
+			_, _, err := c.ReadFrame()
 			var ce *CloseError
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, tc.code, ce.Code)
@@ -199,9 +194,8 @@ func TestClientEchoesPeerClose(t *testing.T) {
 		}
 		reply <- p
 	})
-	c, err := Dial(testCtx(t), url)
-	require.NoError(t, err)
-	_, _, err = c.ReadFrame()
+	c := dialT(t, url)
+	_, _, err := c.ReadFrame()
 	assert.Equal(t, StatusServiceRestart, errAsClose(t, err).Code)
 	p, ok := <-reply
 	require.True(t, ok, "client replied with a close frame")
@@ -225,8 +219,7 @@ func TestAbruptDropIsAbnormal(t *testing.T) {
 		_ = c.WriteFrame(context.Background(), []byte("last words"), false)
 		_ = c.CloseNow()
 	})
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	data, _, err := c.ReadFrame()
 	require.NoError(t, err)
 	assert.Equal(t, "last words", string(data))
@@ -254,8 +247,7 @@ func TestLocalCloseUnblocksReaderWithErrClosed(t *testing.T) {
 		_, _, err := c.ReadFrame()
 		gotClose <- err
 	})
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 
 	readErr := make(chan error, 1)
 	go func() {
@@ -266,7 +258,7 @@ func TestLocalCloseUnblocksReaderWithErrClosed(t *testing.T) {
 	require.NoError(t, c.Close(StatusNormalClosure, "again"), "idempotent")
 	require.NoError(t, c.CloseNow(), "idempotent")
 
-	err = <-readErr
+	err := <-readErr
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.ErrorIs(t, err, net.ErrClosed)
 	assert.ErrorIs(t, c.WriteFrame(testCtx(t), []byte("x"), false), ErrClosed)
@@ -286,8 +278,7 @@ func TestCloseNowDropsWithoutCloseFrame(t *testing.T) {
 		_, _, err := c.ReadFrame()
 		gotClose <- err
 	})
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	require.NoError(t, c.CloseNow())
 	assert.ErrorIs(t, c.Err(), ErrClosed)
 	ce := errAsClose(t, <-gotClose)
@@ -358,8 +349,7 @@ func TestConcurrentWritersNeverInterleave(t *testing.T) {
 		}
 		done <- report{count: len(seen)}
 	})
-	c, err := Dial(testCtx(t), srv.wsURL(), WithWriteBufferSize(512))
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL(), WithWriteBufferSize(512))
 	defer c.Close(StatusNormalClosure, "")
 
 	var wg sync.WaitGroup
@@ -397,8 +387,7 @@ func frameFor(g, i int) []byte {
 
 func TestWriteWithDoneContextLeavesConnUsable(t *testing.T) {
 	srv := newWSServer(t, echo)
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	defer c.Close(StatusNormalClosure, "")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -454,4 +443,66 @@ func TestWriteBoundedByContextDeadline(t *testing.T) {
 	err := c.WriteFrame(ctx, []byte("stuck"), false)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+}
+
+func TestPeerCloseCodeSurvivesFailedWrite(t *testing.T) {
+	// The server sends 1001 and drops the socket at once. The client's next
+	// writes fail (reset / broken pipe), yet the reader must still report the
+	// server's close code, not a generic abnormal closure.
+	serverDone := make(chan struct{})
+	url := rawServer(t, func(nc net.Conn) {
+		defer close(serverDone)
+		_ = writeServerFrame(nc, ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusCode(StatusGoingAway), "bye"))
+	})
+	c := dialT(t, url)
+	defer c.CloseNow()
+	<-serverDone
+
+	var werr error
+	for i := 0; i < 1000 && werr == nil; i++ {
+		werr = c.WriteFrame(testCtx(t), []byte("into the void"), false)
+		if werr == nil {
+			time.Sleep(time.Millisecond) // let the peer's RST arrive
+		}
+	}
+	require.Error(t, werr, "writing to a closed peer eventually fails")
+	assert.NotErrorIs(t, werr, ErrClosed)
+	assert.ErrorIs(t, c.WriteFrame(testCtx(t), []byte("x"), false), werr, "writes stay blocked")
+
+	_, _, err := c.ReadFrame()
+	ce := errAsClose(t, err)
+	assert.Equal(t, StatusGoingAway, ce.Code)
+	assert.Equal(t, "bye", ce.Reason)
+}
+
+func TestServerSeesCloseCodeWhileFlooding(t *testing.T) {
+	// The server floods the client while the client closes with 1000 and
+	// unread data in its socket (which makes its kernel send a reset). The
+	// server's writer fails, but its reader must still see 1000.
+	for range 5 {
+		got := make(chan error, 1)
+		flooding := make(chan struct{})
+		var wg sync.WaitGroup
+		srv := newWSServer(t, func(c *Conn, _ *http.Request) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p := bytes.Repeat([]byte("x"), 900)
+				close(flooding)
+				for c.WriteFrame(context.Background(), p, false) == nil {
+				}
+			}()
+			_, _, err := c.ReadFrame()
+			got <- err
+			wg.Wait()
+		})
+		c := dialT(t, srv.wsURL())
+		<-flooding
+		_, _, err := c.ReadFrame()
+		require.NoError(t, err)
+		require.NoError(t, c.Close(StatusNormalClosure, "bye"))
+		ce := errAsClose(t, <-got)
+		assert.Equal(t, StatusNormalClosure, ce.Code, "server saw %v", ce)
+		assert.Equal(t, "bye", ce.Reason)
+	}
 }

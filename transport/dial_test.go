@@ -34,8 +34,7 @@ func TestTLSWithRootCAs(t *testing.T) {
 	srv := startWSServer(t, true, echo)
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	c, err := Dial(testCtx(t), srv.wsURL(), WithTLSConfig(&tls.Config{RootCAs: pool}))
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL(), WithTLSConfig(&tls.Config{RootCAs: pool}))
 	defer c.Close(StatusNormalClosure, "")
 	_, isTLS := c.NetConn().(*tls.Conn)
 	assert.True(t, isTLS)
@@ -47,8 +46,7 @@ func TestTLSWithRootCAs(t *testing.T) {
 
 func TestTLSInsecureSkipVerify(t *testing.T) {
 	srv := startWSServer(t, true, echo)
-	c, err := Dial(testCtx(t), srv.wsURL(), WithTLSConfig(&tls.Config{InsecureSkipVerify: true}))
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL(), WithTLSConfig(&tls.Config{InsecureSkipVerify: true}))
 	defer c.Close(StatusNormalClosure, "")
 	require.NoError(t, c.WriteFrame(testCtx(t), []byte("x"), true))
 	data, bin, err := c.ReadFrame()
@@ -78,8 +76,7 @@ func TestHeadersAndQueryReachServer(t *testing.T) {
 
 func TestHostHeaderOverride(t *testing.T) {
 	srv := newWSServer(t, echo)
-	c, err := Dial(testCtx(t), srv.wsURL(), WithHeader("Host", "project.supabase.co"))
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL(), WithHeader("Host", "project.supabase.co"))
 	defer c.CloseNow()
 	r := <-srv.reqs
 	assert.Equal(t, "project.supabase.co", r.Host)
@@ -291,12 +288,11 @@ func TestUpgradeResponseHeaderAndServerLimit(t *testing.T) {
 		_, _, err := c.ReadFrame()
 		got <- err
 	}, WithMaxFrameSize(4), WithHeader("X-Server", "yes"))
-	c, err := Dial(testCtx(t), srv.wsURL())
-	require.NoError(t, err)
+	c := dialT(t, srv.wsURL())
 	defer c.CloseNow()
 	require.NoError(t, c.WriteFrame(testCtx(t), []byte("too long"), false))
 	assert.ErrorIs(t, <-got, ErrFrameTooLarge)
-	_, _, err = c.ReadFrame()
+	_, _, err := c.ReadFrame()
 	assert.Equal(t, StatusMessageTooBig, errAsClose(t, err).Code)
 }
 

@@ -23,11 +23,24 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// testIOTimeout bounds every blocking read in the tests, so a broken test
+// fails instead of hanging.
+const testIOTimeout = 10 * time.Second
+
+// dialT dials url and bounds the connection's reads by testIOTimeout.
+func dialT(t *testing.T, url string, opts ...Option) *Conn {
+	t.Helper()
+	c, err := Dial(testCtx(t), url, opts...)
+	require.NoError(t, err)
+	require.NoError(t, c.NetConn().SetReadDeadline(time.Now().Add(testIOTimeout)))
+	return c
+}
+
 // testCtx returns a context that bounds a test step, so a bug hangs for
 // seconds instead of the whole test binary's timeout.
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testIOTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -67,6 +80,8 @@ func startWSServer(t *testing.T, useTLS bool, handle func(c *Conn, r *http.Reque
 			_ = c.CloseNow()
 			return
 		}
+		// A broken test fails on this deadline instead of hanging.
+		_ = c.NetConn().SetReadDeadline(time.Now().Add(testIOTimeout))
 		select {
 		case s.reqs <- r:
 		default:
@@ -138,6 +153,7 @@ func rawServer(t *testing.T, handle func(nc net.Conn)) string {
 			go func() {
 				defer wg.Done()
 				defer nc.Close()
+				_ = nc.SetDeadline(time.Now().Add(testIOTimeout))
 				if _, err := ws.Upgrade(nc); err != nil {
 					return
 				}

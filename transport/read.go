@@ -196,15 +196,19 @@ func (c *Conn) pong(p []byte) error {
 		return nil
 	}
 	defer c.unlock()
-	if c.fate.Load() != nil {
-		return nil // closing; the next read reports the fate
+	if c.writeBlocked() != nil {
+		return nil // closing or writes failed; the next read reports the end
 	}
 	err := c.writeLocked(time.Now().Add(c.writeTimeout), ws.OpPong, p)
 	if err != nil {
-		werr := &CloseError{Code: StatusAbnormal, Err: errors.Join(errPongWrite, err)}
-		fate, _ := c.setFate(werr)
-		_ = c.nc.Close()
-		return fate
+		if f := c.fate.Load(); f != nil {
+			return f.err
+		}
+		err = c.writeFailed(errors.Join(errPongWrite, err))
+		if c.fate.Load() != nil {
+			return err // a timeout ended the connection
+		}
+		// The peer is gone: keep reading what it sent before leaving.
 	}
 	return nil
 }

@@ -34,8 +34,7 @@ func TestFrameSizeLimit(t *testing.T) {
 		}
 		res <- outcome{closeCode: closeFrameCode(p), err: err}
 	})
-	c, err := Dial(testCtx(t), url, WithMaxFrameSize(limit))
-	require.NoError(t, err)
+	c := dialT(t, url, WithMaxFrameSize(limit))
 	defer c.CloseNow()
 
 	data, _, err := c.ReadFrame()
@@ -157,8 +156,7 @@ func TestContinuationFramesAreAssembled(t *testing.T) {
 			pong <- string(p)
 		}
 	})
-	c, err := Dial(testCtx(t), url)
-	require.NoError(t, err)
+	c := dialT(t, url)
 	defer c.CloseNow()
 
 	data, bin, err := c.ReadFrame()

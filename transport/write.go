@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"os"
 	"time"
 	"unicode/utf8"
 
@@ -25,10 +27,14 @@ import (
 // cancelled without a deadline is noticed before the first byte is written;
 // once writing started, the deadline is what stops it.
 //
-// A failed write (timeout, reset, ...) leaves a partial frame on the wire, so
-// it ends the connection: the socket is closed and the reader reports a
-// [*CloseError] with [StatusAbnormal]. Errors while waiting for the lock
-// (ctx done) do not affect the connection.
+// A failed write may leave a partial frame on the wire, so every later write
+// fails with the same error. If it timed out, the connection is ended at once
+// (socket closed, ReadFrame reports a [*CloseError] with [StatusAbnormal]
+// wrapping it). If the peer reset the connection, the socket is left to the
+// reader, which still returns what the peer sent before leaving (typically
+// its close frame, so its close code is not lost) and then the end of the
+// stream. Errors while waiting for the lock (ctx done) do not affect the
+// connection.
 func (c *Conn) WriteFrame(ctx context.Context, data []byte, binary bool) error {
 	op := ws.OpText
 	if binary {
@@ -51,15 +57,15 @@ func (c *Conn) write(ctx context.Context, op ws.OpCode, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if f := c.fate.Load(); f != nil {
-		return f.err
+	if err := c.writeBlocked(); err != nil {
+		return err
 	}
 	if err := c.lock(ctx); err != nil {
 		return err
 	}
 	defer c.unlock()
-	if f := c.fate.Load(); f != nil {
-		return f.err
+	if err := c.writeBlocked(); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(c.writeTimeout)
 	ctxDeadline, hasDeadline := ctx.Deadline()
@@ -75,12 +81,51 @@ func (c *Conn) write(ctx context.Context, op ws.OpCode, data []byte) error {
 	} else {
 		err = fmt.Errorf("transport: write: %w", err)
 	}
-	if fate := c.fail(&CloseError{Code: StatusAbnormal, Err: err}, false, 0, ""); !isAbnormalWith(fate, err) {
-		// The connection had already ended (for example Close raced with
-		// this write): report that rather than the consequence.
-		return fate
+	return c.writeFailed(err)
+}
+
+// writeBlocked returns why writing is impossible: the connection's fate, or
+// the error of an earlier failed write.
+func (c *Conn) writeBlocked() error {
+	if f := c.fate.Load(); f != nil {
+		return f.err
+	}
+	if f := c.wfail.Load(); f != nil {
+		return f.err
+	}
+	return nil
+}
+
+// writeFailed handles a failed write (err) with the write lock held: a partial
+// frame may be on the wire, so no further write is allowed.
+//
+// A timeout means the peer is stuck or too slow: the connection is ended
+// (fate: a *CloseError with StatusAbnormal wrapping err) and the socket closed,
+// which also wakes the reader. Any other failure (reset, broken pipe) means the
+// peer is gone, and the socket is left to the reader: what the peer sent
+// before leaving, typically its close frame, is still in the kernel buffer and
+// the reader reports it (or the EOF after it). Closing the socket here would
+// lose the peer's close code to a race with concurrent writers.
+func (c *Conn) writeFailed(err error) error {
+	if f := c.fate.Load(); f != nil {
+		// The connection had already ended (Close raced with this write):
+		// report that rather than its consequence.
+		return f.err
+	}
+	c.wfail.CompareAndSwap(nil, &fateBox{err: err})
+	if isTimeout(err) {
+		fate := c.fail(&CloseError{Code: StatusAbnormal, Err: err}, false, 0, "")
+		if !isAbnormalWith(fate, err) {
+			return fate
+		}
 	}
 	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout()
 }
 
 func isAbnormalWith(fate, err error) bool {
