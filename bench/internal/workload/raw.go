@@ -30,6 +30,7 @@ type rawConn struct {
 	vsn  frames.Vsn
 	buf  []byte // current message
 	wbuf []byte
+	hdr  [ws.MaxHeaderSize - 2]byte
 	ref  int
 }
 
@@ -52,7 +53,7 @@ func dialRaw(ctx context.Context, rawURL string, v frames.Vsn) (*rawConn, error)
 func (c *rawConn) next() ([]byte, error) {
 	c.buf = c.buf[:0]
 	for {
-		h, err := ws.ReadHeader(c.br)
+		h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +93,7 @@ func (c *rawConn) next() ([]byte, error) {
 // first up to len(head) bytes of it, in head.
 func (c *rawConn) skip(head []byte) (int, error) {
 	for {
-		h, err := ws.ReadHeader(c.br)
+		h, err := ws.ReadHeaderBuffer(c.br, c.hdr[:])
 		if err != nil {
 			return 0, err
 		}

@@ -1,0 +1,31 @@
+package benchmarks
+
+import (
+	"testing"
+
+	"github.com/rxrealtime/rxrealtime/bench/internal/framesrv"
+	"github.com/rxrealtime/rxrealtime/bench/internal/workload"
+)
+
+// BenchmarkBroadcastSend is workload 5: broadcasts sent on one joined
+// channel; one op is one broadcast, counted by the source.
+func BenchmarkBroadcastSend(b *testing.B) {
+	src := startSource(b)
+	b.Run("floor", func(b *testing.B) { send(b, src, workload.FloorSender()) })
+	b.Run("rxrealtime", func(b *testing.B) { send(b, src, sender(b, workload.RxRealtime())) })
+}
+
+func send(b *testing.B, src *framesrv.Server, s workload.Sender) {
+	ctx := timeout(b)
+	base := src.Stats().Broadcasts
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := s.Send(ctx, src.Endpoint(), vsns[1], b.N); err != nil {
+		b.Fatal(err)
+	}
+	if err := src.WaitBroadcasts(ctx, base+int64(b.N)); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+}
