@@ -62,6 +62,18 @@
 //
 // [ToObservable] and [FromObservable] bridge to github.com/reactivex/rxgo/v2 so any rxgo operator can be used
 // on a typed stream without exposing interface{} in this API. rxgo costs a goroutine hand-off per operator per
-// value, so the native operators in package operators are preferred on hot paths; see BenchmarkChain* in this
-// package for the measured difference.
+// value, and boxes values in interface{}, so the native operators of package operators are the ones to use on
+// hot paths. Measured with BenchmarkChain (go test -run '^$' -bench Chain -benchmem ./stream; Go 1.26.8,
+// 2 vCPU), per source value of a Filter+Map chain over ints:
+//
+//	native, Run (same goroutine)          4 ns    0 allocs
+//	native, Observe (one hand-off)      123 ns    0 allocs
+//	native, Hub.Emit → Subscribe        161 ns    0 allocs
+//	rxgo Filter+Map via the bridge      642 ns    1 alloc
+//	rxgo Filter+Map, plain FromChannel  461 ns    1 alloc
+//
+// Hub costs (BenchmarkHubEmit, BenchmarkHubIdleMemory): Emit with no consumer 1.3 ns and 0 allocs; delivered to
+// 1/10/100 Block consumers 139 ns / 1.6 µs / 25 µs per value including the consumers' receive (rxgo's
+// connectable fan-out: 1.1 / 3.9 / 37 µs); Emit into full DropNewest mailboxes 19 ns per consumer. An idle Hub
+// holds 80 bytes, 192 bytes once it has had a consumer.
 package stream

@@ -1,0 +1,173 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/stream"
+)
+
+// BenchmarkHubEmit measures one Emit delivered to N consumers (ns/op = per emitted value, including the
+// consumers' work of receiving it). Consumers use Block with a 1024 mailbox, so every value is delivered.
+func BenchmarkHubEmit(b *testing.B) {
+	for _, n := range []int{0, 1, 10, 100} {
+		b.Run(fmt.Sprintf("consumers=%d", n), func(b *testing.B) {
+			h := stream.NewHub[int]()
+			ctx, cancel := context.WithCancel(context.Background())
+			subs := make([]*stream.Subscription, n)
+			for i := range subs {
+				subs[i] = h.Stream().Subscribe(ctx, func(int) {}, stream.WithBuffer(1024))
+			}
+			for h.Consumers() != n {
+				runtime.Gosched()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				h.Emit(i)
+			}
+			b.StopTimer()
+			h.Complete(nil)
+			for _, s := range subs {
+				<-s.Done()
+			}
+			cancel()
+		})
+	}
+}
+
+// BenchmarkHubEmitDropNewest measures Emit alone: consumers never read (their mailbox is full), so each Emit is
+// a failed non-blocking send and a counter increment per consumer.
+func BenchmarkHubEmitDropNewest(b *testing.B) {
+	for _, n := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("consumers=%d", n), func(b *testing.B) {
+			h := stream.NewHub[int]()
+			release := make(chan struct{})
+			subs := make([]*stream.Subscription, n)
+			for i := range subs {
+				subs[i] = h.Stream().Subscribe(context.Background(), func(int) { <-release }, stream.DropNewest(), stream.WithBuffer(1))
+			}
+			for h.Consumers() != n {
+				runtime.Gosched()
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				h.Emit(i)
+			}
+			b.StopTimer()
+			close(release)
+			h.Complete(nil)
+			for _, s := range subs {
+				<-s.Done()
+			}
+		})
+	}
+}
+
+// BenchmarkHubIdleMemory reports the heap bytes held per idle Hub (10,000 hubs), new and after one consumer
+// came and left.
+func BenchmarkHubIdleMemory(b *testing.B) {
+	const hubs = 10_000
+	for _, used := range []bool{false, true} {
+		b.Run(fmt.Sprintf("used=%v", used), func(b *testing.B) {
+			var perHub float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				keep := make([]*stream.Hub[[]byte], hubs)
+				for i := range keep {
+					keep[i] = stream.NewHub[[]byte]()
+					if used {
+						sub := keep[i].Stream().Subscribe(context.Background(), nil)
+						for keep[i].Consumers() == 0 {
+							runtime.Gosched()
+						}
+						sub.Stop()
+						<-sub.Done()
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perHub = float64(after.HeapAlloc-before.HeapAlloc-uint64(hubs*8)) / hubs
+				runtime.KeepAlive(keep)
+			}
+			b.ReportMetric(perHub, "bytes/hub")
+		})
+	}
+}
+
+func isEven(v int) bool                              { return v%2 == 0 }
+func triple(v int) int                               { return v * 3 }
+func rxEven(v any) bool                              { return v.(int)%2 == 0 }
+func rxTriple(_ context.Context, v any) (any, error) { return v.(int) * 3, nil }
+
+// counter emits 0..n-1.
+func counter(n int) stream.Stream[int] {
+	return stream.New(func(ctx context.Context, emit func(int) bool) error {
+		for i := range n {
+			if !emit(i) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkChain compares a Map+Filter chain (ns/op = per source value) natively and through rxgo.
+func BenchmarkChain(b *testing.B) {
+	b.Run("native/Run", func(b *testing.B) {
+		b.ReportAllocs()
+		s := operators.Map(operators.Filter(counter(b.N), isEven), triple)
+		sum := 0
+		_ = s.Run(context.Background(), func(v int) bool { sum += v; return true })
+	})
+	b.Run("native/Observe", func(b *testing.B) {
+		b.ReportAllocs()
+		s := operators.Map(operators.Filter(counter(b.N), isEven), triple)
+		sum := 0
+		for v := range s.Observe(context.Background()) {
+			sum += v
+		}
+	})
+	b.Run("native/Hub+Subscribe", func(b *testing.B) {
+		b.ReportAllocs()
+		h := stream.NewHub[int]()
+		sum := 0
+		sub := operators.Map(operators.Filter(h.Stream(), isEven), triple).Subscribe(context.Background(), func(v int) { sum += v })
+		for h.Consumers() == 0 {
+			runtime.Gosched()
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			h.Emit(i)
+		}
+		h.Complete(nil)
+		<-sub.Done()
+	})
+	b.Run("rxgo/bridge", func(b *testing.B) {
+		b.ReportAllocs()
+		obs := stream.ToObservable(context.Background(), counter(b.N)).Filter(rxEven).Map(rxTriple)
+		sum := 0
+		_ = stream.FromObservable[int](obs).Run(context.Background(), func(v int) bool { sum += v; return true })
+	})
+	b.Run("rxgo/plain", func(b *testing.B) {
+		b.ReportAllocs()
+		ch := make(chan rxgo.Item)
+		go func() {
+			for i := range b.N {
+				ch <- rxgo.Of(i)
+			}
+			close(ch)
+		}()
+		sum := 0
+		for it := range rxgo.FromChannel(ch).Filter(rxEven).Map(rxTriple).Observe() {
+			sum += it.V.(int)
+		}
+	})
+}

@@ -1,0 +1,139 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxrealtime/rxrealtime/stream"
+)
+
+func ExampleNew() {
+	countdown := stream.New(func(ctx context.Context, emit func(int) bool) error {
+		for i := 3; i > 0; i-- {
+			if !emit(i) {
+				return nil // the consumer stopped
+			}
+		}
+		return errors.New("liftoff aborted")
+	})
+	err := countdown.Run(context.Background(), func(v int) bool {
+		fmt.Println(v)
+		return true
+	})
+	fmt.Println("error:", err)
+	// Output:
+	// 3
+	// 2
+	// 1
+	// error: liftoff aborted
+}
+
+func ExampleStream_Observe() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // always cancel: it frees the goroutine if you stop reading early
+	for v := range stream.Of("a", "b", "c").Observe(ctx) {
+		fmt.Println(v)
+	}
+	// Output:
+	// a
+	// b
+	// c
+}
+
+func ExampleStream_Subscribe() {
+	hub := stream.NewHub[string]()
+	sub := hub.Stream().Subscribe(context.Background(), func(v string) {
+		fmt.Println("got", v)
+	}, stream.DropOldest(), stream.WithBuffer(16))
+	for hub.Consumers() == 0 { // wait until the subscription is registered
+		runtime.Gosched()
+	}
+	hub.Emit("hello")
+	hub.Emit("world")
+	hub.Complete(errors.New("channel closed"))
+	fmt.Println("end:", sub.Wait(), "delivered:", sub.Delivered(), "dropped:", sub.Dropped())
+	// Output:
+	// got hello
+	// got world
+	// end: channel closed delivered: 2 dropped: 0
+}
+
+func ExampleStream_All() {
+	for v := range stream.Of(1, 2, 3, 4).All(context.Background()) {
+		if v == 3 {
+			break // stops the stream
+		}
+		fmt.Println(v)
+	}
+	// Output:
+	// 1
+	// 2
+}
+
+func ExampleStream_All2() {
+	failing := stream.New(func(ctx context.Context, emit func(int) bool) error {
+		emit(1)
+		return errors.New("connection lost")
+	})
+	for v, err := range failing.All2(context.Background()) {
+		if err != nil {
+			fmt.Println("error:", err)
+			break
+		}
+		fmt.Println(v)
+	}
+	// Output:
+	// 1
+	// error: connection lost
+}
+
+func ExampleHub() {
+	hub := stream.NewHub[int](stream.OnActive(func(active bool) { fmt.Println("active:", active) }))
+	hub.Emit(0) // no consumer: dropped, costs a few nanoseconds
+
+	ctx, cancel := context.WithCancel(context.Background())
+	values := hub.Stream().Observe(ctx)
+	for hub.Consumers() == 0 {
+		runtime.Gosched()
+	}
+	hub.Emit(1)
+	hub.Emit(2)
+	fmt.Println(<-values, <-values)
+	cancel()
+	for range values { // closes once the consumer has left
+	}
+	fmt.Println("consumers:", hub.Consumers())
+	// Output:
+	// active: true
+	// 1 2
+	// active: false
+	// consumers: 0
+}
+
+func ExampleToObservable() {
+	// Use any rxgo operator on a typed stream, and come back to a typed stream.
+	obs := stream.ToObservable(context.Background(), stream.Of(1, 2, 3, 4)).
+		Filter(func(v any) bool { return v.(int) > 2 })
+	for v := range stream.FromObservable[int](obs).All(context.Background()) {
+		fmt.Println(v)
+	}
+	// Output:
+	// 3
+	// 4
+}
+
+func ExampleFromObservable() {
+	obs := rxgo.Just("a", 2)()
+	err := stream.FromObservable[string](obs).Run(context.Background(), func(v string) bool {
+		fmt.Println(v)
+		return true
+	})
+	fmt.Println(errors.Is(err, stream.ErrItemType), err)
+	// Output:
+	// a
+	// true stream: rxgo item 1 is int, want string
+}
