@@ -49,7 +49,7 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 	defer c.close()
 
 	r := Result{Decoded: true}
-	start := time.Now()
+	var start time.Time
 	for _, t := range frames.Topics(s.Channels) {
 		if _, err := c.join(t); err != nil {
 			return r, fmt.Errorf("workload: join %s: %w", t, err)
@@ -60,12 +60,16 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 		if err != nil {
 			return r, runErr(ctx, err)
 		}
+		msgs := r.Msgs
 		done, err := f.decode(s.Vsn, text, &r)
 		if err != nil {
 			return r, err
 		}
+		if msgs == 0 && r.Msgs == 1 {
+			start = time.Now()
+		}
 		if done {
-			r.Elapsed = time.Since(start)
+			r.Elapsed = since(start)
 			return r, nil
 		}
 	}
@@ -83,6 +87,7 @@ func (f floor) decode(v frames.Vsn, text []byte, r *Result) (bool, error) {
 		case frames.Event:
 			r.Msgs++
 			r.IDSum += m.Payload.Data.Record.ID
+			return false, nil
 		case frames.BroadcastEvent:
 			return true, nil
 		}
@@ -104,6 +109,14 @@ func (f floor) decode(v frames.Vsn, text []byte, r *Result) (bool, error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// since returns the time since start, or 0 if nothing was delivered.
+func since(start time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
+	}
+	return time.Since(start)
 }
 
 // runErr prefers ctx's error when ctx ended the run.
@@ -135,7 +148,7 @@ func (source) Run(ctx context.Context, s Spec) (Result, error) {
 	defer c.close()
 
 	var r Result
-	start := time.Now()
+	var start time.Time
 	for _, t := range frames.Topics(s.Channels) {
 		if _, err := c.join(t); err != nil {
 			return r, fmt.Errorf("workload: join %s: %w", t, err)
@@ -150,8 +163,11 @@ func (source) Run(ctx context.Context, s Spec) (Result, error) {
 		switch classify(s.Vsn, head[:n]) {
 		case frames.Event:
 			r.Msgs++
+			if r.Msgs == 1 {
+				start = time.Now()
+			}
 		case frames.BroadcastEvent:
-			r.Elapsed = time.Since(start)
+			r.Elapsed = since(start)
 			return r, nil
 		}
 	}

@@ -21,7 +21,7 @@ import (
 //     messages) decoding into frames.Row, and attach s.Pipelines
 //     Observe() consumers to it; each consumer adds 1 to Msgs and
 //     change.Record.ID to IDSum per delivered PostgresChange[frames.Row];
-//  3. start the clock when the joins are sent, wait for the source's
+//  3. start the clock at the first change delivered, wait for the source's
 //     end-of-burst broadcast (event frames.DoneEvent on frames.Topic(0,
 //     s.Channels)) and until Msgs == s.Frames*s.Pipelines, stop the clock,
 //     disconnect, and return Result{Msgs, IDSum, Decoded: true, Elapsed}.
