@@ -320,3 +320,26 @@ func TestEmitNoConsumersAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() { h.Emit(1) })
 	assert.Zero(t, allocs)
 }
+
+// An idle Hub must stay small (target well under 1 KiB): count the bytes allocated by NewHub.
+func TestHubIdleSize(t *testing.T) {
+	const n = 1000
+	hubs := make([]*stream.Hub[string], n)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range hubs {
+		hubs[i] = stream.NewHub[string](stream.OnActive(func(bool) {}))
+	}
+	runtime.ReadMemStats(&after)
+	perHub := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("NewHub with an option allocates %d bytes", perHub)
+	assert.Less(t, perHub, uint64(256))
+	runtime.KeepAlive(hubs)
+}
+
+func TestRunNilEmit(t *testing.T) {
+	assert.ErrorIs(t, stream.New(func(ctx context.Context, emit func(int) bool) error {
+		emit(1)
+		return errBoom
+	}).Run(t.Context(), nil), errBoom)
+}

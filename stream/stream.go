@@ -20,13 +20,19 @@ func New[T any](run func(ctx context.Context, emit func(T) bool) error) Stream[T
 
 // Run runs the stream synchronously in the caller's goroutine, calling emit for each value, and returns the
 // terminal error (nil when the stream completed or emit returned false). No goroutine is started by Run
-// itself; operators in the chain may start their own and end them before Run returns.
+// itself; operators in the chain may start their own and end them before Run returns. A nil emit discards the
+// values (the stream still runs to its end).
 func (s Stream[T]) Run(ctx context.Context, emit func(T) bool) error {
 	if s.run == nil {
 		return nil
 	}
+	if emit == nil {
+		emit = discard[T]
+	}
 	return s.run(ctx, emit)
 }
+
+func discard[T any](T) bool { return true }
 
 // Empty returns a stream that completes at once without values.
 func Empty[T any]() Stream[T] { return Stream[T]{} }
