@@ -1,0 +1,23 @@
+// Package presence implements Phoenix presence synchronisation, as Supabase
+// Realtime channels use it, typed by the user's meta type M.
+//
+// The server sends a presence_state message (the full state) after a join
+// and presence_diff messages (joins and leaves) as clients track, update and
+// untrack. [SyncState] and [SyncDiff] are the pure merge functions of
+// phoenix.js's Presence.syncState and Presence.syncDiff, with the same
+// phx_ref-based reconciliation of metas; [Tracker] wraps them with
+// phoenix.js's handling of message order: diffs that arrive before the
+// first state, or after a rejoin before that join's state, are held and
+// applied after the state.
+//
+// # Differences from phoenix.js
+//
+// Go maps have no order, so the join and leave events of one call are
+// reported in key order (all joins first, then all leaves, as in
+// phoenix.js), and a [State]'s keys are unordered. The final state does not
+// depend on this order. Each meta of a key keeps its place as in phoenix.js.
+//
+// The events carry copies: modifying them, or a [Tracker.State] snapshot,
+// does not change the tracker. The M values themselves are copied by value;
+// if M holds maps, slices or pointers, those are shared.
+package presence
