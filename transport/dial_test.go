@@ -1,10 +1,15 @@
 package transport
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -309,4 +315,78 @@ func TestErrorsAreDistinguishable(t *testing.T) {
 	assert.Equal(t, "4001 (private)", StatusCode(4001).String())
 	assert.Equal(t, "1012 (service restart)", StatusServiceRestart.String())
 	assert.Equal(t, "42", StatusCode(42).String())
+}
+
+// acceptKey computes Sec-WebSocket-Accept for a client key (RFC 6455 4.2.2).
+func acceptKey(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+func TestFramesSentWithHandshakeResponseAreRead(t *testing.T) {
+	// The server's 101 response and its first frames arrive in one write, so
+	// the dialer has them buffered already when the handshake completes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(testIOTimeout))
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+		b.WriteString("Sec-WebSocket-Accept: " + acceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+		b.Write(serverFrame(ws.OpText, true, []byte("early 1")))
+		b.Write(serverFrame(ws.OpText, true, []byte("early 2")))
+		_, _ = nc.Write(b.Bytes())
+		_, _ = io.Copy(io.Discard, nc)
+	}()
+	c := dialT(t, "ws://"+ln.Addr().String()+"/")
+	for _, want := range []string{"early 1", "early 2"} {
+		data, _, err := c.ReadFrame()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(data))
+	}
+	require.NoError(t, c.CloseNow())
+	<-done
+}
+
+func TestUpgradeReadsFramesSentWithRequest(t *testing.T) {
+	// A client that pipelines its first frame behind the upgrade request:
+	// net/http has it buffered when Upgrade hijacks the connection.
+	srv := newWSServer(t, echo)
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer nc.Close()
+	require.NoError(t, nc.SetDeadline(time.Now().Add(testIOTimeout)))
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	var b bytes.Buffer
+	b.WriteString("GET /socket HTTP/1.1\r\nHost: " + srv.Listener.Addr().String() + "\r\n")
+	b.WriteString("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n")
+	b.WriteString("Sec-WebSocket-Key: " + key + "\r\n\r\n")
+	require.NoError(t, ws.WriteFrame(&b, ws.MaskFrame(ws.NewTextFrame([]byte("pipelined")))))
+	_, err = nc.Write(b.Bytes())
+	require.NoError(t, err)
+
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	assert.Equal(t, acceptKey(key), resp.Header.Get("Sec-WebSocket-Accept"))
+	h, err := ws.ReadHeader(br)
+	require.NoError(t, err)
+	assert.False(t, h.Masked)
+	p := make([]byte, h.Length)
+	_, err = io.ReadFull(br, p)
+	require.NoError(t, err)
+	assert.Equal(t, "pipelined", string(p))
 }

@@ -208,11 +208,12 @@ func serverFrame(op ws.OpCode, fin bool, p []byte) []byte {
 // memConn is a net.Conn reading from an io.Reader and recording writes, for
 // tests and benchmarks that need no network.
 type memConn struct {
-	r      io.Reader
-	mu     sync.Mutex
-	out    bytes.Buffer
-	closed chan struct{}
-	once   sync.Once
+	r        io.Reader
+	writeErr error // if set, every Write fails with it
+	mu       sync.Mutex
+	out      bytes.Buffer
+	closed   chan struct{}
+	once     sync.Once
 }
 
 func newMemConn(r io.Reader) *memConn { return &memConn{r: r, closed: make(chan struct{})} }
@@ -234,6 +235,9 @@ func (m *memConn) Write(p []byte) (int, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.writeErr != nil {
+		return 0, m.writeErr
+	}
 	return m.out.Write(p)
 }
 

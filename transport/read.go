@@ -204,9 +204,9 @@ func (c *Conn) pong(p []byte) error {
 		if f := c.fate.Load(); f != nil {
 			return f.err
 		}
-		err = c.writeFailed(errors.Join(errPongWrite, err))
-		if c.fate.Load() != nil {
-			return err // a timeout ended the connection
+		c.writeFailed(errors.Join(errPongWrite, err))
+		if f := c.fate.Load(); f != nil {
+			return f.err // a timeout ended the connection
 		}
 		// The peer is gone: keep reading what it sent before leaving.
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"os"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -289,4 +291,39 @@ func TestLengthEncodings(t *testing.T) {
 		assert.True(t, bin)
 		assert.Len(t, data, n)
 	}
+}
+
+func TestPongWriteTimeoutEndsConn(t *testing.T) {
+	in := append(serverFrame(ws.OpPing, true, []byte("p")), serverFrame(ws.OpText, true, []byte("never delivered"))...)
+	c, mc := memClient(t, in)
+	mc.writeErr = &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	_, _, err := c.ReadFrame()
+	ce := errAsClose(t, err)
+	assert.True(t, ce.Abnormal())
+	assert.ErrorIs(t, err, errPongWrite)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+}
+
+func TestPongWriteResetKeepsReading(t *testing.T) {
+	in := append(serverFrame(ws.OpPing, true, []byte("p")), serverFrame(ws.OpText, true, []byte("sent before leaving"))...)
+	in = append(in, serverFrame(ws.OpClose, true, ws.NewCloseFrameBody(ws.StatusCode(StatusGoingAway), "gone"))...)
+	c, mc := memClient(t, in)
+	mc.writeErr = &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+	data, _, err := c.ReadFrame()
+	require.NoError(t, err)
+	assert.Equal(t, "sent before leaving", string(data))
+	assert.ErrorIs(t, c.WriteFrame(testCtx(t), []byte("x"), false), syscall.ECONNRESET, "writes blocked after the failed pong")
+	_, _, err = c.ReadFrame()
+	ce := errAsClose(t, err)
+	assert.Equal(t, StatusGoingAway, ce.Code)
+	assert.Equal(t, "gone", ce.Reason)
+}
+
+func TestErrorMessages(t *testing.T) {
+	assert.Equal(t, "transport: incoming frame too large: 1001 bytes, limit 1000",
+		(&FrameTooLargeError{Size: 1001, Limit: 1000}).Error())
+	c, _ := memClient(t, serverFrame(ws.OpContinuation, true, nil))
+	_, _, err := c.ReadFrame()
+	assert.Contains(t, err.Error(), "protocol violation")
+	assert.Contains(t, err.Error(), "continuation")
 }
