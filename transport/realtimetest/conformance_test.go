@@ -1,0 +1,155 @@
+package realtimetest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// conformanceDir holds the realtime-js project (package.json, lock file and
+// conformance.js); testdata is ignored by the go tool.
+const conformanceDir = "testdata/conformance"
+
+// conformanceChecks are the checks conformance.js must report as PASS.
+var conformanceChecks = []string{
+	"subscribe-v2", "postgres-v2", "broadcast-v2", "presence-v2",
+	"subscribe-v1", "postgres-v1", "broadcast-v1", "presence-v1",
+	"token-expiry", "reconnect",
+}
+
+// TestConformanceRealtimeJS runs the official client, @supabase/realtime-js
+// (pinned in testdata/conformance/package.json), against the server. It is
+// skipped when node or npm is missing, except in CI (CI=true) where that is
+// a failure.
+func TestConformanceRealtimeJS(t *testing.T) {
+	node, errNode := exec.LookPath("node")
+	npm, errNpm := exec.LookPath("npm")
+	if errNode != nil || errNpm != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node and npm are required in CI (node: %v, npm: %v)", errNode, errNpm)
+		}
+		t.Skip("node or npm not installed; the realtime-js conformance check needs both")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+
+	if _, err := os.Stat(filepath.Join(conformanceDir, "node_modules", "@supabase", "realtime-js")); err != nil {
+		install := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		install.Dir = conformanceDir
+		out, err := install.CombinedOutput()
+		require.NoError(t, err, "npm ci failed:\n%s", out)
+	}
+
+	const secret = "conformance-secret-with-at-least-32-characters"
+	s := newServer(t, WithJWTSecret(secret))
+
+	cmd := exec.CommandContext(ctx, node, "conformance.js")
+	cmd.Dir = conformanceDir
+	cmd.Env = append(os.Environ(), "REALTIME_URL="+s.URL(), "REALTIME_JWT_SECRET="+secret)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+
+	passed := map[string]bool{}
+	var failures, transcript []string
+	ended := false
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		transcript = append(transcript, line)
+		kw, rest, _ := strings.Cut(line, " ")
+		switch kw {
+		case "ACTION":
+			conformanceAction(t, s, rest, stdin)
+		case "PASS":
+			passed[rest] = true
+		case "FAIL":
+			failures = append(failures, rest)
+		case "END":
+			ended = true
+		}
+	}
+	_, _ = io.Copy(io.Discard, stdout)
+	waitErr := cmd.Wait()
+	log := strings.Join(transcript, "\n") + "\n" + stderr.String()
+	t.Logf("conformance.js transcript:\n%s", log)
+	require.NoError(t, waitErr, "conformance.js failed:\n%s", log)
+	require.True(t, ended, "conformance.js did not finish:\n%s", log)
+	assert.Empty(t, failures, "failed checks:\n%s", log)
+	for _, c := range conformanceChecks {
+		assert.True(t, passed[c], "check %s did not pass:\n%s", c, log)
+	}
+
+	// The wire as the official client spoke it: vsn 2.0.0 broadcasts are
+	// binary kind 3 in and kind 4 out, vsn 1.0.0 ones JSON text both ways.
+	frames := s.Frames()
+	has := func(what string, match func(Frame) bool) {
+		t.Helper()
+		for _, f := range frames {
+			if match(f) {
+				return
+			}
+		}
+		t.Errorf("the recorder has no %s", what)
+	}
+	has("kind 3 broadcast from realtime-js (vsn 2.0.0)", func(f Frame) bool {
+		return f.Dir == In && f.Binary && f.Msg.Kind == phoenix.KindUserBroadcastPush &&
+			f.Msg.Topic == "realtime:room-v2" && f.Msg.UserEvent == "cursor" && !f.Msg.Binary
+	})
+	has("kind 4 broadcast to realtime-js (vsn 2.0.0)", func(f Frame) bool {
+		return f.Dir == Out && f.Binary && f.Data[0] == 4 && f.Msg.Topic == "realtime:room-v2"
+	})
+	has("JSON broadcast from realtime-js (vsn 1.0.0)", func(f Frame) bool {
+		return f.Dir == In && !f.Binary && f.Msg.Kind == phoenix.KindJSON && f.Msg.Topic == "realtime:room-v1" &&
+			f.Msg.Event == phoenix.EventBroadcast && bytes.Contains(f.Data, []byte(`"event":"cursor"`))
+	})
+	has("JSON broadcast to realtime-js (vsn 1.0.0)", func(f Frame) bool {
+		return f.Dir == Out && !f.Binary && f.Msg.Topic == "realtime:room-v1" && f.Msg.Event == phoenix.EventBroadcast
+	})
+	has("ack of the vsn 2.0.0 broadcast", func(f Frame) bool {
+		return f.Dir == Out && f.Msg.Topic == "realtime:room-v2" && f.Msg.Event == phoenix.EventReply && f.Msg.Ref != "" &&
+			bytes.Contains(f.Data, []byte(`{"status":"ok","response":{}}`))
+	})
+	has("token expiry system message", func(f Frame) bool {
+		return f.Dir == Out && f.Msg.Topic == "realtime:expiring" && f.Msg.Event == phoenix.EventSystem &&
+			bytes.Contains(f.Data, []byte(`Token has expired`))
+	})
+}
+
+// conformanceAction performs what conformance.js asked for and answers DONE.
+func conformanceAction(t *testing.T, s *Server, name string, stdin io.Writer) {
+	t.Helper()
+	switch name {
+	case "insert-v2", "insert-v1":
+		n, err := s.EmitChange(Change{
+			Type: Insert, Schema: "public", Table: "messages",
+			Columns: []Column{{Name: "id", Type: "int8", PrimaryKey: true}, {Name: "body", Type: "text"}},
+			Record:  map[string]any{"id": 1, "body": "hello"},
+		})
+		assert.NoError(t, err)
+		assert.Equal(t, 1, n, "the change reaches the subscribed channel")
+	case "drop":
+		s.Faults().DropAll()
+	default:
+		t.Errorf("unknown action %q", name)
+	}
+	_, err := fmt.Fprintf(stdin, "DONE %s\n", name)
+	assert.NoError(t, err)
+}
