@@ -125,22 +125,27 @@ func (m *merger[T]) loop(emit func(T) bool, inners <-chan stream.Stream[T]) erro
 	defer m.cancel()
 	var first error
 	stopped := false
+	items := m.items
+	// halt stops everything: the runs see their context end, and their pending sends give up on it, so the
+	// loop stops receiving values and new inner streams and only waits for the runs to return.
+	halt := func() {
+		m.cancel()
+		items, inners = nil, nil
+	}
 	for m.left > 0 {
 		select {
-		case v := <-m.items:
-			if !stopped && first == nil && !emit(v) {
+		case v := <-items:
+			if !emit(v) {
 				stopped = true
-				m.cancel()
+				halt()
 			}
 		case s := <-inners:
-			if !stopped && first == nil {
-				m.spawn(s)
-			}
+			m.spawn(s)
 		case err := <-m.results:
 			m.left--
 			if err != nil && first == nil && !stopped && m.ctx.Err() == nil {
 				first = err
-				m.cancel()
+				halt()
 			}
 		}
 	}

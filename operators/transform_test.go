@@ -147,17 +147,19 @@ func TestSyncOperatorsConsumerStop(t *testing.T) {
 			var got []int
 			err := op(src).Run(t.Context(), func(v int) bool { got = append(got, v); return len(got) < 3 })
 			require.NoError(t, err)
-			if name == "FlatMap" { // concurrent inner streams: arrival order, a few values in flight
+			if name == "FlatMap" {
+				// Inner streams run concurrently: values arrive in any order, and the source may run ahead of
+				// the consumer by a scheduling-dependent number of values (FlatMap has no concurrency bound).
 				assert.Len(t, got, 3)
-				assert.Less(t, produced, 20, "source stopped promptly")
+				assert.Less(t, produced, 1000, "source stopped before its end")
 				return
 			}
 			assert.Equal(t, []int{0, 1, 2}, got)
-			if name == "Merge" { // the source runs in its own goroutine: a few values may be in flight
-				assert.Less(t, produced, 20, "source stopped promptly")
-				return
+			bound := 4
+			if name == "Merge" { // the source runs in its own goroutine: one more value may be in flight
+				bound = 5
 			}
-			assert.LessOrEqual(t, produced, 4, "source stopped promptly")
+			assert.LessOrEqual(t, produced, bound, "source stopped promptly")
 		})
 	}
 }
