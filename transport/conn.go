@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync/atomic"
@@ -119,10 +120,11 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if !c.closeStarted.CompareAndSwap(false, true) {
 		return nil
 	}
+	polite := false
 	if _, first := c.setFate(ErrClosed); first {
-		c.sendClose(code, reason, min(c.writeTimeout, maxCloseWait))
+		polite = c.sendClose(code, reason, min(c.writeTimeout, maxCloseWait))
 	}
-	return c.closeSocket()
+	return c.closeSocket(polite)
 }
 
 // CloseNow closes the socket at once, without a close frame, as a dropped
@@ -131,14 +133,23 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 func (c *Conn) CloseNow() error {
 	c.closeStarted.Store(true)
 	c.setFate(ErrClosed)
-	return c.closeSocket()
+	return c.closeSocket(false)
 }
 
 // maxCloseWait caps how long Close spends on the close frame.
 const maxCloseWait = time.Second
 
-func (c *Conn) closeSocket() error {
-	err := c.nc.Close()
+// closeSocket closes the connection. For TLS, a polite close (after a close
+// frame was written) also sends the TLS close_notify alert; otherwise the TCP
+// connection under TLS is closed directly: no alert, as for a dropped
+// connection, and no risk of blocking (tls.Conn.Close may wait up to 5 s to
+// write the alert to a peer that does not read).
+func (c *Conn) closeSocket(polite bool) error {
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok && !polite {
+		nc = tc.NetConn()
+	}
+	err := nc.Close()
 	if err != nil && errors.Is(err, net.ErrClosed) {
 		return nil
 	}
@@ -160,9 +171,10 @@ func (c *Conn) setFate(err error) (error, bool) {
 // connection's fate, which callers report.
 func (c *Conn) fail(err error, send bool, code StatusCode, reason string) error {
 	fate, first := c.setFate(err)
+	polite := false
 	if first && send {
-		c.sendClose(code, reason, c.writeTimeout)
+		polite = c.sendClose(code, reason, c.writeTimeout)
 	}
-	_ = c.nc.Close()
+	_ = c.closeSocket(polite)
 	return fate
 }

@@ -223,8 +223,9 @@ func newMask() (m [4]byte) {
 }
 
 // sendClose writes a close frame (best effort) within d, bypassing the fate
-// check: callers have just recorded the fate themselves.
-func (c *Conn) sendClose(code StatusCode, reason string, d time.Duration) {
+// check: callers have just recorded the fate themselves. It reports whether
+// the frame was written.
+func (c *Conn) sendClose(code StatusCode, reason string, d time.Duration) bool {
 	var body [ws.MaxControlFramePayloadSize]byte
 	n := 0
 	if code.sendable() {
@@ -232,10 +233,13 @@ func (c *Conn) sendClose(code StatusCode, reason string, d time.Duration) {
 		n = 2 + copy(body[2:], truncateUTF8(reason, ws.MaxControlFramePayloadSize-2))
 	}
 	if !c.lockWithin(d) {
-		return
+		return false
 	}
 	defer c.unlock()
-	_ = c.writeLocked(time.Now().Add(d), ws.OpClose, body[:n])
+	if c.wfail.Load() != nil {
+		return false // a partial frame may be on the wire
+	}
+	return c.writeLocked(time.Now().Add(d), ws.OpClose, body[:n]) == nil
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
