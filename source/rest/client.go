@@ -1,0 +1,331 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Client sends broadcasts to one Realtime server. It is safe for concurrent
+// use.
+type Client struct {
+	base   url.URL // scheme, host and path prefix; no query
+	apiKey string
+	cfg    config
+}
+
+// Option configures a [Client].
+type Option func(*config)
+
+type config struct {
+	httpClient *http.Client
+	token      func(context.Context) (string, error)
+	header     http.Header
+}
+
+// WithHTTPClient sends requests with c instead of http.DefaultClient.
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) { cfg.httpClient = c }
+}
+
+// WithAccessToken calls f before each request for the user's JWT, sent as
+// Authorization: Bearer <token>; an empty token sends no Authorization
+// header. An error from f fails the request before anything is sent.
+func WithAccessToken(f func(ctx context.Context) (string, error)) Option {
+	return func(cfg *config) { cfg.token = f }
+}
+
+// WithToken sends token as Authorization: Bearer <token> on every request.
+func WithToken(token string) Option {
+	return WithAccessToken(func(context.Context) (string, error) { return token, nil })
+}
+
+// WithHeader adds a header to every request. It cannot replace apikey,
+// Authorization or Content-Type, which the client sets.
+func WithHeader(key, value string) Option {
+	return func(cfg *config) {
+		if cfg.header == nil {
+			cfg.header = http.Header{}
+		}
+		cfg.header.Add(key, value)
+	}
+}
+
+// socketSuffix matches the WebSocket endpoint's path, as realtime-js's
+// httpEndpointURL strips it.
+var socketSuffix = regexp.MustCompile(`(?i)(/socket/websocket|/socket|/websocket)/?$`)
+
+// New returns a client for the Realtime server at baseURL, such as
+// "https://<project>.supabase.co/realtime/v1". The socket URL works too:
+// ws and wss become http and https, a trailing /socket, /websocket or
+// /socket/websocket is dropped, and so is any query (it may hold the API
+// key, which is sent as a header instead). apiKey is the project's API key.
+// Errors match [ErrInvalidConfig].
+func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	if apiKey == "" {
+		return nil, fmt.Errorf("%w: empty API key", ErrInvalidConfig)
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base URL does not parse", ErrInvalidConfig)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "ws":
+		u.Scheme = "http"
+	case "https", "wss":
+		u.Scheme = "https"
+	default:
+		return nil, fmt.Errorf("%w: base URL scheme must be http, https, ws or wss", ErrInvalidConfig)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
+	}
+	u.User = nil
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	u.Path = strings.TrimRight(socketSuffix.ReplaceAllString(u.Path, ""), "/")
+	u.RawPath = ""
+	c := &Client{base: *u, apiKey: apiKey}
+	for _, o := range opts {
+		o(&c.cfg)
+	}
+	if c.cfg.httpClient == nil {
+		c.cfg.httpClient = http.DefaultClient
+	}
+	return c, nil
+}
+
+// Message is one message of [Client.BroadcastBatch].
+type Message struct {
+	// Topic is the channel name ("room1"); a leading "realtime:" is
+	// removed.
+	Topic string
+	// Event is the broadcast event name.
+	Event string
+	// Payload is encoded as JSON; the server requires a JSON object.
+	Payload any
+	// Private sends to the private channel of that name (RLS applies).
+	Private bool
+	// ID, if set, is delivered to subscribers as meta.id.
+	ID string
+}
+
+// Broadcast sends one message to the channel topic, as realtime-js's
+// httpSend does: POST /api/broadcast/<topic>/events/<event>, with
+// ?private=true for a private channel and the payload as the JSON body.
+// The server relays it as a broadcast with that event and payload.
+func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any, private bool) error {
+	topic, err := checkTarget(-1, topic, event)
+	if err != nil {
+		return err
+	}
+	if payload == nil {
+		return &MessageError{Index: -1, Field: "payload", Reason: "nil payload"}
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return &MessageError{Index: -1, Field: "payload", Reason: "cannot encode as JSON", Err: err}
+	}
+	return c.post(ctx, c.singleURL(topic, event, private), "application/json", body)
+}
+
+// BroadcastBinary sends data as a binary broadcast (application/octet-stream)
+// to the single-message endpoint. Subscribers on protocol 2.0.0 receive it
+// as a binary frame; those on 1.0.0 do not receive it.
+func (c *Client) BroadcastBinary(ctx context.Context, topic, event string, data []byte, private bool) error {
+	topic, err := checkTarget(-1, topic, event)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		return &MessageError{Index: -1, Field: "payload", Reason: "nil payload"}
+	}
+	return c.post(ctx, c.singleURL(topic, event, private), "application/octet-stream", data)
+}
+
+// BroadcastBatch sends several messages in one request: POST /api/broadcast
+// with {"messages":[{"topic","event","payload","private"},...]}. The server
+// accepts or refuses the whole batch. An empty batch sends nothing.
+func (c *Client) BroadcastBatch(ctx context.Context, messages []Message) error {
+	if len(messages) == 0 {
+		return nil
+	}
+	type wireMessage struct {
+		Topic   string          `json:"topic"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+		Private bool            `json:"private"`
+		ID      string          `json:"id,omitempty"`
+	}
+	wire := struct {
+		Messages []wireMessage `json:"messages"`
+	}{Messages: make([]wireMessage, len(messages))}
+	for i, m := range messages {
+		topic, err := checkTarget(i, m.Topic, m.Event)
+		if err != nil {
+			return err
+		}
+		if m.Payload == nil {
+			return &MessageError{Index: i, Field: "payload", Reason: "nil payload"}
+		}
+		p, err := json.Marshal(m.Payload)
+		if err != nil {
+			return &MessageError{Index: i, Field: "payload", Reason: "cannot encode as JSON", Err: err}
+		}
+		if len(p) == 0 || p[0] != '{' {
+			return &MessageError{Index: i, Field: "payload", Reason: "the server requires a JSON object"}
+		}
+		wire.Messages[i] = wireMessage{Topic: topic, Event: m.Event, Payload: p, Private: m.Private, ID: m.ID}
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return &MessageError{Index: -1, Field: "payload", Reason: "cannot encode as JSON", Err: err}
+	}
+	u := c.base
+	u.Path += "/api/broadcast"
+	return c.post(ctx, u.String(), "application/json", body)
+}
+
+// checkTarget strips "realtime:" from the topic and refuses an empty topic
+// or event.
+func checkTarget(index int, topic, event string) (string, error) {
+	topic = strings.TrimPrefix(topic, "realtime:")
+	if topic == "" {
+		return "", &MessageError{Index: index, Field: "topic", Reason: "empty topic"}
+	}
+	if event == "" {
+		return "", &MessageError{Index: index, Field: "event", Reason: "empty event"}
+	}
+	return topic, nil
+}
+
+func (c *Client) singleURL(topic, event string, private bool) string {
+	u := c.base
+	escapedBase := u.EscapedPath()
+	u.Path += "/api/broadcast/" + topic + "/events/" + event
+	u.RawPath = escapedBase + "/api/broadcast/" + url.PathEscape(topic) + "/events/" + url.PathEscape(event)
+	if private {
+		u.RawQuery = "private=true"
+	}
+	return u.String()
+}
+
+// maxErrorBody bounds how much of an error response is read.
+const maxErrorBody = 64 << 10
+
+func (c *Client) post(ctx context.Context, target, contentType string, body []byte) error {
+	token := ""
+	if c.cfg.token != nil {
+		t, err := c.cfg.token(ctx)
+		if err != nil {
+			return scrub(fmt.Errorf("rest: access token: %w", err), c.apiKey)
+		}
+		token = t
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
+	}
+	for k, vs := range c.cfg.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("apikey", c.apiKey)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	} else {
+		req.Header.Del("Authorization")
+	}
+	resp, err := c.cfg.httpClient.Do(req)
+	if err != nil {
+		return scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // let the connection be reused
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	return &StatusError{
+		Status:     resp.StatusCode,
+		Message:    truncate(redact(errorMessage(resp.StatusCode, data), c.apiKey, token)),
+		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+}
+
+// maxMessage bounds the length of StatusError.Message.
+const maxMessage = 512
+
+// errorMessage finds the server's explanation in an error body: {"message"},
+// {"error"}, {"errors"} (as JSON), other short text, or the status text.
+func errorMessage(status int, body []byte) string {
+	var fields struct {
+		Message *string         `json:"message"`
+		Error   *string         `json:"error"`
+		Errors  json.RawMessage `json:"errors"`
+	}
+	msg := ""
+	if json.Unmarshal(body, &fields) == nil {
+		switch {
+		case fields.Message != nil:
+			msg = *fields.Message
+		case fields.Error != nil:
+			msg = *fields.Error
+		case len(fields.Errors) > 0:
+			var compact bytes.Buffer
+			if json.Compact(&compact, fields.Errors) == nil {
+				msg = compact.String()
+			}
+		}
+	}
+	if msg == "" && utf8.Valid(body) {
+		msg = strings.Join(strings.Fields(string(body)), " ")
+		if strings.ContainsFunc(msg, unicode.IsControl) {
+			msg = ""
+		}
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return msg
+}
+
+// truncate bounds a message to maxMessage bytes, on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	n := maxMessage
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

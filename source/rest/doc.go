@@ -1,0 +1,17 @@
+// Package rest sends Supabase Realtime broadcasts over HTTP, without a
+// socket: one message with [Client.Broadcast] (POST
+// /api/broadcast/:topic/events/:event, the endpoint realtime-js's httpSend
+// uses) or several with [Client.BroadcastBatch] (POST /api/broadcast).
+//
+// Topics are channel names, the part after "realtime:" ("room1" for the
+// channel topic "realtime:room1"); a leading "realtime:" is removed, so
+// both forms work. Every request carries the apikey header and, when a token
+// is configured, Authorization: Bearer <token>.
+//
+// The server answers 202 Accepted; anything else becomes a [*StatusError]
+// that matches one of the sentinel errors ([ErrUnauthorized],
+// [ErrForbidden], [ErrNotFound], [ErrInvalid], [ErrRateLimited],
+// [ErrServer]) with errors.Is. Messages the client can tell are wrong
+// before sending give a [*MessageError]. The API key and the token never
+// appear in an error's text.
+package rest
