@@ -1,0 +1,50 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// SetAuth sets the access token: later joins and rejoins carry it, and
+// every joined channel is sent an access_token push now (the server
+// replies to none). An unchanged token sends nothing. With a token
+// provider (WithAccessToken), the provider is still asked before each
+// reconnect and rejoin; SetAuth's token is used until then.
+func (c *Client) SetAuth(ctx context.Context, token string) error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	changed := c.token != token
+	c.token = token
+	chans := make([]*Channel, 0, len(c.channels))
+	for _, ch := range c.channels {
+		chans = append(chans, ch)
+	}
+	c.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	payload, err := json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+	}{token})
+	if err != nil {
+		return err
+	}
+	for _, ch := range chans {
+		ch.mu.Lock()
+		joined := ch.state == stJoined
+		ch.mu.Unlock()
+		if !joined {
+			continue
+		}
+		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
+		if _, err := c.push(ctx, m, NoReply()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

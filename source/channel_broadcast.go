@@ -1,0 +1,223 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// ErrBinaryUnsupported is returned when sending a binary broadcast over
+// a vsn 1.0.0 socket, which cannot carry one.
+var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
+
+// Broadcast is one broadcast message, its payload decoded into T.
+type Broadcast[T any] struct {
+	// Event is the user's event name.
+	Event string
+	// Payload is the decoded payload. A binary payload is delivered as is
+	// when T is []byte.
+	Payload T
+	// Meta is the raw JSON metadata, nil when absent (replayed broadcasts
+	// carry {"replayed":true,"id":"..."}).
+	Meta json.RawMessage
+}
+
+// PayloadError reports a payload that could not be decoded into the
+// stream's type. It is published on [Client.Errors]; the message is
+// skipped and the stream goes on.
+type PayloadError struct {
+	Topic string
+	Event string
+	Err   error
+}
+
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *PayloadError) Unwrap() error { return e.Err }
+
+// Broadcasts is the hot stream of the channel's broadcasts for event
+// (compared case-insensitively, as realtime-js does; "*" or "" for all),
+// decoded into T. A payload that does not decode is reported on
+// [Client.Errors] and skipped.
+func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
+	msgs := ch.Messages()
+	all := event == "" || event == "*"
+	return stream.New(func(ctx context.Context, emit func(Broadcast[T]) bool) error {
+		return msgs.Run(ctx, func(m phoenix.Message) bool {
+			if m.Event != phoenix.EventBroadcast {
+				return true
+			}
+			name, payload, meta, binary, err := splitBroadcast(&m)
+			if err != nil {
+				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+				return true
+			}
+			if !all && !strings.EqualFold(name, event) {
+				return true
+			}
+			b := Broadcast[T]{Event: name, Meta: meta}
+			if err := decodePayload(payload, binary, &b.Payload); err != nil {
+				ch.c.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
+				return true
+			}
+			return emit(b)
+		})
+	})
+}
+
+// splitBroadcast returns a broadcast's user event, payload and meta from
+// either framing: binary kind 4, or the JSON {type, event, payload, meta}.
+func splitBroadcast(m *phoenix.Message) (event string, payload, meta []byte, binary bool, err error) {
+	if m.Kind == phoenix.KindUserBroadcast || m.Kind == phoenix.KindUserBroadcastPush {
+		return m.UserEvent, m.Payload, m.Meta, m.Binary, nil
+	}
+	if m.Binary {
+		return "", m.Payload, nil, true, nil
+	}
+	event, payload, meta, err = phoenix.ParseBroadcast(m.Payload)
+	return event, payload, meta, false, err
+}
+
+// decodePayload decodes a payload into dst. []byte and json.RawMessage
+// destinations take the bytes as they are (copied: the frame is shared).
+func decodePayload[T any](payload []byte, binary bool, dst *T) error {
+	switch d := any(dst).(type) {
+	case *[]byte:
+		*d = append([]byte(nil), payload...)
+		return nil
+	case *json.RawMessage:
+		if binary {
+			return errors.New("binary payload for a JSON destination")
+		}
+		*d = append(json.RawMessage(nil), payload...)
+		return nil
+	}
+	if binary {
+		return fmt.Errorf("binary payload (%d bytes) cannot decode into %T; use []byte", len(payload), *dst)
+	}
+	return unmarshalJSON(payload, dst)
+}
+
+// SendOption tunes one [Channel.Send].
+type SendOption func(*sendConfig)
+
+type sendConfig struct {
+	timeout time.Duration
+}
+
+// SendTimeout overrides the push timeout for one send.
+func SendTimeout(d time.Duration) SendOption { return func(s *sendConfig) { s.timeout = d } }
+
+// Send broadcasts payload under event to the channel's other subscribers
+// (and to this one with BroadcastSelf). A []byte payload is sent as
+// binary; json.RawMessage as JSON as is; anything else is marshalled to
+// JSON. On vsn 2.0.0 it goes out as a binary user-broadcast frame (kind
+// 3), as realtime-js does; on vsn 1.0.0 as a JSON broadcast.
+//
+// Send waits for the channel to be joined (up to the push timeout). With
+// BroadcastAck it waits for the server's acknowledgement; without, it
+// returns once the frame is written or buffered.
+func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...SendOption) error {
+	sc := sendConfig{timeout: ch.c.cfg.pushTimeout}
+	for _, o := range opts {
+		o(&sc)
+	}
+	var raw []byte
+	binary := false
+	switch p := payload.(type) {
+	case []byte:
+		raw, binary = p, true
+	case json.RawMessage:
+		raw = p
+	default:
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return fmt.Errorf("rxrealtime: broadcast payload: %w", err)
+		}
+		raw = b
+	}
+	if err := ch.waitJoined(ctx, sc.timeout); err != nil {
+		return err
+	}
+	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventBroadcast}
+	if ch.c.ser.Version() == "1.0.0" {
+		if binary {
+			return ErrBinaryUnsupported
+		}
+		env, err := json.Marshal(struct {
+			Type    string          `json:"type"`
+			Event   string          `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}{"broadcast", event, raw})
+		if err != nil {
+			return fmt.Errorf("rxrealtime: broadcast payload: %w", err)
+		}
+		m.Payload = env
+	} else {
+		m.Kind = phoenix.KindUserBroadcastPush
+		m.UserEvent = event
+		m.Payload = raw
+		m.Binary = binary
+	}
+	popts := []PushOption{PushTimeout(sc.timeout)}
+	if !ch.cfg.broadcastAck {
+		popts = append(popts, NoReply())
+	}
+	_, err := ch.c.push(ctx, m, popts...)
+	return err
+}
+
+// waitJoined waits until the channel is joined, up to timeout or ctx.
+func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error {
+	ch.mu.Lock()
+	if ch.isGone() {
+		ch.mu.Unlock()
+		return ErrChannelClosed
+	}
+	if !ch.subscribed {
+		ch.mu.Unlock()
+		return fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
+	}
+	joined := ch.joinedCh
+	ch.mu.Unlock()
+	select {
+	case <-joined:
+		return nil
+	default:
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-joined:
+		return nil
+	case <-ch.gone:
+		return ErrChannelClosed
+	case <-t.C:
+		return ErrNotJoined
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Push sends a custom event on the channel and waits for its reply; see
+// [Client.Push] for the results. It waits for the channel to be joined
+// first (up to the push timeout).
+func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts ...PushOption) (Reply, error) {
+	if err := ch.waitJoined(ctx, ch.c.cfg.pushTimeout); err != nil {
+		return Reply{}, err
+	}
+	if len(payload) == 0 {
+		payload = emptyObject
+	}
+	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: event, Payload: payload}
+	return ch.c.push(ctx, m, opts...)
+}

@@ -1,0 +1,86 @@
+package source
+
+import (
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+)
+
+// DefaultRejoinBackoff is phoenix.js's rejoin schedule, which realtime-js
+// uses: 1 s, 2 s, 5 s, then 10 s.
+var DefaultRejoinBackoff operators.Backoff = operators.StepBackoff{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
+}
+
+// ChannelOption configures a [Channel].
+type ChannelOption func(*channelConfig)
+
+type channelConfig struct {
+	broadcastSelf    bool
+	broadcastAck     bool
+	replay           *replayConfig
+	presenceKey      string
+	presenceEnabled  bool
+	bindings         []postgres.Binding
+	private          bool
+	waitForPostgres  bool
+	joinTimeout      time.Duration
+	rejoin           operators.Backoff
+	noRejoinOnExpiry bool
+}
+
+type replayConfig struct {
+	since time.Time
+	limit int
+}
+
+// BroadcastSelf makes the channel receive its own broadcasts.
+func BroadcastSelf() ChannelOption { return func(c *channelConfig) { c.broadcastSelf = true } }
+
+// BroadcastAck makes the server acknowledge each broadcast: [Channel.Send]
+// then waits for the reply.
+func BroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadcastAck = true } }
+
+// BroadcastReplay asks the server to replay the broadcasts stored since
+// the given time, at most limit of them (0: the server's default).
+// Private channels only.
+func BroadcastReplay(since time.Time, limit int) ChannelOption {
+	return func(c *channelConfig) { c.replay = &replayConfig{since: since, limit: limit} }
+}
+
+// Presence enables presence on the channel, under key (empty: the server
+// picks a UUID).
+func Presence(key string) ChannelOption {
+	return func(c *channelConfig) { c.presenceEnabled, c.presenceKey = true, key }
+}
+
+// PostgresChanges adds postgres_changes bindings. The server's ids are
+// matched to them by index, as realtime-js does; identical bindings are
+// sent once.
+func PostgresChanges(bindings ...postgres.Binding) ChannelOption {
+	return func(c *channelConfig) { c.bindings = append(c.bindings, bindings...) }
+}
+
+// Private makes the channel private: the server checks the user's
+// permissions (RLS on realtime.messages).
+func Private() ChannelOption { return func(c *channelConfig) { c.private = true } }
+
+// WaitForPostgres delays SUBSCRIBED until the server's system message
+// "Subscribed to PostgreSQL", so no change written right after SUBSCRIBED
+// is missed (realtime-js reports SUBSCRIBED too early).
+func WaitForPostgres() ChannelOption { return func(c *channelConfig) { c.waitForPostgres = true } }
+
+// JoinTimeout sets how long a join waits for its reply (default: the
+// client's push timeout).
+func JoinTimeout(d time.Duration) ChannelOption { return func(c *channelConfig) { c.joinTimeout = d } }
+
+// RejoinBackoff sets the delays between rejoin attempts after a join
+// error, a join timeout or a channel error.
+func RejoinBackoff(b operators.Backoff) ChannelOption { return func(c *channelConfig) { c.rejoin = b } }
+
+// NoRejoinOnTokenExpiry keeps a channel closed by the server for an
+// expired token closed. By default it fetches a fresh token and rejoins.
+func NoRejoinOnTokenExpiry() ChannelOption {
+	return func(c *channelConfig) { c.noRejoinOnExpiry = true }
+}

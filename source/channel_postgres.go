@@ -1,0 +1,61 @@
+package source
+
+import (
+	"context"
+	"slices"
+
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// Changes is the hot stream of the channel's postgres_changes, rows
+// decoded into T, optionally only of the given event types (none: all).
+//
+// As in realtime-js, a change is delivered when its ids include the
+// server id of one of the channel's bindings. Decoding runs on the
+// consumer's goroutine, not the socket reader's. A payload that does not
+// decode is reported on [Client.Errors] and skipped.
+func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
+	msgs := ch.Messages()
+	return stream.New(func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
+		return msgs.Run(ctx, func(m phoenix.Message) bool {
+			if m.Event != phoenix.EventPostgres {
+				return true
+			}
+			var chg postgres.Change[T]
+			if err := postgres.Decode(m.Payload, &chg); err != nil {
+				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+				return true
+			}
+			if !ch.ownsChange(chg.IDs) || !wanted(types, chg.Type) {
+				return true
+			}
+			return emit(chg)
+		})
+	})
+}
+
+// ownsChange reports whether ids include one of the channel's binding ids.
+func (ch *Channel) ownsChange(ids []int) bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for _, id := range ch.pgIDs {
+		if slices.Contains(ids, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func wanted(types []postgres.EventType, t postgres.EventType) bool {
+	if len(types) == 0 {
+		return true
+	}
+	for _, w := range types {
+		if w.Matches(t) {
+			return true
+		}
+	}
+	return false
+}

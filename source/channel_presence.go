@@ -1,0 +1,118 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/rxrealtime/rxrealtime/source/presence"
+	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// presenceState is the channel's presence roster, kept with the Phoenix
+// sync algorithm from presence_state and presence_diff messages. Metas
+// stay raw JSON here; typed views decode them for their consumer.
+type presenceState struct {
+	tracker presence.Tracker[json.RawMessage]
+	events  stream.Hub[presence.Event[json.RawMessage]]
+}
+
+// onPresence runs on the reader goroutine.
+func (ch *Channel) onPresence(m *phoenix.Message) {
+	var (
+		events []presence.Event[json.RawMessage]
+		err    error
+	)
+	jr := ch.currentJoinRef()
+	if m.Event == phoenix.EventPresenceSt {
+		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
+	} else {
+		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
+	}
+	if err != nil {
+		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		return
+	}
+	for _, ev := range events {
+		ch.presence.events.Emit(ev)
+	}
+}
+
+// Track announces this client's presence on the channel with meta (any
+// JSON-marshalable value) and waits for the server's reply. Tracking again
+// replaces the meta.
+func (ch *Channel) Track(ctx context.Context, meta any) error {
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("rxrealtime: presence meta: %w", err)
+	}
+	payload, err := json.Marshal(struct {
+		Type    string          `json:"type"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	}{"presence", "track", raw})
+	if err != nil {
+		return err
+	}
+	_, err = ch.Push(ctx, phoenix.EventPresence, payload)
+	return err
+}
+
+// Untrack removes this client's presence from the channel.
+func (ch *Channel) Untrack(ctx context.Context) error {
+	_, err := ch.Push(ctx, phoenix.EventPresence, []byte(`{"type":"presence","event":"untrack"}`))
+	return err
+}
+
+// PresenceEvents is the hot stream of the channel's presence joins,
+// leaves and syncs, with metas decoded into M (phx_ref and phx_ref_prev
+// are in Meta.Ref and Meta.RefPrev). Enable presence with [Presence] to
+// receive the state. A meta that does not decode is reported on
+// [Client.Errors] and the event skipped.
+func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
+	raw := ch.presence.events.Stream()
+	return stream.New(func(ctx context.Context, emit func(presence.Event[M]) bool) error {
+		return raw.Run(ctx, func(ev presence.Event[json.RawMessage]) bool {
+			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
+			var err error
+			if out.Current, err = decodeMetas[M](ev.Current); err == nil {
+				out.Presences, err = decodeMetas[M](ev.Presences)
+			}
+			if err != nil {
+				ch.c.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				return true
+			}
+			return emit(out)
+		})
+	})
+}
+
+// PresenceState returns a snapshot of the channel's presence state, metas
+// decoded into M.
+func PresenceState[M any](ch *Channel) (presence.State[M], error) {
+	raw := ch.presence.tracker.State()
+	out := make(presence.State[M], len(raw))
+	for k, metas := range raw {
+		ms, err := decodeMetas[M](metas)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = ms
+	}
+	return out, nil
+}
+
+func decodeMetas[M any](in []presence.Meta[json.RawMessage]) ([]presence.Meta[M], error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make([]presence.Meta[M], len(in))
+	for i, m := range in {
+		out[i] = presence.Meta[M]{Ref: m.Ref, RefPrev: m.RefPrev}
+		if err := decodePayload(m.Value, false, &out[i].Value); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package source
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// Defaults, matching realtime-js where it has one.
+const (
+	DefaultHeartbeatInterval = 25 * time.Second
+	DefaultPushTimeout       = 10 * time.Second
+	DefaultSendBuffer        = 100
+	DefaultMaxFrameSize      = 5 * 1024 * 1024
+)
+
+// DefaultReconnectBackoff is exponential from 1 s, doubling, capped at
+// 10 s (1, 2, 4, 8, 10, 10 s... close to realtime-js's 1, 2, 5, 10 s), with
+// full jitter so that clients dropped together by a server restart do not
+// come back together.
+var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{
+	Initial: time.Second, Max: 10 * time.Second, Multiplier: 2, Jitter: operators.FullJitter,
+}
+
+// TokenProvider returns the access token (a JWT) to use. It is called
+// before every connect and reconnect, and by channels before each join.
+type TokenProvider func(ctx context.Context) (string, error)
+
+// Option configures a [Client].
+type Option func(*config)
+
+type config struct {
+	apiKey            string
+	apiKeyHeader      bool
+	params            [][2]string
+	headers           [][2]string
+	logLevel          string
+	serializer        phoenix.Serializer
+	heartbeatInterval time.Duration
+	heartbeatTimeout  time.Duration
+	pushTimeout       time.Duration
+	sendBuffer        int
+	maxFrameSize      int64
+	backoff           operators.Backoff
+	maxReconnects     int
+	tls               *tls.Config
+	token             TokenProvider
+	logger            *slog.Logger
+	metrics           Metrics
+	onError           func(error)
+	dialTimeout       time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		serializer:        phoenix.V2,
+		heartbeatInterval: DefaultHeartbeatInterval,
+		pushTimeout:       DefaultPushTimeout,
+		sendBuffer:        DefaultSendBuffer,
+		maxFrameSize:      DefaultMaxFrameSize,
+		backoff:           DefaultReconnectBackoff,
+		dialTimeout:       10 * time.Second,
+	}
+}
+
+// WithAPIKey sets the project's API key, sent as the apikey query
+// parameter (as realtime-js does). It is never logged.
+func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
+
+// WithAPIKeyHeader sends the API key in the x-api-key handshake header
+// instead of the query string, keeping it out of URLs and proxy logs.
+func WithAPIKeyHeader() Option { return func(c *config) { c.apiKeyHeader = true } }
+
+// WithParam adds a query parameter to the socket URL. Repeatable.
+func WithParam(key, value string) Option {
+	return func(c *config) { c.params = append(c.params, [2]string{key, value}) }
+}
+
+// WithHeader adds a handshake header. Repeatable.
+func WithHeader(key, value string) Option {
+	return func(c *config) { c.headers = append(c.headers, [2]string{key, value}) }
+}
+
+// WithLogLevel sets the server-side log_level parameter: "info",
+// "warning" or "error".
+func WithLogLevel(level string) Option { return func(c *config) { c.logLevel = level } }
+
+// WithSerializer selects the wire format. The default is [phoenix.V2]
+// (vsn 2.0.0), as in realtime-js.
+func WithSerializer(s phoenix.Serializer) Option { return func(c *config) { c.serializer = s } }
+
+// WithHeartbeat sets the heartbeat interval and the time to wait for its
+// reply. A zero timeout means "equal to the interval", as in realtime-js.
+func WithHeartbeat(interval, timeout time.Duration) Option {
+	return func(c *config) { c.heartbeatInterval, c.heartbeatTimeout = interval, timeout }
+}
+
+// WithPushTimeout sets how long a push waits for its reply (default 10 s).
+func WithPushTimeout(d time.Duration) Option { return func(c *config) { c.pushTimeout = d } }
+
+// WithSendBuffer bounds the number of pushes held while the socket is
+// down (default 100). A push that finds the buffer full fails with
+// [ErrSendBufferFull].
+func WithSendBuffer(n int) Option { return func(c *config) { c.sendBuffer = n } }
+
+// WithMaxFrameSize bounds incoming frames (default 5 MB, the server's own
+// limit).
+func WithMaxFrameSize(n int64) Option { return func(c *config) { c.maxFrameSize = n } }
+
+// WithReconnectBackoff sets the delay schedule between reconnect attempts.
+func WithReconnectBackoff(b operators.Backoff) Option { return func(c *config) { c.backoff = b } }
+
+// WithMaxReconnects bounds consecutive failed reconnect attempts; 0 (the
+// default) retries forever. When they run out the client closes and
+// [Client.Done] reports the cause.
+func WithMaxReconnects(n int) Option { return func(c *config) { c.maxReconnects = n } }
+
+// WithTLSConfig sets the TLS configuration for wss:// URLs. Certificates
+// are verified by default.
+func WithTLSConfig(t *tls.Config) Option { return func(c *config) { c.tls = t } }
+
+// WithDialTimeout bounds each dial and handshake (default 10 s).
+func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+
+// WithAccessToken sets the provider of the user's access token. It is
+// called before every (re)connect and before every channel join, so joins
+// always carry a fresh token.
+func WithAccessToken(p TokenProvider) Option { return func(c *config) { c.token = p } }
+
+// WithLogger sets the structured logger. Secrets never reach it.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMetrics sets the metrics hooks.
+func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = m } }
+
+// WithErrorHandler sets a callback for every non-fatal error (malformed
+// frame, failed reconnect, heartbeat timeout...). The same errors are on
+// [Client.Errors].
+func WithErrorHandler(f func(error)) Option { return func(c *config) { c.onError = f } }

@@ -1,0 +1,262 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// Reply is the server's answer to a push.
+type Reply struct {
+	// Status is "ok" for success ("error" otherwise; then the push
+	// returned a *ReplyError too).
+	Status string
+	// Response is the raw JSON of the reply's response.
+	Response []byte
+}
+
+// pushResult is what a waiting push receives.
+type pushResult struct {
+	reply Reply
+	err   error
+}
+
+// pending is a push waiting for its reply.
+type pending struct {
+	topic, event string
+	// session is the id of the session the push was written on, 0 while
+	// it waits in the offline buffer.
+	session uint64
+	// Exactly one of done and cb is set: done for a caller that waits,
+	// cb for an asynchronous push (channel joins, leaves), called on the
+	// goroutine that resolves the push.
+	done chan pushResult // buffered 1
+	cb   func(pushResult)
+}
+
+func (p *pending) deliver(r pushResult) {
+	if p.cb != nil {
+		p.cb(r)
+		return
+	}
+	p.done <- r
+}
+
+// pendingTable correlates replies to pushes by ref.
+type pendingTable struct {
+	mu sync.Mutex
+	m  map[string]*pending
+}
+
+func (t *pendingTable) add(ref string, p *pending) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = make(map[string]*pending)
+	}
+	t.m[ref] = p
+	t.mu.Unlock()
+}
+
+func (t *pendingTable) take(ref string) *pending {
+	t.mu.Lock()
+	p := t.m[ref]
+	if p != nil {
+		delete(t.m, ref)
+	}
+	t.mu.Unlock()
+	return p
+}
+
+func (t *pendingTable) markSent(ref string, session uint64) {
+	t.mu.Lock()
+	if p := t.m[ref]; p != nil {
+		p.session = session
+	}
+	t.mu.Unlock()
+}
+
+// failSession fails every push written on session (its reply can no
+// longer come), or every push at all when session is 0.
+func (t *pendingTable) failSession(session uint64, err error) {
+	var failed []*pending
+	t.mu.Lock()
+	for ref, p := range t.m {
+		if session == 0 || p.session == session {
+			delete(t.m, ref)
+			failed = append(failed, p)
+		}
+	}
+	t.mu.Unlock()
+	for _, p := range failed {
+		p.deliver(pushResult{err: err})
+	}
+}
+
+// resolve hands a phx_reply to its push.
+func (p *pending) resolve(m *phoenix.Message) {
+	status, resp, err := phoenix.ParseReply(m.Payload)
+	if err != nil {
+		p.deliver(pushResult{err: err})
+		return
+	}
+	r := Reply{Status: status, Response: resp}
+	if status != "ok" {
+		p.deliver(pushResult{reply: r, err: &ReplyError{
+			Topic: p.topic, Event: p.event, Status: status, Reason: replyReason(resp), Response: resp,
+		}})
+		return
+	}
+	p.deliver(pushResult{reply: r})
+}
+
+// nextRef returns the socket's next ref: one counter per socket shared by
+// pushes, joins and heartbeats.
+func (c *Client) nextRef() string {
+	return strconv.FormatUint(c.ref.Add(1), 10)
+}
+
+// PushOption tunes one push.
+type PushOption func(*pushConfig)
+
+type pushConfig struct {
+	timeout time.Duration
+	noReply bool
+}
+
+// PushTimeout overrides the client's push timeout for one push.
+func PushTimeout(d time.Duration) PushOption { return func(p *pushConfig) { p.timeout = d } }
+
+// NoReply sends without waiting for a reply (the server sends none, as
+// for access_token or an unacknowledged broadcast).
+func NoReply() PushOption { return func(p *pushConfig) { p.noReply = true } }
+
+// Push sends a message on topic and waits for its reply. payload is raw
+// JSON (nil means {}). It returns when the reply arrives, when the push
+// timeout expires ([ErrPushTimeout]), or when ctx ends (ctx.Err()); a reply
+// whose status is not "ok" returns a [*ReplyError].
+//
+// While the socket is down the push waits in the offline buffer (see
+// [WithSendBuffer]) and is sent on reconnect; its timeout runs meanwhile.
+func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...PushOption) (Reply, error) {
+	if len(payload) == 0 {
+		payload = emptyObject
+	}
+	m := &phoenix.Message{Topic: topic, Event: event, Payload: payload}
+	return c.push(ctx, m, opts...)
+}
+
+// PushMessage is Push for a prepared message (its Ref is assigned here),
+// for binary payloads or user broadcasts.
+func (c *Client) PushMessage(ctx context.Context, m *phoenix.Message, opts ...PushOption) (Reply, error) {
+	return c.push(ctx, m, opts...)
+}
+
+var emptyObject = []byte("{}")
+
+func (c *Client) push(ctx context.Context, m *phoenix.Message, opts ...PushOption) (Reply, error) {
+	pc := pushConfig{timeout: c.cfg.pushTimeout}
+	for _, o := range opts {
+		o(&pc)
+	}
+	if err := ctx.Err(); err != nil {
+		return Reply{}, err
+	}
+	m.Ref = c.nextRef()
+	var p *pending
+	if !pc.noReply {
+		p = &pending{topic: m.Topic, event: m.Event, done: make(chan pushResult, 1)}
+		c.pending.add(m.Ref, p)
+	}
+	if err := c.send(ctx, m, false); err != nil {
+		if p != nil {
+			c.pending.take(m.Ref)
+		}
+		return Reply{}, err
+	}
+	if p == nil {
+		return Reply{}, nil
+	}
+	timer := time.NewTimer(pc.timeout)
+	defer timer.Stop()
+	select {
+	case r := <-p.done:
+		return r.reply, r.err
+	case <-timer.C:
+		c.pending.take(m.Ref)
+		c.unbuffer(m)
+		return Reply{}, ErrPushTimeout
+	case <-ctx.Done():
+		c.pending.take(m.Ref)
+		c.unbuffer(m)
+		return Reply{}, ctx.Err()
+	}
+}
+
+// replyReason extracts response.reason from an error reply, if present.
+func replyReason(resp []byte) string {
+	var v struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(resp, &v) != nil {
+		return ""
+	}
+	return v.Reason
+}
+
+// asyncPush finishes an asynchronous push exactly once.
+type asyncPush struct {
+	mu    sync.Mutex
+	timer *time.Timer
+	done  bool
+	cb    func(pushResult)
+}
+
+func (a *asyncPush) finish(r pushResult) {
+	a.mu.Lock()
+	if a.done {
+		a.mu.Unlock()
+		return
+	}
+	a.done = true
+	t := a.timer
+	a.mu.Unlock()
+	if t != nil {
+		t.Stop()
+	}
+	a.cb(r)
+}
+
+// pushAsync sends m and calls cb once with its reply, its timeout
+// (ErrPushTimeout) or the loss of its session. It never blocks on the
+// network beyond a write. force queues m even when the offline buffer is
+// full (channel joins and leaves must not be refused by user traffic).
+func (c *Client) pushAsync(m *phoenix.Message, timeout time.Duration, force bool, cb func(pushResult)) {
+	m.Ref = c.nextRef()
+	c.pushAsyncRef(m, timeout, force, cb)
+}
+
+// pushAsyncRef is pushAsync for a message whose Ref is already set (a
+// join, whose ref is also its join_ref).
+func (c *Client) pushAsyncRef(m *phoenix.Message, timeout time.Duration, force bool, cb func(pushResult)) {
+	ref := m.Ref
+	a := &asyncPush{cb: cb}
+	p := &pending{topic: m.Topic, event: m.Event, cb: a.finish}
+	c.pending.add(ref, p)
+	a.mu.Lock()
+	a.timer = time.AfterFunc(timeout, func() {
+		if c.pending.take(ref) != nil {
+			c.unbuffer(m)
+			a.finish(pushResult{err: ErrPushTimeout})
+		}
+	})
+	a.mu.Unlock()
+	if err := c.send(context.Background(), m, force); err != nil {
+		if c.pending.take(ref) != nil {
+			a.finish(pushResult{err: err})
+		}
+	}
+}

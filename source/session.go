@@ -1,0 +1,270 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/transport"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// session is one WebSocket connection, from dial to close.
+type session struct {
+	id   uint64
+	c    *Client
+	conn *transport.Conn
+
+	failOnce sync.Once
+	mu       sync.Mutex
+	cause    error
+
+	wmu  sync.Mutex // guards wbuf
+	wbuf []byte
+}
+
+// fail ends the session with cause (the first cause wins) by closing its
+// socket; the read loop then returns.
+func (s *session) fail(cause error, code transport.StatusCode, reason string) {
+	s.failOnce.Do(func() {
+		s.mu.Lock()
+		s.cause = cause
+		s.mu.Unlock()
+		_ = s.conn.Close(code, reason)
+	})
+}
+
+func (s *session) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cause
+}
+
+// write encodes m and writes it as one frame. Frames never interleave:
+// the transport serializes writers.
+func (s *session) write(ctx context.Context, m *phoenix.Message) error {
+	s.c.pending.markSent(m.Ref, s.id)
+	s.wmu.Lock()
+	frame, binary, err := s.c.ser.Encode(s.wbuf[:0], m)
+	if err != nil {
+		s.wmu.Unlock()
+		return err
+	}
+	if cap(frame) <= 64<<10 {
+		s.wbuf = frame[:0] // reuse the buffer; the transport copies before masking
+	}
+	if ctx == nil || ctx.Done() == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), s.c.cfg.pushTimeout)
+		defer cancel()
+	}
+	err = s.conn.WriteFrame(ctx, frame, binary)
+	size := len(frame)
+	s.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	if f := s.c.cfg.metrics.FrameOut; f != nil {
+		f(size, binary)
+	}
+	return nil
+}
+
+// runSession is one run of the connection stream: dial, open, read until
+// the session ends. Its error is why it ended.
+func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool) error {
+	c.refreshToken(ctx)
+	topts := []transport.Option{transport.WithMaxFrameSize(c.cfg.maxFrameSize)}
+	if c.cfg.tls != nil {
+		topts = append(topts, transport.WithTLSConfig(c.cfg.tls))
+	}
+	if c.cfg.apiKeyHeader && c.cfg.apiKey != "" {
+		topts = append(topts, transport.WithHeader("x-api-key", c.cfg.apiKey))
+	}
+	for _, h := range c.cfg.headers {
+		topts = append(topts, transport.WithHeader(h[0], h[1]))
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.dialTimeout)
+	conn, err := transport.Dial(dctx, c.url, topts...)
+	cancel()
+	if err != nil {
+		return err
+	}
+	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
+	operators.MarkHealthy(ctx) // the dial worked: the next loss starts the backoff afresh
+
+	// A user Close cancels ctx: close the socket cleanly so the read loop ends.
+	stop := context.AfterFunc(ctx, func() { s.fail(nil, transport.StatusNormalClosure, "") })
+	hbCtx, hbCancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.heartbeat(hbCtx, s)
+	}()
+
+	c.opened(s)
+	err = c.readLoop(s, emit)
+	stop()
+	hbCancel()
+	s.fail(err, transport.StatusNormalClosure, "")
+	wg.Wait()
+	if cause := s.failure(); cause != nil {
+		err = cause
+	}
+	c.ended(s, err)
+	return err
+}
+
+// readLoop reads, decodes and emits frames until the socket fails.
+func (c *Client) readLoop(s *session, emit func(phoenix.Message) bool) error {
+	for {
+		data, binary, err := s.conn.ReadFrame()
+		if err != nil {
+			return err
+		}
+		if f := c.cfg.metrics.FrameIn; f != nil {
+			f(len(data), binary)
+		}
+		var m phoenix.Message
+		if err := c.ser.Decode(&m, data, binary); err != nil {
+			if f := c.cfg.metrics.DecodeError; f != nil {
+				f(err)
+			}
+			c.report(err) // the server ignores malformed frames; so do we, once reported
+			continue
+		}
+		if !emit(m) {
+			return nil
+		}
+	}
+}
+
+// opened makes s the current session: channels rejoin first, then the
+// offline buffer is flushed in order, then pushes go straight out.
+func (c *Client) opened(s *session) {
+	c.mu.Lock()
+	c.state = StateOpen
+	buffered := c.outbox
+	c.outbox = nil
+	if !c.upClosed {
+		c.upClosed = true
+		close(c.firstUp)
+	}
+	c.mu.Unlock()
+	c.emitState(StateChange{State: StateOpen})
+
+	// Rejoins queue their joins in the (now empty) outbox, ahead of what
+	// was buffered while offline.
+	c.router.each(func(rt *route) {
+		if rt.handler != nil {
+			rt.handler.socketOpened()
+		}
+	})
+	c.mu.Lock()
+	c.outbox = append(c.outbox, buffered...)
+	c.mu.Unlock()
+
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return
+		}
+		batch := c.outbox
+		c.outbox = nil
+		if len(batch) == 0 {
+			c.sess = s
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for i, m := range batch {
+			if err := s.write(context.Background(), m); err != nil {
+				// The session is broken: put back what was not written; the
+				// next session sends it.
+				c.mu.Lock()
+				c.outbox = append(batch[i:], c.outbox...)
+				c.mu.Unlock()
+				s.fail(err, transport.StatusNormalClosure, "")
+				return
+			}
+		}
+	}
+}
+
+// ended detaches s: pushes written on it can no longer get a reply, and
+// channels learn the socket is down.
+func (c *Client) ended(s *session, cause error) {
+	c.mu.Lock()
+	if c.sess == s {
+		c.sess = nil
+	}
+	c.mu.Unlock()
+	c.pending.failSession(s.id, fmt.Errorf("%w: %w", ErrConnectionLost, cause))
+	c.router.each(func(rt *route) {
+		if rt.handler != nil {
+			rt.handler.socketClosed(cause)
+		}
+	})
+}
+
+// heartbeat sends a heartbeat one interval after open and one interval
+// after each reply. A reply that does not come within the timeout means
+// the connection is dead (or half-open): the session is closed with 1000
+// "heartbeat timeout" and the retry operator reconnects.
+func (c *Client) heartbeat(ctx context.Context, s *session) {
+	interval, timeout := c.cfg.heartbeatInterval, c.cfg.heartbeatTimeout
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m := &phoenix.Message{Topic: phoenix.TopicPhoenix, Event: phoenix.EventHeartbeat, Payload: emptyObject}
+		m.Ref = c.nextRef()
+		p := &pending{topic: m.Topic, event: m.Event, done: make(chan pushResult, 1)}
+		c.pending.add(m.Ref, p)
+		sent := time.Now()
+		if err := s.write(ctx, m); err != nil {
+			c.pending.take(m.Ref)
+			return // the read loop sees the broken socket too
+		}
+		c.emitHeartbeat(HeartbeatEvent{Status: HeartbeatSent, Ref: m.Ref, At: sent})
+		t.Reset(timeout)
+		select {
+		case <-ctx.Done():
+			c.pending.take(m.Ref)
+			return
+		case r := <-p.done:
+			ev := HeartbeatEvent{Status: HeartbeatOK, Ref: m.Ref, Latency: time.Since(sent), At: time.Now()}
+			if r.err != nil {
+				ev.Status = HeartbeatError
+			}
+			c.emitHeartbeat(ev)
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
+			t.Reset(interval)
+		case <-t.C:
+			c.pending.take(m.Ref)
+			c.emitHeartbeat(HeartbeatEvent{Status: HeartbeatTimeout, Ref: m.Ref, At: time.Now()})
+			s.fail(ErrHeartbeatTimeout, transport.StatusNormalClosure, "heartbeat timeout")
+			return
+		}
+	}
+}
+
+func (c *Client) emitHeartbeat(ev HeartbeatEvent) {
+	c.heartbeats.Emit(ev)
+	if f := c.cfg.metrics.Heartbeat; f != nil {
+		f(ev)
+	}
+}

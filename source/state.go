@@ -1,0 +1,102 @@
+package source
+
+import "time"
+
+// State is the connection state of a [Client].
+type State uint8
+
+const (
+	// StateConnecting: the first dial is in progress.
+	StateConnecting State = iota
+	// StateOpen: a session is established; pushes go straight out.
+	StateOpen
+	// StateReconnecting: a session ended without the user asking; the
+	// client waits for the backoff delay, then dials again.
+	StateReconnecting
+	// StateClosed: the user closed the client, or reconnects ran out.
+	StateClosed
+)
+
+// String returns the state's name.
+func (s State) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateOpen:
+		return "open"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// StateChange is one transition of the connection state.
+type StateChange struct {
+	State State
+	// Attempt counts consecutive reconnect attempts (StateReconnecting);
+	// it resets once a session opens.
+	Attempt int
+	// Delay is the backoff wait before the next dial (StateReconnecting).
+	Delay time.Duration
+	// Cause is why the previous session ended (StateReconnecting,
+	// StateClosed), nil for a close the user asked for.
+	Cause error
+	// At is when the transition happened.
+	At time.Time
+}
+
+// HeartbeatStatus is the outcome of one heartbeat.
+type HeartbeatStatus uint8
+
+const (
+	// HeartbeatSent: a heartbeat went out.
+	HeartbeatSent HeartbeatStatus = iota
+	// HeartbeatOK: its reply arrived with status ok.
+	HeartbeatOK
+	// HeartbeatError: its reply arrived with another status.
+	HeartbeatError
+	// HeartbeatTimeout: no reply in time; the connection is closed and
+	// re-established.
+	HeartbeatTimeout
+)
+
+// String returns the status's name.
+func (s HeartbeatStatus) String() string {
+	switch s {
+	case HeartbeatSent:
+		return "sent"
+	case HeartbeatOK:
+		return "ok"
+	case HeartbeatError:
+		return "error"
+	case HeartbeatTimeout:
+		return "timeout"
+	}
+	return "unknown"
+}
+
+// HeartbeatEvent reports one heartbeat step.
+type HeartbeatEvent struct {
+	Status HeartbeatStatus
+	Ref    string
+	// Latency is the round trip (HeartbeatOK, HeartbeatError).
+	Latency time.Duration
+	At      time.Time
+}
+
+// Metrics are optional hooks for a metrics system. Each is called on the
+// goroutine where the event happens and must not block.
+type Metrics struct {
+	// FrameIn is called for each frame read, with its size.
+	FrameIn func(size int, binary bool)
+	// FrameOut is called for each frame written, with its size.
+	FrameOut func(size int, binary bool)
+	// Reconnect is called before each reconnect attempt.
+	Reconnect func(attempt int, cause error)
+	// Heartbeat is called for each heartbeat step.
+	Heartbeat func(HeartbeatEvent)
+	// DecodeError is called for each malformed frame.
+	DecodeError func(err error)
+}
