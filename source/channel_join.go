@@ -15,10 +15,10 @@ type joinPayload struct {
 }
 
 type joinConfig struct {
-	Broadcast       joinBroadcast  `json:"broadcast"`
-	Presence        joinPresence   `json:"presence"`
+	Broadcast       joinBroadcast      `json:"broadcast"`
+	Presence        joinPresence       `json:"presence"`
 	PostgresChanges []postgres.Binding `json:"postgres_changes"`
-	Private         bool           `json:"private"`
+	Private         bool               `json:"private"`
 }
 
 type joinBroadcast struct {

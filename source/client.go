@@ -77,13 +77,13 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		url:        u,
-		logURL:     redactURL(u),
-		cfg:        cfg,
-		ser:        cfg.serializer,
-		state:      StateConnecting,
-		firstUp:    make(chan struct{}),
-		done:       make(chan struct{}),
+		url:     u,
+		logURL:  redactURL(u),
+		cfg:     cfg,
+		ser:     cfg.serializer,
+		state:   StateConnecting,
+		firstUp: make(chan struct{}),
+		done:    make(chan struct{}),
 		// Side streams must never stall the reader: a consumer that does
 		// not keep up loses the oldest events unless it asks for Block.
 		states:     stream.NewHub[StateChange](sideStream),
