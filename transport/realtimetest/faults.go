@@ -98,6 +98,42 @@ func (f *Faults) CloseAll(code transport.StatusCode) {
 	}
 }
 
+// CrashChannels makes every channel joined on topic ("realtime:<name>"; all
+// channels when topic is "") fail as when its channel process crashes: the
+// client gets phx_error, [join_ref, join_ref, topic, "phx_error", {}], and
+// the channel is gone (its presence leaves). The socket stays open. It
+// returns how many channels crashed.
+func (f *Faults) CrashChannels(topic string) int {
+	return f.endChannels(topic, func(ch *channel) {
+		ch.c.send(phoenix.Message{JoinRef: ch.joinRef, Ref: ch.joinRef, Topic: ch.topic, Event: phoenix.EventError, Payload: emptyObject}, false)
+		f.s.removeChannel(ch)
+	})
+}
+
+// ShutdownChannels ends every channel joined on topic (all channels when
+// topic is "") the way the real server ends a channel for a fatal
+// condition: a system error carrying message (for example "Too many
+// messages per second" or "You no longer have permission to read from this
+// Channel topic: room"), then phx_close. The socket stays open. It returns
+// how many channels were shut down.
+func (f *Faults) ShutdownChannels(topic, message string) int {
+	return f.endChannels(topic, func(ch *channel) { f.s.shutdown(ch, message) })
+}
+
+func (f *Faults) endChannels(topic string, end func(*channel)) int {
+	s := f.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, ch := range s.allChannels() {
+		if topic == "" || ch.topic == topic {
+			end(ch)
+			n++
+		}
+	}
+	return n
+}
+
 // malformedFrame is what SendMalformed writes: a truncated JSON text frame
 // that neither serializer can decode.
 var malformedFrame = []byte(`{"topic":"phoenix","event":"phx_reply","payload":{"status":"ok"`)

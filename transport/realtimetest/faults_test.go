@@ -207,3 +207,35 @@ func TestRecorder(t *testing.T) {
 	_, err = s.WaitFor(short, func(Frame) bool { return false })
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestFaultCrashChannels(t *testing.T) {
+	s := newServer(t)
+	a, b := dial(t, s, "2.0.0"), dial(t, s, "1.0.0")
+	jr := a.joinOK("realtime:r", joinPlain)
+	a.joinOK("realtime:other", joinPlain)
+	b.sendText(`{"topic":"realtime:r","event":"phx_join","payload":{},"ref":"1","join_ref":"1"}`)
+	b.nextText()
+	assert.Equal(t, 2, s.Faults().CrashChannels("realtime:r"))
+	a.expect(`["` + jr + `","` + jr + `","realtime:r","phx_error",{}]`)
+	b.expect(`{"topic":"realtime:r","event":"phx_error","payload":{},"ref":"1"}`)
+	for _, ci := range s.Clients() {
+		if ci.Vsn == "2.0.0" {
+			assert.Equal(t, []string{"realtime:other"}, s.Topics(ci.ID))
+		} else {
+			assert.Empty(t, s.Topics(ci.ID))
+		}
+	}
+	// The client may rejoin.
+	a.joinOK("realtime:r", joinPlain)
+	assert.Equal(t, 0, s.Faults().CrashChannels("realtime:none"))
+}
+
+func TestFaultShutdownChannels(t *testing.T) {
+	s := newServer(t)
+	a := dial(t, s, "2.0.0")
+	jr := a.joinOK("realtime:r", joinPlain)
+	assert.Equal(t, 1, s.Faults().ShutdownChannels("", "Too many messages per second"))
+	a.expect(`["` + jr + `",null,"realtime:r","system",{"extension":"system","status":"error","message":"Too many messages per second","channel":"r"}]`)
+	a.expect(`["` + jr + `","` + jr + `","realtime:r","phx_close",{}]`)
+	a.expectNone()
+}

@@ -393,3 +393,11 @@ func TestCloseIsIdempotentAndClosesClientsWith1001(t *testing.T) {
 	assert.ErrorIs(t, err, ErrServerClosed)
 	assert.ErrorIs(t, s.Faults().Start(), ErrServerClosed)
 }
+
+func TestOversizedFrameClosesWith1009(t *testing.T) {
+	s := newServer(t, WithMaxFrameSize(64))
+	c := dial(t, s, "2.0.0")
+	c.sendText(`[null,"1","phoenix","heartbeat",{"padding":"` + strings.Repeat("x", 100) + `"}]`)
+	assert.Equal(t, transport.StatusMessageTooBig, c.closeCode())
+	waitClients(t, s, 0)
+}
