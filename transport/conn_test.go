@@ -506,3 +506,39 @@ func TestServerSeesCloseCodeWhileFlooding(t *testing.T) {
 		assert.Equal(t, "bye", ce.Reason)
 	}
 }
+
+func TestCloseRacingWritersAndReader(t *testing.T) {
+	srv := newWSServer(t, echo)
+	c := dialT(t, srv.wsURL())
+	var wg sync.WaitGroup
+	errs := make(chan error, 9)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if err := c.WriteFrame(context.Background(), []byte("spam"), false); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if _, _, err := c.ReadFrame(); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	_, _, _ = c.NetConn(), c.LastRead(), c.LastPong()
+	require.NoError(t, c.Close(StatusNormalClosure, ""))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.ErrorIs(t, err, ErrClosed)
+	}
+}
