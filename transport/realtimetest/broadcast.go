@@ -26,10 +26,11 @@ type encoded struct {
 // fanoutBroadcast delivers a broadcast to every channel of a pubsub topic
 // but except (the sender, unless it asked for self), counting each delivery
 // as an event; while the events limit is tripped, each receiver is shut
-// down with "Too many messages per second" after the message. The caller
-// holds s.mu.
-func (s *Server) fanoutBroadcast(pubsub string, except *channel, f fanout) {
+// down with "Too many messages per second" after the message. It returns
+// how many channels received the broadcast. The caller holds s.mu.
+func (s *Server) fanoutBroadcast(pubsub string, except *channel, f fanout) int {
 	var enc [2]encoded
+	n := 0
 	for _, ch := range s.channelsOf(pubsub) {
 		if ch == except || ch.closed {
 			continue
@@ -37,11 +38,13 @@ func (s *Server) fanoutBroadcast(pubsub string, except *channel, f fanout) {
 		if !s.sendFanout(ch, f, &enc) {
 			continue
 		}
+		n++
 		s.countEvent(1)
 		if s.eventsTripped() {
 			s.shutdown(ch, "Too many messages per second")
 		}
 	}
+	return n
 }
 
 // sendFanout queues the version-specific form of f on ch's connection. It

@@ -324,3 +324,35 @@ func TestRESTWithJWTAndTenant(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, 202, resp.StatusCode)
 }
+
+func TestEmitBroadcastFromDatabase(t *testing.T) {
+	s := newServer(t)
+	v2, v1, pub := dial(t, s, "2.0.0"), dial(t, s, "1.0.0"), dial(t, s, "2.0.0")
+	v2.joinOK("realtime:room", joinPrivate)
+	v1.sendText(`{"topic":"realtime:room","event":"phx_join","payload":{"config":{"private":true}},"ref":"1","join_ref":"1"}`)
+	v1.nextText()
+	pub.joinOK("realtime:room", joinPlain)
+
+	n, err := s.EmitBroadcast(DBBroadcast{Topic: "room", Event: "INSERT", Private: true, ID: "abc",
+		Payload: []byte(`{"operation":"INSERT","record":{"id":1},"old_record":null,"schema":"public","table":"t"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	want := append([]byte{4, 13, 6, 12, 1}, `realtime:roomINSERT{"id":"abc"}{"operation":"INSERT","record":{"id":1},"old_record":null,"schema":"public","table":"t"}`...)
+	assert.Equal(t, want, v2.next().data)
+	v1.expect(`{"topic":"realtime:room","event":"broadcast","payload":{"type":"broadcast","event":"INSERT","payload":` +
+		`{"operation":"INSERT","record":{"id":1},"old_record":null,"schema":"public","table":"t"},"meta":{"id":"abc"}},"ref":null}`)
+	pub.expectNone()
+
+	n, err = s.EmitBroadcast(DBBroadcast{Topic: "room", Event: "bin", Binary: true, Private: true, Payload: []byte{1}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "vsn 1.0.0 sockets cannot receive binary payloads")
+	m := v2.nextMsg()
+	assert.Equal(t, phoenix.KindUserBroadcast, m.Kind)
+	assert.Regexp(t, `^\{"id":"[0-9a-f-]{36}"\}$`, string(m.Meta))
+	v1.expectNone()
+
+	_, err = s.EmitBroadcast(DBBroadcast{Topic: "room", Event: "e", Payload: []byte(`{`)})
+	assert.ErrorIs(t, err, ErrInvalidChange)
+	_, err = s.EmitBroadcast(DBBroadcast{Event: "e"})
+	assert.ErrorIs(t, err, ErrInvalidChange)
+}

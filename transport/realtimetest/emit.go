@@ -1,6 +1,7 @@
 package realtimetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -70,4 +71,64 @@ func (s *Server) EmitChange(c Change) (int, error) {
 		}
 	}
 	return delivered, nil
+}
+
+// DBBroadcast is a broadcast sent from the database, with realtime.send(),
+// realtime.send_binary() or a realtime.broadcast_changes() trigger.
+type DBBroadcast struct {
+	// Topic is the channel name, without "realtime:".
+	Topic string
+	// Event is the user event name.
+	Event string
+	// Payload is the JSON payload, or raw bytes when Binary is set.
+	Payload []byte
+	// Binary marks a realtime.send_binary() payload; vsn 1.0.0 sockets do
+	// not receive it.
+	Binary bool
+	// Private sends to private channels (the real server's default for
+	// realtime.send) instead of public ones.
+	Private bool
+	// ID is the message id carried in the metadata, {"id": ID}; empty means
+	// a new UUID.
+	ID string
+}
+
+// EmitBroadcast delivers a broadcast as the real server does for messages
+// written by the database: vsn 2.0.0 sockets get binary kind 4 with the
+// metadata {"id":...}, vsn 1.0.0 sockets get
+// {"type":"broadcast","event":...,"payload":...,"meta":{"id":...}} (JSON
+// payloads only). It returns how many channels it reached; the error wraps
+// [ErrInvalidChange] for an empty topic or event or a JSON payload that is
+// not valid JSON, and [ErrServerClosed] after Close.
+func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
+	if b.Topic == "" || b.Event == "" {
+		return 0, fmt.Errorf("%w: broadcast topic and event are required", ErrInvalidChange)
+	}
+	payload := b.Payload
+	if !b.Binary {
+		if len(payload) == 0 {
+			payload = emptyObject
+		}
+		if !json.Valid(payload) {
+			return 0, fmt.Errorf("%w: broadcast payload is not valid JSON", ErrInvalidChange)
+		}
+	}
+	id := b.ID
+	if id == "" {
+		id = newUUIDv1()
+	}
+	meta := append(append([]byte(`{"id":`), appendJSONString(nil, id)...), '}')
+	topic := "realtime:" + b.Topic
+	f := fanout{v2: &phoenix.Message{Kind: phoenix.KindUserBroadcast, Topic: topic, Event: phoenix.EventBroadcast,
+		UserEvent: b.Event, Payload: payload, Binary: b.Binary, Meta: meta}}
+	if !b.Binary {
+		f.v1 = &phoenix.Message{Topic: topic, Event: phoenix.EventBroadcast, UserEvent: b.Event, Payload: payload, Meta: meta}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, fmt.Errorf("realtimetest: emit broadcast: %w", ErrServerClosed)
+	}
+	s.countEvent(1)
+	return s.fanoutBroadcast(pubsubTopic(b.Topic, b.Private), nil, f), nil
 }
