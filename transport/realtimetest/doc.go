@@ -16,8 +16,9 @@
 //     real join replies and "<Code>: <message>" join errors, leaves,
 //     duplicate joins, "unmatched topic" for pushes to topics not joined;
 //   - broadcast with self and ack, public and private namespaces, binary
-//     kind 3 in and kind 4 out, and the REST endpoints POST /api/broadcast
-//     and POST /api/broadcast/:topic/events/:event;
+//     kind 3 in and kind 4 out, the REST endpoints POST /api/broadcast and
+//     POST /api/broadcast/:topic/events/:event, and database broadcasts
+//     ([Server.EmitBroadcast]);
 //   - presence track and untrack, presence_state and presence_diff;
 //   - postgres_changes bindings with the real filter operators, fed by
 //     [Server.EmitChange];
@@ -29,7 +30,14 @@
 // [Server.WaitFor]) and the server state through [Server.Clients], and break
 // things on purpose through [Server.Faults]: dropped or half-open sockets,
 // delayed or dropped replies, close codes 1001 and 1012, malformed frames,
-// rejected joins, and restarts on the same port.
+// rejected joins, crashed or shut down channels, and restarts on the same
+// port.
+//
+// Each connection has one reader goroutine (the HTTP handler's) and one
+// writer goroutine draining an unbounded queue, so frames reach each client
+// in exactly the order the server produced them and a slow client never
+// blocks the others. [Server.Close] stops every goroutine and timer of the
+// server.
 //
 // What the emulator does not do: Row Level Security (private channels are
 // authorized for everyone), broadcast replay (accepted, replays nothing),
