@@ -43,7 +43,9 @@ func (f *Faults) DropAll() {
 // SetHalfOpen makes the server stop writing anything while keeping every
 // TCP connection open and still reading (and recording) what clients send:
 // heartbeats go unanswered, as on a half-open connection. Frames produced
-// meanwhile are lost. SetHalfOpen(false) resumes writing.
+// meanwhile are lost. SetHalfOpen(false) resumes writing. WebSocket-level
+// pings are still answered by the transport (Supabase Realtime clients rely
+// on Phoenix heartbeats, not pings); use DropAll or Stop to cut those too.
 func (f *Faults) SetHalfOpen(on bool) { f.halfOpen.Store(on) }
 
 // DelayReplies holds every phx_reply (join, heartbeat, leave, acks, ...)
