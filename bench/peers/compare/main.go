@@ -1,0 +1,103 @@
+// Command compare runs workload 1 (one channel of ~900-byte postgres_changes
+// frames decoded into the Row type) with every client, alternately, against
+// one in-process frame source, and prints a table of median msg/s,
+// allocs/msg and peak RSS followed by the ratios of rxrealtime to the floor,
+// to realtime-js and to nshafer/phx.
+//
+// Run it from bench/peers, or through bench/compare.sh from anywhere:
+//
+//	go run ./compare [-rounds 5] [-n 200000] [-vsn 2.0.0] [-runners source,floor/goccy,...]
+//
+// Each run is a fresh subprocess (the Go runners are one binary built into
+// bench/peers/bin, realtime-js is node js/run.mjs), so peak RSS is the
+// client's own (getrusage ru_maxrss of the child). Rounds alternate the
+// runners (A B C D A B C D ...) so drift on the machine hits all of them.
+//
+// The output ends with exactly three lines:
+//
+//	ratio rxrealtime/floor <x.xx>
+//	ratio rxrealtime/realtime-js <x.xx>
+//	ratio rxrealtime/phx <x.xx>
+//
+// where the floor is the fastest floor decoder and each ratio divides median
+// msg/s (above 1: rxrealtime is faster). A runner without results prints
+// n/a instead of a number: rxrealtime until it is plugged into
+// bench/internal/workload/rxrealtime.go.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
+	"github.com/rxrealtime/rxrealtime/bench/internal/framesrv"
+)
+
+const defaultRunners = "source,floor/encoding-json,floor/goccy,floor/segmentio,rxrealtime,phx,realtime-js"
+
+func main() {
+	rounds := flag.Int("rounds", 5, "rounds; each runs every runner once")
+	n := flag.Int("n", 200_000, "change frames per run")
+	vsn := flag.String("vsn", "2.0.0", "serializer: 1.0.0 or 2.0.0")
+	list := flag.String("runners", defaultRunners, "comma-separated runners, in round order")
+	timeout := flag.Duration("timeout", 2*time.Minute, "per-run timeout")
+	flag.Parse()
+	if err := run(*rounds, *n, *vsn, strings.Split(*list, ","), *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(rounds, n int, vsn string, names []string, timeout time.Duration) error {
+	v, err := frames.ParseVsn(vsn)
+	if err != nil {
+		return err
+	}
+	if rounds < 1 || n < 1 {
+		return fmt.Errorf("need -rounds ≥ 1 and -n ≥ 1")
+	}
+	dir, err := moduleDir()
+	if err != nil {
+		return err
+	}
+	env, err := prepare(dir, names)
+	if err != nil {
+		return err
+	}
+	src, err := framesrv.Start()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	burst, err := src.Burst(v, 1)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("workload 1: %d postgres_changes frames per run (mean %d bytes, vsn %s), 1 channel, %d rounds\n",
+		n, burst.MeanText(), v, rounds)
+	fmt.Println(machine(env))
+	fmt.Println()
+
+	results := make(map[string]*series, len(names))
+	for _, name := range names {
+		results[name] = &series{name: name}
+	}
+	start := time.Now()
+	for round := 1; round <= rounds; round++ {
+		for _, name := range names {
+			res := runOnce(env, name, src.Endpoint(), v, n, timeout, burst)
+			results[name].add(res)
+			fmt.Fprintf(os.Stderr, "round %d/%d %-20s %s\n", round, rounds, name, res.summary())
+		}
+	}
+	fmt.Fprintf(os.Stderr, "total %s\n", time.Since(start).Round(time.Second))
+
+	printTable(os.Stdout, names, results)
+	fmt.Println()
+	printSummary(os.Stdout, results)
+	return nil
+}

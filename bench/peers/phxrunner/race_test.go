@@ -1,0 +1,5 @@
+//go:build race
+
+package phxrunner
+
+const raceEnabled = true
