@@ -102,26 +102,16 @@ func lookupTable(raw []byte) (*table, error) {
 		return nil, err
 	}
 	t := &table{columns: cols, types: make(map[string]colType, len(cols))}
-	for i := range cols {
-		cols[i].Name = intern(cols[i].Name)
-		cols[i].Type = intern(cols[i].Type)
-		t.types[cols[i].Name] = typeOf(cols[i].Type)
+	for _, c := range cols {
+		t.types[c.Name] = typeOf(c.Type)
 	}
 	tables.put(string(raw), t)
 	return t, nil
 }
 
-// names interns the short strings every change repeats (schema and table
-// names), so that decoding them does not allocate.
+// names interns the schema and table names every change repeats, so that
+// decoding them does not allocate.
 var names cowCache[string]
-
-func intern(s string) string {
-	if v, ok := names.get([]byte(s)); ok {
-		return v
-	}
-	names.put(s, s)
-	return s
-}
 
 func internBytes(b []byte) string {
 	if v, ok := names.get(b); ok {

@@ -20,9 +20,9 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 	if err == nil {
 		return nil
 	}
-	var zero T
+	var zero, empty T
 	var fields map[string]sjson.RawMessage
-	if sjson.Unmarshal(raw, &fields) != nil || fields == nil || sjson.Unmarshal([]byte("{}"), &zero) != nil {
+	if sjson.Unmarshal(raw, &fields) != nil || fields == nil || sjson.Unmarshal([]byte("{}"), &empty) != nil {
 		// Not an object, or T cannot hold one: no column to blame.
 		return &DecodeError{Err: err}
 	}
@@ -172,9 +172,11 @@ func convertRawArray(k kind, raw []byte) ([]byte, bool) {
 		}
 		changed := false
 		for i, e := range elems {
-			if v, ok := convertRawArray(k, e); ok && len(e) > 0 && e[0] == '[' {
-				elems[i], changed = v, true
-			} else if v, ok := convertRawScalar(k, e); ok {
+			convert := convertRawScalar
+			if len(e) > 0 && e[0] == '[' {
+				convert = convertRawArray // a nested dimension
+			}
+			if v, ok := convert(k, e); ok {
 				elems[i], changed = v, true
 			}
 		}
