@@ -13,8 +13,9 @@
 // JSON type the Go field expects (numbers for int8, strings for uuid, objects
 // for jsonb). [Decode] therefore decodes the record straight into T with
 // github.com/segmentio/encoding/json, a drop-in for encoding/json that is
-// about three times faster, and only when that fails does it look at the
-// columns the server listed and rewrite the value of the failing column:
+// about three times faster. Only when that fails does it decode each value
+// of the row alone to find the ones T rejects, and rewrite those by the type
+// of their column, as the server listed it:
 //
 //   - int2, int4, int8, oid, float4, float8, numeric: a number sent as a JSON
 //     string is written as a number, and a number is written as a string when
@@ -29,8 +30,9 @@
 //     "{1,2,3}" or {"a b",NULL} becomes a JSON array, each element converted
 //     by the rules above.
 //
-// Values are never rewritten unless the plain decode rejected them, so a
-// string field keeps exactly the text the server sent.
+// A value is never rewritten unless T rejected it, so a string field keeps
+// exactly the text the server sent. A value still rejected after the rewrite
+// is reported as a [*DecodeError] naming its column.
 //
 // int8 values are exact when decoded into an int64 (or uint64) field:
 // 9007199254740993 arrives as 9007199254740993. An interface{} field gets
@@ -46,8 +48,9 @@
 // realtime-js's convertChangeData but into Go types: int2/int4/int8/oid to
 // int64, float4/float8 to float64, numeric to json.Number (exact), bool to
 // bool, bytea to []byte, json/jsonb to decoded values with json.Number
-// numbers, timestamp to its string with the first space replaced by "T",
-// arrays to []any, and everything else as decoded by encoding/json with
-// json.Number numbers. int8 9007199254740993 therefore arrives as
-// int64(9007199254740993).
+// numbers (a string is parsed only if it holds a JSON object or array, so a
+// jsonb string such as "123" stays a string, unlike in realtime-js),
+// timestamp to its string with the first space replaced by "T", arrays to
+// []any, and everything else as decoded by encoding/json with json.Number
+// numbers. int8 9007199254740993 therefore arrives as int64(9007199254740993).
 package postgres
