@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ const conformanceDir = "testdata/conformance"
 var conformanceChecks = []string{
 	"subscribe-v2", "postgres-v2", "broadcast-v2", "presence-v2",
 	"subscribe-v1", "postgres-v1", "broadcast-v1", "presence-v1",
-	"token-expiry", "reconnect",
+	"token-expiry", "reconnect", "heartbeat-timeout",
 }
 
 // TestConformanceRealtimeJS runs the official client, @supabase/realtime-js
@@ -127,6 +128,12 @@ func TestConformanceRealtimeJS(t *testing.T) {
 		return f.Dir == Out && f.Msg.Topic == "realtime:room-v2" && f.Msg.Event == phoenix.EventReply && f.Msg.Ref != "" &&
 			bytes.Contains(f.Data, []byte(`{"status":"ok","response":{}}`))
 	})
+	has("heartbeat from realtime-js", func(f Frame) bool {
+		return f.Dir == In && f.Msg.Topic == phoenix.TopicPhoenix && f.Msg.Event == phoenix.EventHeartbeat
+	})
+	has("heartbeat reply to realtime-js", func(f Frame) bool {
+		return f.Dir == Out && f.Msg.Topic == phoenix.TopicPhoenix && f.Msg.Event == phoenix.EventReply
+	})
 	has("token expiry system message", func(f Frame) bool {
 		return f.Dir == Out && f.Msg.Topic == "realtime:expiring" && f.Msg.Event == phoenix.EventSystem &&
 			bytes.Contains(f.Data, []byte(`Token has expired`))
@@ -147,9 +154,35 @@ func conformanceAction(t *testing.T, s *Server, name string, stdin io.Writer) {
 		assert.Equal(t, 1, n, "the change reaches the subscribed channel")
 	case "drop":
 		s.Faults().DropAll()
+	case "halfopen":
+		// Half-open until the client's heartbeat times out and it closes
+		// the socket that joined realtime:half-open.
+		var id ConnID
+		for _, c := range s.Clients() {
+			if slices.ContainsFunc(c.Channels, func(ch ChannelInfo) bool { return ch.Topic == "realtime:half-open" }) {
+				id = c.ID
+			}
+		}
+		assert.NotZero(t, id, "no connection joined realtime:half-open")
+		s.Faults().SetHalfOpen(true)
+		deadline := time.Now().Add(10 * time.Second)
+		for stillConnected(s, id) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		s.Faults().SetHalfOpen(false)
 	default:
 		t.Errorf("unknown action %q", name)
 	}
 	_, err := fmt.Fprintf(stdin, "DONE %s\n", name)
 	assert.NoError(t, err)
+}
+
+// stillConnected reports whether connection id is still open.
+func stillConnected(s *Server, id ConnID) bool {
+	for _, c := range s.Clients() {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
 }

@@ -13,7 +13,8 @@
 //   END pass=<n> fail=<m>  last line; the exit code is 0 only if fail=0
 //
 // Actions: insert-<vsn> (emit an INSERT into public.messages with
-// id 1, body "hello"), drop (drop every socket abruptly).
+// id 1, body "hello"), drop (drop every socket abruptly), halfopen (stop
+// answering until the client has closed its socket, then answer again).
 'use strict'
 
 const crypto = require('crypto')
@@ -92,6 +93,7 @@ function newClient(vsn, extra = {}) {
     vsn,
     params: { apikey: token(3600, 'anon') },
     reconnectAfterMs: () => 100,
+    heartbeatIntervalMs: 500,
     ...extra,
   })
 }
@@ -237,11 +239,50 @@ async function reconnect() {
   }
 }
 
+// When the server goes half-open (reads but never answers), the client's
+// heartbeat times out; it reconnects and rejoins once the server answers
+// again.
+async function heartbeatTimeout() {
+  const client = newClient('2.0.0', { heartbeatIntervalMs: 300 })
+  try {
+    const channel = client.channel('half-open')
+    const beats = []
+    const answered = deferred()
+    client.onHeartbeat((status) => {
+      beats.push(status)
+      if (status === 'ok') answered.resolve()
+    })
+    let subscribed = 0
+    const first = deferred()
+    const again = deferred()
+    channel.subscribe((status) => {
+      if (status !== 'SUBSCRIBED') return
+      subscribed++
+      if (subscribed === 1) first.resolve()
+      if (subscribed === 2) again.resolve()
+    })
+    await within(5000, 'SUBSCRIBED', first.promise)
+    await within(5000, 'a heartbeat reply', answered.promise)
+    // The Go side turns half-open on, waits for this socket to go away
+    // (closed by the client on heartbeat timeout) and turns it off again.
+    await action('halfopen')
+    await within(8000, 'SUBSCRIBED after the heartbeat timeout', again.promise)
+    if (!beats.includes('ok') || !beats.includes('timeout')) fail('heartbeat-timeout', `heartbeats ${beats.join(',')}`)
+    else pass('heartbeat-timeout')
+  } catch (e) {
+    fail('heartbeat-timeout', e.message)
+  } finally {
+    await client.removeAllChannels()
+    client.disconnect()
+  }
+}
+
 async function main() {
   await roundTrip('2.0.0')
   await roundTrip('1.0.0')
   await tokenExpiry()
   await reconnect()
+  await heartbeatTimeout()
   console.log(`END pass=${passed} fail=${failed}`)
   process.exit(failed === 0 ? 0 : 1)
 }
