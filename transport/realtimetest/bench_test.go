@@ -52,7 +52,7 @@ func drain(b *testing.B, conns []*transport.Conn, n int) *sync.WaitGroup {
 // BenchmarkBroadcastFanout measures one client broadcast delivered to 10
 // other sockets, end to end over loopback (per broadcast).
 func BenchmarkBroadcastFanout(b *testing.B) {
-	s, err := Start(WithMaxEventsPerSecond(1 << 30))
+	s, err := Start(WithMaxEventsPerSecond(1<<30), WithMaxRecordedFrames(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func BenchmarkBroadcastFanout(b *testing.B) {
 // BenchmarkEmitChange measures one postgres change matched against 10
 // channels with a filter and delivered to the 5 that match.
 func BenchmarkEmitChange(b *testing.B) {
-	s, err := Start(WithMaxEventsPerSecond(1 << 30))
+	s, err := Start(WithMaxEventsPerSecond(1<<30), WithMaxRecordedFrames(0))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package realtimetest
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -238,4 +239,26 @@ func TestFaultShutdownChannels(t *testing.T) {
 	a.expect(`["` + jr + `",null,"realtime:r","system",{"extension":"system","status":"error","message":"Too many messages per second","channel":"r"}]`)
 	a.expect(`["` + jr + `","` + jr + `","realtime:r","phx_close",{}]`)
 	a.expectNone()
+}
+
+func TestRecorderLimit(t *testing.T) {
+	s := newServer(t, WithMaxRecordedFrames(3))
+	c := dial(t, s, "2.0.0")
+	for i := range 10 {
+		c.sendText(`[null,"` + strconv.Itoa(i) + `","phoenix","heartbeat",{}]`)
+		c.nextText()
+	}
+	frames := s.Frames()
+	require.Len(t, frames, 3)
+	assert.Equal(t, []int{18, 19, 20}, []int{frames[0].Seq, frames[1].Seq, frames[2].Seq})
+	f, err := s.WaitFor(ctx(t), func(f Frame) bool { return f.Dir == Out && f.Msg.Ref == "9" })
+	require.NoError(t, err)
+	assert.Equal(t, 20, f.Seq)
+
+	off := newServer(t, WithMaxRecordedFrames(0))
+	d := dial(t, off, "2.0.0")
+	d.expectNone()
+	assert.Empty(t, off.Frames())
+	_, err = Start(WithMaxRecordedFrames(-1))
+	assert.ErrorIs(t, err, ErrInvalidOption)
 }

@@ -68,6 +68,7 @@ type config struct {
 	privateOnly          bool
 	presenceEnabled      bool
 	maxFrameSize         int64
+	maxRecorded          int
 	err                  error
 }
 
@@ -82,6 +83,7 @@ func defaultConfig() config {
 		presenceWindow:       DefaultClientPresenceWindow,
 		idleTimeout:          DefaultIdleTimeout,
 		maxFrameSize:         DefaultMaxFrameSize,
+		maxRecorded:          -1,
 	}
 }
 
@@ -270,5 +272,19 @@ func WithMaxFrameSize(n int64) Option {
 			return
 		}
 		c.maxFrameSize = n
+	}
+}
+
+// WithMaxRecordedFrames bounds the recorder (see [Server.Frames]) to the
+// last n frames, for long runs and benchmarks; 0 turns recording off (then
+// [Server.WaitFor] only ever returns when its context ends). By default
+// every frame is kept.
+func WithMaxRecordedFrames(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.fail("max recorded frames %d is negative", n)
+			return
+		}
+		c.maxRecorded = n
 	}
 }

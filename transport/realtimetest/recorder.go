@@ -86,8 +86,9 @@ func (f Frame) String() string {
 	return s
 }
 
-// recorder keeps every frame and wakes waiters.
+// recorder keeps the frames and wakes waiters.
 type recorder struct {
+	limit  int // max frames kept; 0 keeps none, -1 keeps all
 	mu     sync.Mutex
 	frames []Frame
 	seq    int
@@ -95,9 +96,17 @@ type recorder struct {
 }
 
 func (r *recorder) add(f Frame) {
+	if r.limit == 0 {
+		return
+	}
 	r.mu.Lock()
 	r.seq++
 	f.Seq = r.seq
+	if r.limit > 0 && len(r.frames) >= 2*r.limit {
+		// Keep the newest limit-1; a fresh slice, so snapshots and waiters
+		// holding the old one are unaffected.
+		r.frames = append(make([]Frame, 0, 2*r.limit), r.frames[len(r.frames)-r.limit+1:]...)
+	}
 	r.frames = append(r.frames, f)
 	if r.notify != nil {
 		close(r.notify)
@@ -109,7 +118,11 @@ func (r *recorder) add(f Frame) {
 func (r *recorder) snapshot() []Frame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Frame(nil), r.frames...)
+	frames := r.frames
+	if r.limit > 0 && len(frames) > r.limit {
+		frames = frames[len(frames)-r.limit:]
+	}
+	return append([]Frame(nil), frames...)
 }
 
 func (r *recorder) clear() {

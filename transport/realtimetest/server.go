@@ -83,6 +83,7 @@ func Start(opts ...Option) (*Server, error) {
 		stopped:  true,
 	}
 	s.faults.s = s
+	s.rec.limit = cfg.maxRecorded
 	if err := s.listen("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -191,7 +192,8 @@ func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
 // Faults returns the server's fault injection controls.
 func (s *Server) Faults() *Faults { return &s.faults }
 
-// Frames returns a snapshot of every frame recorded so far (see [Frame]).
+// Frames returns a snapshot of the recorded frames, oldest first (see
+// [Frame]; all of them unless [WithMaxRecordedFrames] bounds the recorder).
 func (s *Server) Frames() []Frame { return s.rec.snapshot() }
 
 // ClearFrames forgets the recorded frames; sequence numbers keep counting.
