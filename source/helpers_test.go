@@ -1,0 +1,111 @@
+package source_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+)
+
+// fast are client options that keep fault tests short: quick heartbeats
+// and a fixed, tiny reconnect backoff.
+func fast(extra ...source.Option) []source.Option {
+	return append([]source.Option{
+		source.WithAPIKey("anon-key"),
+		source.WithHeartbeat(100*time.Millisecond, 100*time.Millisecond),
+		source.WithReconnectBackoff(operators.StepBackoff{20 * time.Millisecond}),
+		source.WithPushTimeout(2 * time.Second),
+	}, extra...)
+}
+
+// newServer starts an embedded server that is closed with the test.
+func newServer(t *testing.T, opts ...realtimetest.Option) *realtimetest.Server {
+	t.Helper()
+	s := realtimetest.NewServer(opts...)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// connect connects a client to s and closes it with the test.
+func connect(t *testing.T, s *realtimetest.Server, opts ...source.Option) *source.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	before := newestClient(s)
+	c, err := source.Connect(ctx, s.URL(), opts...)
+	require.NoError(t, err)
+	awaitClient(t, s, before)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, c.Close(ctx))
+	})
+	return c
+}
+
+// collector gathers a stream's values in the background.
+type collector[T any] struct {
+	ch   <-chan T
+	stop context.CancelFunc
+}
+
+func collect[T any](t *testing.T, s stream.Stream[T], opts ...stream.ObserveOption) *collector[T] {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	opts = append([]stream.ObserveOption{stream.WithBuffer(1024), stream.DropNewest()}, opts...)
+	return &collector[T]{ch: s.Observe(ctx, opts...), stop: cancel}
+}
+
+// next waits for the next value matching ok, failing the test after d.
+func (c *collector[T]) next(t *testing.T, d time.Duration, ok func(T) bool) T {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case v, open := <-c.ch:
+			if !open {
+				t.Fatalf("stream ended before the expected value")
+			}
+			if ok(v) {
+				return v
+			}
+		case <-timer.C:
+			t.Fatalf("no expected value within %v", d)
+		}
+	}
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newestClient returns the highest connection id the server has.
+func newestClient(s *realtimetest.Server) realtimetest.ConnID {
+	var id realtimetest.ConnID
+	for _, c := range s.Clients() {
+		id = max(id, c.ID)
+	}
+	return id
+}
+
+// awaitClient waits until the server has registered a connection newer
+// than after (it does so just after the handshake), so that faults
+// injected next reach it, and returns its id.
+func awaitClient(t *testing.T, s *realtimetest.Server, after realtimetest.ConnID) realtimetest.ConnID {
+	t.Helper()
+	var id realtimetest.ConnID
+	require.Eventually(t, func() bool {
+		id = newestClient(s)
+		return id > after
+	}, 2*time.Second, time.Millisecond)
+	return id
+}
