@@ -1,21 +1,24 @@
-// Command quickstart shows rxrealtime's pieces working end to end, with no
-// Supabase project needed: it starts the embedded Realtime-compatible server
-// (transport/realtimetest), connects to it, joins a channel listening to
-// postgres_changes, broadcast and presence, and prints a database change, a
-// broadcast and a presence update as they arrive. It exits within seconds.
+// Command quickstart shows rxrealtime end to end with no Supabase project:
+// it starts the embedded Realtime-compatible server (transport/realtimetest),
+// connects a client, joins a channel that listens to postgres_changes,
+// broadcasts and presence, and prints a typed database change, a broadcast
+// and a presence join as they flow through the client's streams. It exits
+// within seconds.
 //
 //	go run ./examples/quickstart
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
-	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
@@ -28,15 +31,23 @@ func main() {
 	}
 }
 
-const topic = "realtime:quickstart"
+// Message is a row of public.messages.
+type Message struct {
+	ID   int64  `json:"id"`
+	Body string `json:"body"`
+}
 
-// joinPayload subscribes to inserts into public.messages, asks for our own
-// broadcasts back with acks, and enables presence under the key "gopher".
-const joinPayload = `{"config":{` +
-	`"broadcast":{"self":true,"ack":true},` +
-	`"presence":{"enabled":true,"key":"gopher"},` +
-	`"postgres_changes":[{"event":"INSERT","schema":"public","table":"messages"}],` +
-	`"private":false}}`
+// Cursor is the payload of "cursor" broadcasts.
+type Cursor struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+// Status is a presence meta.
+type Status struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+}
 
 // run is the whole example; out receives the printed lines.
 func run(ctx context.Context, out io.Writer) error {
@@ -47,66 +58,45 @@ func run(ctx context.Context, out io.Writer) error {
 	defer srv.Close()
 	fmt.Fprintln(out, "server: listening on", srv.URL())
 
-	c, err := dialWire(ctx, srv.URL(), "anon-key")
+	client, err := source.Connect(ctx, srv.URL(), source.WithAPIKey("anon-key"))
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer client.Close(context.Background())
 
-	// Join, and wait for the reply and the after-join messages.
-	ref, err := c.push(ctx, "", topic, phoenix.EventJoin, []byte(joinPayload))
+	room, err := client.Channel("quickstart",
+		source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Schema: "public", Table: "messages"}),
+		source.BroadcastSelf(), source.BroadcastAck(),
+		source.Presence("gopher"),
+		source.WaitForPostgres(),
+	)
 	if err != nil {
-		return err
-	}
-	joinRef := ref
-	resp, err := c.reply(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("join: %w", err)
-	}
-	var joined struct {
-		PostgresChanges []struct {
-			ID    int64  `json:"id"`
-			Event string `json:"event"`
-			Table string `json:"table"`
-		} `json:"postgres_changes"`
-	}
-	if err := json.Unmarshal(resp, &joined); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "joined: %s with %d postgres_changes binding(s)\n", topic, len(joined.PostgresChanges))
-	sys, err := c.next(ctx, event(topic, phoenix.EventSystem))
-	if err != nil {
-		return err
-	}
-	var system struct{ Extension, Status, Message string }
-	if err := json.Unmarshal(sys.Payload, &system); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "system: %s %s: %s\n", system.Extension, system.Status, system.Message)
-	state, err := c.next(ctx, event(topic, phoenix.EventPresenceSt))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "presence: state %s\n", state.Payload)
-
-	// Presence: track ourselves and see the diff come back.
-	ref, err = c.push(ctx, joinRef, topic, phoenix.EventPresence,
-		[]byte(`{"type":"presence","event":"track","payload":{"name":"Gopher","status":"online"}}`))
-	if err != nil {
-		return err
-	}
-	if _, err := c.reply(ctx, ref); err != nil {
-		return fmt.Errorf("track: %w", err)
-	}
-	diff, err := c.next(ctx, event(topic, phoenix.EventPresenceDif))
-	if err != nil {
-		return err
-	}
-	if err := printPresenceDiff(out, diff.Payload); err != nil {
 		return err
 	}
 
-	// A database change, as the server would read it from the WAL.
+	// Observe before subscribing: hot streams deliver what comes after.
+	inserts := source.Changes[Message](room, postgres.Insert).Observe(ctx)
+	cursors := operators.Map(source.Broadcasts[Cursor](room, "cursor"),
+		func(b source.Broadcast[Cursor]) string { return fmt.Sprintf("%s at (%d,%d)", b.Event, b.Payload.X, b.Payload.Y) },
+	).Observe(ctx)
+	joins := operators.Filter(source.PresenceEvents[Status](room),
+		func(e presence.Event[Status]) bool { return e.Kind == presence.Join },
+	).Observe(ctx)
+
+	if err := room.Subscribe(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "channel:", room.Topic(), "SUBSCRIBED")
+
+	if err := room.Track(ctx, Status{Name: "Gopher", Status: "online"}); err != nil {
+		return err
+	}
+	j, err := recv(ctx, joins)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "presence: %s joined as %s (%s)\n", j.Key, j.Presences[0].Value.Name, j.Presences[0].Value.Status)
+
 	if _, err := srv.EmitChange(realtimetest.Change{
 		Type: realtimetest.Insert, Schema: "public", Table: "messages",
 		Columns: []realtimetest.Column{{Name: "id", Type: "int8", PrimaryKey: true}, {Name: "body", Type: "text"}},
@@ -114,64 +104,36 @@ func run(ctx context.Context, out io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	change, err := c.next(ctx, event(topic, phoenix.EventPostgres))
+	c, err := recv(ctx, inserts)
 	if err != nil {
 		return err
 	}
-	var pg struct {
-		IDs  []int64 `json:"ids"`
-		Data struct {
-			Schema, Table, Type string
-			Record              json.RawMessage
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(change.Payload, &pg); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "postgres_changes: %s %s.%s %s\n", pg.Data.Type, pg.Data.Schema, pg.Data.Table, pg.Data.Record)
+	fmt.Fprintf(out, "postgres_changes: %s %s.%s id=%d body=%q\n", c.Type, c.Schema, c.Table, c.New.ID, c.New.Body)
 
-	// A broadcast to the channel; with self:true it comes back, then the ack.
-	ref, err = c.push(ctx, joinRef, topic, phoenix.EventBroadcast,
-		[]byte(`{"type":"broadcast","event":"cursor","payload":{"x":10,"y":20}}`))
+	if err := room.Send(ctx, "cursor", Cursor{X: 10, Y: 20}); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "broadcast: sent and acknowledged")
+	line, err := recv(ctx, cursors)
 	if err != nil {
 		return err
 	}
-	bc, err := c.next(ctx, event(topic, phoenix.EventBroadcast))
-	if err != nil {
-		return err
-	}
-	userEvent, userPayload := bc.UserEvent, bc.Payload
-	if bc.Kind == phoenix.KindJSON { // a text broadcast carries the envelope
-		if userEvent, userPayload, _, err = phoenix.ParseBroadcast(bc.Payload); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "broadcast: %s %s (%s frame)\n", userEvent, userPayload, bc.Kind)
-	if _, err := c.reply(ctx, ref); err != nil {
-		return fmt.Errorf("broadcast ack: %w", err)
-	}
-	fmt.Fprintln(out, "broadcast: acknowledged")
+	fmt.Fprintln(out, "broadcast: received", line)
 	fmt.Fprintln(out, "done")
 	return nil
 }
 
-// printPresenceDiff prints the joins and leaves of a presence_diff.
-func printPresenceDiff(out io.Writer, payload []byte) error {
-	var d struct {
-		Joins, Leaves map[string]struct {
-			Metas []map[string]any `json:"metas"`
+// recv takes one value from ch.
+func recv[T any](ctx context.Context, ch <-chan T) (T, error) {
+	select {
+	case v, ok := <-ch:
+		if !ok {
+			var zero T
+			return zero, fmt.Errorf("stream ended")
 		}
+		return v, nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
-	if err := json.Unmarshal(payload, &d); err != nil {
-		return err
-	}
-	for key, g := range d.Joins {
-		for _, m := range g.Metas {
-			fmt.Fprintf(out, "presence: %s joined as %v (%v)\n", key, m["name"], m["status"])
-		}
-	}
-	for key := range d.Leaves {
-		fmt.Fprintf(out, "presence: %s left\n", key)
-	}
-	return nil
 }

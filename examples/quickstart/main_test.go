@@ -26,16 +26,14 @@ func TestRun(t *testing.T) {
 	require.NoError(t, run(ctx, &out))
 
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	require.Len(t, lines, 9, out.String())
+	require.Len(t, lines, 7, out.String())
 	assert.Regexp(t, regexp.MustCompile(`^server: listening on ws://127\.0\.0\.1:\d+/socket$`), lines[0])
 	assert.Equal(t, []string{
-		"joined: realtime:quickstart with 1 postgres_changes binding(s)",
-		"system: postgres_changes ok: Subscribed to PostgreSQL",
-		"presence: state {}",
+		"channel: realtime:quickstart SUBSCRIBED",
 		"presence: gopher joined as Gopher (online)",
-		`postgres_changes: INSERT public.messages {"id":1,"body":"hello from Postgres"}`,
-		`broadcast: cursor {"x":10,"y":20} (user_broadcast frame)`,
-		"broadcast: acknowledged",
+		`postgres_changes: INSERT public.messages id=1 body="hello from Postgres"`,
+		"broadcast: sent and acknowledged",
+		"broadcast: received cursor at (10,20)",
 		"done",
 	}, lines[1:])
 }
