@@ -77,7 +77,9 @@ func run(ctx context.Context, out io.Writer) error {
 	// Observe before subscribing: hot streams deliver what comes after.
 	inserts := source.Changes[Message](room, postgres.Insert).Observe(ctx)
 	cursors := operators.Map(source.Broadcasts[Cursor](room, "cursor"),
-		func(b source.Broadcast[Cursor]) string { return fmt.Sprintf("%s at (%d,%d)", b.Event, b.Payload.X, b.Payload.Y) },
+		func(b source.Broadcast[Cursor]) string {
+			return fmt.Sprintf("%s at (%d,%d)", b.Event, b.Payload.X, b.Payload.Y)
+		},
 	).Observe(ctx)
 	joins := operators.Filter(source.PresenceEvents[Status](room),
 		func(e presence.Event[Status]) bool { return e.Kind == presence.Join },
