@@ -9,9 +9,11 @@ import (
 
 // SetAuth sets the access token: later joins and rejoins carry it, and
 // every joined channel is sent an access_token push now (the server
-// replies to none). An unchanged token sends nothing. With a token
-// provider (WithAccessToken), the provider is still asked before each
-// reconnect and rejoin; SetAuth's token is used until then.
+// replies to none; it closes the channel if the token is invalid). An
+// unchanged token sends nothing. A channel whose join is in flight gets
+// the token right after its join succeeds. With a token provider
+// (WithAccessToken), the provider is still asked before each reconnect and
+// rejoin; SetAuth's token is used until then.
 func (c *Client) SetAuth(ctx context.Context, token string) error {
 	c.mu.Lock()
 	if c.closing {
@@ -28,15 +30,16 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 	if !changed {
 		return nil
 	}
-	payload, err := json.Marshal(struct {
-		AccessToken string `json:"access_token"`
-	}{token})
+	payload, err := tokenPayload(token)
 	if err != nil {
 		return err
 	}
 	for _, ch := range chans {
 		ch.mu.Lock()
 		joined := ch.state == stJoined
+		if joined {
+			ch.joinToken = token // the channel has it: no resend after the join
+		}
 		ch.mu.Unlock()
 		if !joined {
 			continue
@@ -47,4 +50,11 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 		}
 	}
 	return nil
+}
+
+// tokenPayload is the access_token push payload.
+func tokenPayload(token string) ([]byte, error) {
+	return json.Marshal(struct {
+		AccessToken string `json:"access_token"`
+	}{token})
 }

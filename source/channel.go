@@ -32,6 +32,8 @@ const (
 // server phx_error or a reconnect, with a new join_ref each time; messages
 // carrying a stale join_ref are dropped. Its state machine runs on the
 // socket's reader goroutine and timers: an idle channel owns no goroutine.
+//
+// Lock order: sendMu, then mu, then the client's mu.
 type Channel struct {
 	c     *Client
 	name  string
@@ -39,21 +41,30 @@ type Channel struct {
 	cfg   channelConfig
 	rt    *route
 
-	statuses *stream.Hub[StatusEvent]
-	joinRef  atomic.Pointer[string]
+	statuses statusFeed
+	joinRef  atomic.Pointer[string] // "" between a timed-out join and the next
+	pgIDs    atomic.Pointer[[]int]  // server ids of the bindings, by binding index
+	// presenceSeen: a presence_state arrived once, so presence is on for
+	// this channel even if it did not ask (tenant-wide presence).
+	presenceSeen atomic.Bool
 
-	emitMu sync.Mutex // orders status emissions
-	mu     sync.Mutex
-	state  chanState
+	// sendMu orders the channel's joins and leaves on the wire: a leave
+	// always names the join that went out before it.
+	sendMu sync.Mutex
+
+	mu    sync.Mutex
+	state chanState
 	// subscribed: Subscribe was called and the channel is not left.
 	subscribed  bool
 	tries       int
 	rejoinTimer *time.Timer
-	pgIDs       []int
+	rejoinGen   uint64 // invalidates timers that fired while being replaced
 	pgReady     bool
 	upEmitted   bool   // SUBSCRIBED emitted for the current join
 	systemErr   string // message of the last system error, for the phx_close after it
 	lastErr     error
+	joinToken   string        // the access token the current join carried
+	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined
 	upCh        chan struct{} // closed while SUBSCRIBED
 	gone        chan struct{} // closed when closed for good
@@ -65,9 +76,14 @@ type Channel struct {
 // not join: call [Channel.Subscribe]. A second Channel call for a topic
 // that already has a live channel returns [ErrDuplicateChannel] (rather
 // than silently returning the first one with its options, as realtime-js
-// does); after the first is closed for good the name is free again.
+// does); once the first is closed for good (after [Channel.Unsubscribe],
+// a server close, or a binding mismatch) the name is free again.
+//
+// Invalid options fail here with [ErrInvalidChannel]: a bad
+// postgres_changes binding, or broadcast replay on a public channel (the
+// server refuses it).
 func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
-	if name == "" {
+	if name == "" || name == "realtime:" {
 		return nil, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
 	}
 	cfg := channelConfig{joinTimeout: c.cfg.pushTimeout, rejoin: DefaultRejoinBackoff}
@@ -76,6 +92,15 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	}
 	if cfg.replay != nil && !cfg.private {
 		return nil, fmt.Errorf("%w: broadcast replay needs a private channel", ErrInvalidChannel)
+	}
+	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.since.UnixMilli() < 0) {
+		return nil, fmt.Errorf("%w: broadcast replay needs a non-negative since and limit", ErrInvalidChannel)
+	}
+	if cfg.joinTimeout <= 0 {
+		return nil, fmt.Errorf("%w: join timeout %v is not positive", ErrInvalidChannel, cfg.joinTimeout)
+	}
+	if cfg.rejoin == nil {
+		return nil, fmt.Errorf("%w: nil rejoin backoff", ErrInvalidChannel)
 	}
 	if err := validateBindings(cfg.bindings); err != nil {
 		return nil, err
@@ -90,7 +115,6 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		name:     strings.TrimPrefix(topic, "realtime:"),
 		topic:    topic,
 		cfg:      cfg,
-		statuses: stream.NewHub[StatusEvent](),
 		joinedCh: make(chan struct{}),
 		upCh:     make(chan struct{}),
 		gone:     make(chan struct{}),
@@ -119,9 +143,17 @@ func (ch *Channel) Topic() string { return ch.topic }
 // Name returns the channel's name (the topic without "realtime:").
 func (ch *Channel) Name() string { return ch.name }
 
-// Statuses is the hot stream of the channel's status changes. It
-// completes when the channel is closed for good.
-func (ch *Channel) Statuses() stream.Stream[StatusEvent] { return ch.statuses.Stream() }
+// Statuses is the hot stream of the channel's status changes. A consumer
+// first receives the current status (if the channel has one yet), then
+// every change, in order; a consumer that does not keep up loses the
+// oldest statuses past 256 queued, and never slows the channel down. The
+// stream completes after the final CLOSED, when the channel is closed for
+// good.
+func (ch *Channel) Statuses() stream.Stream[StatusEvent] { return ch.statuses.stream() }
+
+// Status returns the channel's current status; ok is false before the
+// first Subscribe.
+func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.current() }
 
 // Messages is the hot stream of every message on the channel's topic
 // (replies, broadcasts, postgres_changes, presence, system...), stale
@@ -131,28 +163,48 @@ func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.hub.
 // Done is closed when the channel is closed for good.
 func (ch *Channel) Done() <-chan struct{} { return ch.gone }
 
+// Err is why the channel was closed for good: nil while it lives and after
+// [Channel.Unsubscribe]; a [*CloseReason] after a server close; an error
+// wrapping [ErrBindingMismatch] after a binding mismatch.
+func (ch *Channel) Err() error {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.goneErr
+}
+
 // Subscribe joins the channel and waits until it is SUBSCRIBED, closed
 // for good, or ctx ends. A refused or timed-out join does not end the wait:
 // the channel keeps rejoining with backoff, and ctx's error then wraps the
 // last join error. The channel stays subscribed (and rejoins) until
 // [Channel.Unsubscribe] or the client closes. Calling Subscribe again only
-// waits.
+// waits. Subscribing before [Client.Connect] is allowed: the join goes
+// out when the socket opens.
 func (ch *Channel) Subscribe(ctx context.Context) error {
 	ch.mu.Lock()
-	select {
-	case <-ch.gone:
+	if ch.isGone() {
 		err := ch.goneErr
 		ch.mu.Unlock()
-		return fmt.Errorf("%w: %w", ErrChannelClosed, err)
-	default:
+		return closedErr(err)
 	}
-	first := !ch.subscribed
+	first := !ch.subscribed && ch.state == stClosed
 	ch.subscribed = true
 	ch.mu.Unlock()
 	if first {
 		ch.join()
 	}
 	return ch.waitUp(ctx)
+}
+
+// closedErr is the error of an operation on a channel closed for good
+// because of err (nil: left by the user).
+func closedErr(err error) error {
+	switch {
+	case err == nil:
+		return ErrChannelClosed
+	case errors.Is(err, ErrChannelClosed):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrChannelClosed, err)
 }
 
 func (ch *Channel) waitUp(ctx context.Context) error {
@@ -163,13 +215,7 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 	case <-up:
 		return nil
 	case <-ch.gone:
-		ch.mu.Lock()
-		err := ch.goneErr
-		ch.mu.Unlock()
-		if err == nil {
-			err = ErrChannelClosed
-		}
-		return err
+		return closedErr(ch.Err())
 	case <-ctx.Done():
 		ch.mu.Lock()
 		last := ch.lastErr
@@ -181,34 +227,47 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 	}
 }
 
-// join sends a phx_join with a fresh join_ref and the current token.
+// join sends a phx_join with a fresh join_ref and the current token, if
+// the channel is subscribed and not joined or joining. While the socket is
+// not open it only marks the channel errored: the next socket open joins
+// it (with the token fetched for that connection).
 func (ch *Channel) join() {
+	ch.sendMu.Lock()
+	defer ch.sendMu.Unlock()
 	ch.mu.Lock()
-	if ch.isGone() || !ch.subscribed {
+	if ch.isGone() || !ch.subscribed || (ch.state != stClosed && ch.state != stErrored) {
 		ch.mu.Unlock()
 		return
 	}
-	ch.state = stJoining
-	ch.pgReady = false
-	ch.upEmitted = false
-	ch.systemErr = ""
-	ch.mu.Unlock()
-
-	payload, err := ch.joinPayload(ch.c.accessToken())
-	if err != nil { // bindings were validated by Channel: not expected
-		ch.finish(fmt.Errorf("%w: %w", ErrInvalidChannel, err))
+	// c.State is read under ch.mu: a socket open after this check finds
+	// the channel errored and joins it.
+	if ch.c.State() != StateOpen {
+		ch.state = stErrored
+		ch.mu.Unlock()
 		return
 	}
 	ref := ch.c.nextRef()
 	ch.joinRef.Store(&ref)
+	ch.state = stJoining
+	ch.pgReady, ch.upEmitted, ch.systemErr = false, false, ""
+	token := ch.c.accessToken()
+	ch.joinToken = token
+	ch.joinSession = ch.c.sessions.Load()
+	ch.statuses.emit(StatusEvent{Status: StatusJoining})
+	ch.mu.Unlock()
+
+	payload, err := ch.joinPayload(token)
+	if err != nil { // bindings were validated by Channel: not expected
+		ch.finish(fmt.Errorf("%w: %w", ErrInvalidChannel, err))
+		return
+	}
 	m := &phoenix.Message{JoinRef: ref, Ref: ref, Topic: ch.topic, Event: phoenix.EventJoin, Payload: payload}
-	ch.emit(StatusEvent{Status: StatusJoining})
 	ch.c.pushAsyncRef(m, ch.cfg.joinTimeout, true, func(r pushResult) { ch.onJoinReply(ref, r) })
 }
 
 func (ch *Channel) currentJoinRef() string { return *ch.joinRef.Load() }
 
-// isGone reports whether the channel is closed for good. ch.mu held.
+// isGone reports whether the channel is closed for good.
 func (ch *Channel) isGone() bool {
 	select {
 	case <-ch.gone:
@@ -234,36 +293,53 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		if err != nil {
 			err = fmt.Errorf("%w: %w", ErrBindingMismatch, err)
 			ch.lastErr = err
+			ch.state = stErrored
+			ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
+			sess := ch.joinSession
 			ch.mu.Unlock()
-			ch.emit(StatusEvent{Status: StatusChannelError, Err: err})
-			ch.leaveAsync(ref)
+			ch.leaveAsync(ref, sess)
 			ch.finish(err)
 			return
 		}
 		ch.state = stJoined
 		ch.tries = 0
-		ch.pgIDs = ids
+		ch.pgIDs.Store(&ids)
 		ch.lastErr = nil
 		close(ch.joinedCh)
-		up := !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady
+		if !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady {
+			ch.markUpLocked()
+		}
+		joinToken := ch.joinToken
 		ch.mu.Unlock()
-		if up {
-			ch.markUp()
+		// A token set while the join was in flight did not reach this
+		// channel: send it now, as realtime-js does after every join.
+		if tok := ch.c.accessToken(); tok != "" && tok != joinToken {
+			ch.sendToken(tok)
 		}
 	case errors.Is(r.err, ErrPushTimeout):
 		ch.state = stErrored
 		ch.lastErr = ErrJoinTimeout
-		ch.scheduleRejoin()
+		ch.leftJoined()
+		empty := "" // what that join may still produce is stale
+		ch.joinRef.Store(&empty)
+		ch.statuses.emit(StatusEvent{Status: StatusTimedOut, Err: ErrJoinTimeout})
+		sess := ch.joinSession
 		ch.mu.Unlock()
-		ch.leaveAsync(ref) // as phoenix.js: leave the join that may still land
-		ch.emit(StatusEvent{Status: StatusTimedOut, Err: ErrJoinTimeout})
+		// As phoenix.js: leave the join that may still land, before any
+		// rejoin goes out (the server routes phx_leave by topic only).
+		ch.leaveAsync(ref, sess)
+		ch.mu.Lock()
+		if ch.state == stErrored {
+			ch.scheduleRejoinLocked()
+		}
+		ch.mu.Unlock()
 	case errors.As(r.err, &re):
 		err := newJoinError(ch.topic, re.Reason)
 		ch.state = stErrored
 		ch.lastErr = err
-		ch.scheduleRejoin()
+		ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
+		ch.scheduleRejoinLocked()
 		ch.mu.Unlock()
-		ch.emit(StatusEvent{Status: StatusChannelError, Err: err})
 	default:
 		// The session dropped (socketClosed handles it) or the client closed.
 		ch.mu.Unlock()
@@ -280,17 +356,14 @@ func newJoinError(topic, reason string) *JoinError {
 	return e
 }
 
-// markUp reports SUBSCRIBED once per join.
-func (ch *Channel) markUp() {
-	ch.mu.Lock()
+// markUpLocked reports SUBSCRIBED once per join. ch.mu held.
+func (ch *Channel) markUpLocked() {
 	if ch.upEmitted || ch.state != stJoined {
-		ch.mu.Unlock()
 		return
 	}
 	ch.upEmitted = true
 	close(ch.upCh)
-	ch.mu.Unlock()
-	ch.emit(StatusEvent{Status: StatusSubscribed})
+	ch.statuses.emit(StatusEvent{Status: StatusSubscribed})
 }
 
 // leftJoined resets the joined/subscribed signals. ch.mu held.
@@ -307,34 +380,43 @@ func (ch *Channel) leftJoined() {
 	}
 }
 
-// scheduleRejoin arms the rejoin timer if the socket is up; otherwise the
-// next socket open rejoins. ch.mu held.
-func (ch *Channel) scheduleRejoin() {
-	ch.leftJoined()
+// stopRejoinLocked cancels a pending rejoin. ch.mu held.
+func (ch *Channel) stopRejoinLocked() {
+	ch.rejoinGen++
 	if ch.rejoinTimer != nil {
 		ch.rejoinTimer.Stop()
 		ch.rejoinTimer = nil
 	}
+}
+
+// scheduleRejoinLocked arms the rejoin timer with the next backoff delay
+// if the socket is up; otherwise the next socket open rejoins. ch.mu held.
+func (ch *Channel) scheduleRejoinLocked() {
+	ch.leftJoined()
+	ch.stopRejoinLocked()
 	if ch.isGone() || !ch.subscribed || ch.c.State() != StateOpen {
 		return
 	}
 	ch.tries++
 	d := ch.cfg.rejoin.Next(ch.tries)
-	ch.rejoinTimer = time.AfterFunc(d, ch.rejoinNow)
+	gen := ch.rejoinGen
+	ch.rejoinTimer = time.AfterFunc(d, func() { ch.rejoinNow(gen) })
 }
 
 // rejoinNow runs on the rejoin timer: it asks the token provider for a
 // fresh token (so a rejoin never carries an expired one), then joins.
-func (ch *Channel) rejoinNow() {
+func (ch *Channel) rejoinNow(gen uint64) {
+	ch.mu.Lock()
+	if gen != ch.rejoinGen {
+		ch.mu.Unlock()
+		return // cancelled or replaced after it fired
+	}
+	ch.rejoinTimer = nil
+	ch.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), ch.c.cfg.pushTimeout)
 	ch.c.refreshToken(ctx)
 	cancel()
-	ch.mu.Lock()
-	ok := ch.subscribed && !ch.isGone() && (ch.state == stErrored || ch.state == stClosed)
-	ch.mu.Unlock()
-	if ok {
-		ch.join()
-	}
+	ch.join()
 }
 
 // handle runs on the reader goroutine for every message on the topic.
@@ -364,16 +446,14 @@ func (ch *Channel) handle(m *phoenix.Message) bool {
 
 func (ch *Channel) onServerError() {
 	ch.mu.Lock()
+	defer ch.mu.Unlock()
 	if ch.state != stJoined && ch.state != stJoining {
-		ch.mu.Unlock()
 		return
 	}
-	err := ErrServerError
 	ch.state = stErrored
-	ch.lastErr = err
-	ch.scheduleRejoin()
-	ch.mu.Unlock()
-	ch.emit(StatusEvent{Status: StatusChannelError, Err: err})
+	ch.lastErr = ErrServerError
+	ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: ErrServerError})
+	ch.scheduleRejoinLocked()
 }
 
 // onServerClose handles a phx_close the user did not ask for (a leave's
@@ -391,16 +471,17 @@ func (ch *Channel) onServerClose() {
 	ch.leftJoined()
 	rejoin := reason.expired && !ch.cfg.noRejoinOnExpiry && ch.subscribed
 	if rejoin {
-		if ch.rejoinTimer != nil {
-			ch.rejoinTimer.Stop()
+		ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: reason})
+		ch.stopRejoinLocked()
+		if ch.c.State() == StateOpen { // else the next socket open rejoins
+			ch.tries++
+			gen := ch.rejoinGen
+			ch.rejoinTimer = time.AfterFunc(ch.cfg.rejoin.Next(ch.tries), func() { ch.rejoinNow(gen) })
 		}
-		ch.tries++
-		ch.rejoinTimer = time.AfterFunc(ch.cfg.rejoin.Next(ch.tries), ch.rejoinNow)
 	}
 	ch.mu.Unlock()
-	ch.emit(StatusEvent{Status: StatusClosed, Err: reason})
 	if !rejoin {
-		ch.finish(reason)
+		ch.finish(reason) // reports CLOSED
 	}
 }
 
@@ -412,15 +493,13 @@ func isTokenExpiry(msg string) bool {
 		strings.Contains(msg, "are required in JWT")
 }
 
-// socketOpened rejoins a channel that lost its join with the socket.
+// socketOpened rejoins a channel that lost its join with the socket (or
+// is waiting to rejoin after a token expiry), at once.
 func (ch *Channel) socketOpened() {
 	ch.mu.Lock()
-	if ch.rejoinTimer != nil {
-		ch.rejoinTimer.Stop()
-		ch.rejoinTimer = nil
-	}
+	ch.stopRejoinLocked()
 	ch.tries = 0
-	again := ch.subscribed && !ch.isGone() && ch.state == stErrored
+	again := ch.subscribed && !ch.isGone() && (ch.state == stErrored || ch.state == stClosed)
 	ch.mu.Unlock()
 	if again {
 		ch.join()
@@ -428,52 +507,61 @@ func (ch *Channel) socketOpened() {
 }
 
 // socketClosed errors a joined or joining channel; the next socket open
-// rejoins it. When the client itself closed, the channel closes for good.
+// rejoins it. When the client itself closes, the channel closes for good.
 func (ch *Channel) socketClosed(cause error) {
 	if errors.Is(cause, ErrClosed) || ch.c.isClosing() {
-		ch.finish(nil)
+		if errors.Is(cause, ErrClosed) {
+			cause = nil
+		}
+		ch.finish(cause)
 		return
 	}
 	ch.mu.Lock()
-	if ch.rejoinTimer != nil {
-		ch.rejoinTimer.Stop()
-		ch.rejoinTimer = nil
-	}
+	defer ch.mu.Unlock()
+	ch.stopRejoinLocked()
 	if ch.state != stJoined && ch.state != stJoining {
-		ch.mu.Unlock()
 		return
 	}
 	err := fmt.Errorf("%w: %w", ErrSocketClosed, cause)
 	ch.state = stErrored
 	ch.lastErr = err
 	ch.leftJoined()
-	ch.mu.Unlock()
-	ch.emit(StatusEvent{Status: StatusChannelError, Err: err})
+	ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
 }
 
 // Unsubscribe leaves the channel: it sends phx_leave and waits for the
 // reply (or the push timeout, or ctx), then reports CLOSED and completes
-// the channel's streams. The channel is then closed for good.
+// the channel's streams. The channel is then closed for good and its name
+// free for a new [Client.Channel]. Concurrent calls all wait for the same
+// leave.
 func (ch *Channel) Unsubscribe(ctx context.Context) error {
 	ch.mu.Lock()
 	if ch.isGone() {
 		ch.mu.Unlock()
 		return nil
 	}
+	if ch.state == stLeaving {
+		ch.mu.Unlock()
+		select {
+		case <-ch.gone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	wasJoined := ch.state == stJoined || ch.state == stJoining
 	ch.state = stLeaving
 	ch.subscribed = false
-	if ch.rejoinTimer != nil {
-		ch.rejoinTimer.Stop()
-		ch.rejoinTimer = nil
-	}
+	ch.stopRejoinLocked()
 	ch.leftJoined()
 	ch.mu.Unlock()
 	var err error
 	if wasJoined && ch.c.State() == StateOpen {
 		done := make(chan pushResult, 1)
+		ch.sendMu.Lock() // a join being sent goes out first; leave that one
 		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventLeave, Payload: emptyObject}
 		ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(r pushResult) { done <- r })
+		ch.sendMu.Unlock()
 		select {
 		case r := <-done:
 			if r.err != nil && !errors.Is(r.err, ErrPushTimeout) {
@@ -483,19 +571,23 @@ func (ch *Channel) Unsubscribe(ctx context.Context) error {
 			err = ctx.Err()
 		}
 	}
-	ch.emit(StatusEvent{Status: StatusClosed})
 	ch.finish(nil)
 	return err
 }
 
-// leaveAsync sends a phx_leave for joinRef without waiting.
-func (ch *Channel) leaveAsync(joinRef string) {
+// leaveAsync sends a phx_leave for joinRef without waiting, unless the
+// session that join went out on has ended (the server forgot it then, and
+// a leave queued for the next session would leave the rejoin instead).
+func (ch *Channel) leaveAsync(joinRef string, session uint64) {
+	if ch.c.sessions.Load() != session || ch.c.State() != StateOpen {
+		return
+	}
 	m := &phoenix.Message{JoinRef: joinRef, Topic: ch.topic, Event: phoenix.EventLeave, Payload: emptyObject}
 	ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(pushResult) {})
 }
 
-// finish closes the channel for good: its streams complete and the client
-// forgets it.
+// finish closes the channel for good: it reports a final CLOSED with err,
+// completes the channel's streams, and the client forgets it.
 func (ch *Channel) finish(err error) {
 	ch.mu.Lock()
 	if ch.isGone() {
@@ -505,28 +597,45 @@ func (ch *Channel) finish(err error) {
 	ch.state = stClosed
 	ch.subscribed = false
 	ch.goneErr = err
-	if ch.rejoinTimer != nil {
-		ch.rejoinTimer.Stop()
-		ch.rejoinTimer = nil
-	}
+	ch.stopRejoinLocked()
+	ch.leftJoined()
+	ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
+	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
+
 	c := ch.c
+	detached := false
 	c.mu.Lock()
 	if c.channels[ch.topic] == ch {
 		delete(c.channels, ch.topic)
+		// Detach under c.mu, so a new channel of the same name cannot
+		// attach to this route (and share the hub completed below).
+		c.router.mu.Lock()
+		if v, ok := c.router.routes.Load(ch.topic); ok && v.(*route) == ch.rt {
+			c.router.routes.Delete(ch.topic)
+			detached = true
+		}
+		c.router.mu.Unlock()
 	}
 	c.mu.Unlock()
-	c.router.remove(ch.topic, nil)
-	ch.statuses.Complete(nil)
+	if detached {
+		ch.rt.hub.Complete(nil)
+	}
+	ch.presence.events.Complete(nil)
 }
 
-// emit publishes a status change in order.
-func (ch *Channel) emit(ev StatusEvent) {
-	ev.At = time.Now()
-	ch.emitMu.Lock()
-	ch.statuses.Emit(ev)
-	ch.emitMu.Unlock()
+// sendToken pushes an access_token refresh to the joined channel. The
+// server replies to none.
+func (ch *Channel) sendToken(token string) {
+	payload, err := tokenPayload(token)
+	if err != nil {
+		return
+	}
+	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
+	if _, err := ch.c.push(context.Background(), m, NoReply()); err != nil {
+		ch.c.report(err) // the next rejoin carries the token anyway
+	}
 }
 
 // leaveAll leaves every channel, concurrently, until ctx ends.

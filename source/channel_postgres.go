@@ -13,22 +13,29 @@ import (
 // decoded into T, optionally only of the given event types (none: all).
 //
 // As in realtime-js, a change is delivered when its ids include the
-// server id of one of the channel's bindings. Decoding runs on the
-// consumer's goroutine, not the socket reader's. A payload that does not
-// decode is reported on [Client.Errors] and skipped.
+// server id of one of the channel's bindings (from the current join). The
+// envelope is read first and the rows are decoded only for changes that
+// pass those checks. Decoding runs on the consumer's goroutine, not the
+// socket reader's. A payload that does not decode is reported on
+// [Client.Errors] as a [*PayloadError] and skipped.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
 	msgs := ch.Messages()
 	return stream.New(func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
+		var env postgres.Envelope // reused: one consumer goroutine
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventPostgres {
 				return true
 			}
-			var chg postgres.Change[T]
-			if err := postgres.Decode(m.Payload, &chg); err != nil {
+			if err := postgres.ParseEnvelope(m.Payload, &env); err != nil {
 				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 				return true
 			}
-			if !ch.ownsChange(chg.IDs) || !wanted(types, chg.Type) {
+			if !ch.ownsChange(env.IDs) || !wanted(types, env.Type) {
+				return true
+			}
+			var chg postgres.Change[T]
+			if err := postgres.DecodeEnvelope(&env, &chg); err != nil {
+				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 				return true
 			}
 			return emit(chg)
@@ -38,9 +45,11 @@ func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[post
 
 // ownsChange reports whether ids include one of the channel's binding ids.
 func (ch *Channel) ownsChange(ids []int) bool {
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	for _, id := range ch.pgIDs {
+	p := ch.pgIDs.Load()
+	if p == nil {
+		return false
+	}
+	for _, id := range *p {
 		if slices.Contains(ids, id) {
 			return true
 		}

@@ -26,8 +26,14 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 	)
 	jr := ch.currentJoinRef()
 	if m.Event == phoenix.EventPresenceSt {
+		ch.presenceSeen.Store(true)
 		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
 	} else {
+		// Public channels get diffs even with presence off; without a
+		// presence_state ever coming they would only pile up.
+		if !ch.cfg.presenceEnabled && !ch.presenceSeen.Load() {
+			return
+		}
 		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
 	}
 	if err != nil {

@@ -1,9 +1,13 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
+
+	"github.com/rxrealtime/rxrealtime/stream"
 )
 
 // Status is a channel's subscription status, as realtime-js reports it.
@@ -15,7 +19,8 @@ const (
 	// StatusSubscribed: the join succeeded (and, with WaitForPostgres, the
 	// server reported PostgreSQL ready). Fires again after every rejoin.
 	StatusSubscribed
-	// StatusTimedOut: no join reply in time; a rejoin follows.
+	// StatusTimedOut: no join reply in time; a phx_leave for that join
+	// and a rejoin follow.
 	StatusTimedOut
 	// StatusChannelError: the join was refused, the server errored the
 	// channel, or the socket dropped; a rejoin follows unless Err wraps
@@ -23,7 +28,8 @@ const (
 	StatusChannelError
 	// StatusClosed: the channel was left or the server closed it. Err says
 	// why (nil after Unsubscribe). Only a close for an expired token is
-	// followed by a rejoin (see NoRejoinOnTokenExpiry).
+	// followed by a rejoin (see NoRejoinOnTokenExpiry); otherwise it is
+	// the last status and the stream completes.
 	StatusClosed
 )
 
@@ -70,7 +76,8 @@ var (
 	// server's phx_error.
 	ErrServerError = errors.New("rxrealtime: server errored the channel")
 	// ErrSocketClosed is wrapped by CHANNEL_ERROR statuses caused by the
-	// socket dropping.
+	// socket dropping; the cause (a *transport.CloseError,
+	// ErrHeartbeatTimeout, ...) is wrapped too.
 	ErrSocketClosed = errors.New("rxrealtime: socket closed")
 	// ErrNotJoined is returned by pushes on a channel that could not join
 	// before the push timeout.
@@ -118,4 +125,140 @@ func (e *CloseReason) Error() string {
 // the close was for an expired token.
 func (e *CloseReason) Is(target error) bool {
 	return target == ErrChannelClosed || (e.expired && target == ErrTokenExpired)
+}
+
+// statusQueueMax bounds the statuses queued for one slow consumer; past
+// it the oldest are dropped (a consumer that does not read its statuses
+// must not grow memory while a channel rejoins forever).
+const statusQueueMax = 256
+
+// statusFeed is a channel's status stream. Unlike a stream.Hub it never
+// blocks the emitter, so statuses are emitted under the channel's lock
+// and reach every consumer in exactly the order the state machine decided
+// them; and a new consumer first receives the current status, so one that
+// starts observing after Subscribe returned still sees SUBSCRIBED.
+type statusFeed struct {
+	mu      sync.Mutex
+	last    StatusEvent
+	hasLast bool
+	done    bool
+	subs    []*statusSub
+}
+
+type statusSub struct {
+	mu     sync.Mutex
+	queue  []StatusEvent
+	closed bool
+	wake   chan struct{} // capacity 1
+}
+
+func (s *statusSub) push(ev StatusEvent) {
+	s.mu.Lock()
+	if len(s.queue) >= statusQueueMax {
+		s.queue = append(s.queue[:0], s.queue[1:]...)
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *statusSub) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *statusSub) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// emit publishes ev to every consumer without blocking.
+func (f *statusFeed) emit(ev StatusEvent) {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return
+	}
+	f.last, f.hasLast = ev, true
+	for _, s := range f.subs {
+		s.push(ev)
+	}
+}
+
+// complete ends every consumer's stream once it has read what is queued.
+func (f *statusFeed) complete() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done {
+		return
+	}
+	f.done = true
+	for _, s := range f.subs {
+		s.close()
+	}
+	f.subs = nil
+}
+
+// current returns the last status emitted.
+func (f *statusFeed) current() (StatusEvent, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last, f.hasLast
+}
+
+func (f *statusFeed) remove(s *statusSub) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, x := range f.subs {
+		if x == s {
+			f.subs = append(f.subs[:i], f.subs[i+1:]...)
+			return
+		}
+	}
+}
+
+func (f *statusFeed) stream() stream.Stream[StatusEvent] {
+	return stream.New(func(ctx context.Context, emit func(StatusEvent) bool) error {
+		s := &statusSub{wake: make(chan struct{}, 1)}
+		f.mu.Lock()
+		if f.hasLast {
+			s.queue = append(s.queue, f.last)
+		}
+		if f.done {
+			s.closed = true
+		} else {
+			f.subs = append(f.subs, s)
+		}
+		f.mu.Unlock()
+		defer f.remove(s)
+		for {
+			s.mu.Lock()
+			q, closed := s.queue, s.closed
+			s.queue = nil
+			s.mu.Unlock()
+			for _, ev := range q {
+				if !emit(ev) {
+					return nil
+				}
+			}
+			if len(q) > 0 {
+				continue
+			}
+			if closed {
+				return nil
+			}
+			select {
+			case <-s.wake:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
 }

@@ -40,11 +40,10 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 	case ev.PostgresReady():
 		ch.mu.Lock()
 		ch.pgReady = true
-		wait := ch.cfg.waitForPostgres && ch.state == stJoined
-		ch.mu.Unlock()
-		if wait {
-			ch.markUp()
+		if ch.cfg.waitForPostgres {
+			ch.markUpLocked()
 		}
+		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
 		ch.mu.Lock()
 		ch.systemErr = ev.Message
