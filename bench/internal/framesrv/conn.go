@@ -63,8 +63,9 @@ func (c *conn) run() {
 	defer c.nc.Close()
 	var msg []byte
 	var buf []byte
+	var hdr [ws.MaxHeaderSize - 2]byte
 	for {
-		h, err := ws.ReadHeader(c.br)
+		h, err := ws.ReadHeaderBuffer(c.br, hdr[:])
 		if err != nil {
 			return
 		}
@@ -96,6 +97,10 @@ func (c *conn) run() {
 		case ws.OpPong:
 			continue
 		case ws.OpText, ws.OpBinary, ws.OpContinuation:
+			if h.Fin && len(msg) == 0 {
+				c.handle(p) // unfragmented: no copy
+				continue
+			}
 			msg = append(msg, p...)
 			if !h.Fin {
 				continue

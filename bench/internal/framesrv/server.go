@@ -266,7 +266,7 @@ func (s *Server) serve(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	c := newConn(s, nc, bufio.NewReaderSize(nc, 16<<10), p, burst)
+	c := newConn(s, nc, bufio.NewReaderSize(nc, 64<<10), p, burst)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

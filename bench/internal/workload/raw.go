@@ -198,10 +198,22 @@ func (c *rawConn) join(topic string) (string, error) {
 	return ref, c.writeFrame(ws.OpText, msg)
 }
 
-// close sends a close frame and closes the socket.
+// close runs the WebSocket closing handshake: it sends a close frame, reads
+// (and drops) whatever the server still sends until its close frame, then
+// closes the socket. Waiting for the server's close matters: closing a
+// socket with unread data makes the kernel reset the connection, and the
+// server may then lose frames it has not read yet.
 func (c *rawConn) close() error {
-	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	deadline := time.Now().Add(5 * time.Second)
+	_ = c.nc.SetDeadline(deadline)
+	if err := c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")); err == nil {
+		var head [16]byte
+		for {
+			if _, err := c.skip(head[:]); err != nil {
+				break
+			}
+		}
+	}
 	return c.nc.Close()
 }
 

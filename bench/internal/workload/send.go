@@ -24,7 +24,8 @@ const broadcastText = "typing… the deploy is green again, can you check stagin
 // FloorSender returns the floor for workload 5: a raw gobwas/ws client that
 // encodes each broadcast ({"type":"broadcast","event":"msg","payload":
 // BroadcastBody}) with goccy/go-json, masks it and writes it through a
-// 64 KiB buffer, flushing once at the end.
+// 64 KiB buffer, flushing once at the end, then closes with the WebSocket
+// closing handshake (so the source has read every broadcast).
 func FloorSender() Sender { return floorSender{} }
 
 type floorSender struct{}
@@ -65,6 +66,49 @@ func (floorSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n in
 		}
 	}
 	c.ref += n
+	if err := bw.Flush(); err != nil {
+		return runErr(ctx, err)
+	}
+	return nil
+}
+
+// SourceSender returns the source-capacity probe for workload 5: it writes
+// one pre-encoded, pre-masked broadcast frame n times through the same
+// buffer, so its rate is what the source can take in.
+func SourceSender() Sender { return sourceSender{} }
+
+type sourceSender struct{}
+
+func (sourceSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
+	s := Spec{Endpoint: endpoint, Vsn: v}
+	c, err := dialRaw(ctx, s.URL(), v)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
+	defer stop()
+	defer c.close()
+	topic := frames.Topic(0, 1)
+	joinRef, err := c.join(topic)
+	if err != nil {
+		return err
+	}
+	if err := c.awaitReplies(1); err != nil {
+		return runErr(ctx, err)
+	}
+	payload, err := gojson.Marshal(BroadcastBody{Seq: 1, Body: broadcastText})
+	if err != nil {
+		return err
+	}
+	body := append([]byte(`{"type":"broadcast","event":"msg","payload":`), payload...)
+	body = append(body, '}')
+	frame := appendMasked(nil, ws.OpText, appendMessage(nil, v, joinRef, "", topic, frames.BroadcastEvent, body))
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	for range n {
+		if _, err := bw.Write(frame); err != nil {
+			return runErr(ctx, err)
+		}
+	}
 	if err := bw.Flush(); err != nil {
 		return runErr(ctx, err)
 	}

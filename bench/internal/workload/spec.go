@@ -115,8 +115,9 @@ type Runner interface {
 type Sender interface {
 	// Send connects to endpoint, joins one channel ([frames.Topic](0, 1))
 	// and sends n broadcasts (event "msg", a small JSON payload) as fast as
-	// the client allows. It returns once the client has handed all of them
-	// to the socket; the benchmark waits for the source to count them.
+	// the client allows. It returns once the client has sent all of them
+	// and closed the connection; the benchmark also waits for the source
+	// to have counted them.
 	Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error
 }
 
