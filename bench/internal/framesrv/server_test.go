@@ -230,3 +230,15 @@ func TestBurstAfterClose(t *testing.T) {
 	_, err = s.Burst(frames.V1, 1)
 	assert.ErrorIs(t, err, ErrClosed)
 }
+
+func TestFragmentedMessagesAreReassembled(t *testing.T) {
+	s := start(t)
+	nc := dial(t, s.URL(frames.V2, 0, 1))
+	text := []byte(`[null,"7","phoenix","heartbeat",{}]`)
+	first := ws.NewFrame(ws.OpText, false, text[:10])
+	second := ws.NewFrame(ws.OpContinuation, true, text[10:])
+	for _, f := range []ws.Frame{first, second} {
+		require.NoError(t, ws.WriteFrame(nc, ws.MaskFrame(f)))
+	}
+	assert.Equal(t, "7", recv(t, nc)[1])
+}
