@@ -160,3 +160,7 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendJSONString appends s as a JSON string the way the server's encoder
+// writes it (only quote, backslash and control characters are escaped).
+func AppendJSONString(b []byte, s string) []byte { return appendString(b, s) }

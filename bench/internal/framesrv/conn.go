@@ -18,8 +18,8 @@ import (
 const maxClientMessage = 1 << 20
 
 // conn is one client connection. The reading goroutine (run) owns joined,
-// pending and started; writes from it and from the burst goroutine are
-// serialised by wmu.
+// need, answers, started and the scratch buffers; the output queue is
+// shared with the burst goroutine under wmu.
 type conn struct {
 	s     *Server
 	nc    net.Conn
@@ -27,22 +27,29 @@ type conn struct {
 	p     params
 	burst *frames.Burst
 
-	wmu  sync.Mutex
-	wbuf []byte
+	wmu sync.Mutex
+	out []byte // queued server frames, written by flush
 
 	joined  map[string]joinState
 	need    map[string]bool // topics of the burst still to join
+	answers map[string]joinAnswer
 	started bool
 	bwg     sync.WaitGroup
+
+	scratch, payload, text []byte
 }
 
 type joinState struct {
-	joinRef *string
-	ack     bool // broadcast.ack: acknowledge broadcasts
+	joinRef []byte // nil for null
+	ack     bool   // broadcast.ack: acknowledge broadcasts
 }
 
+// flushAt is how much queued output forces a write before the client's
+// pipelined messages are all handled.
+const flushAt = 64 << 10
+
 func newConn(s *Server, nc net.Conn, br *bufio.Reader, p params, b *frames.Burst) *conn {
-	c := &conn{s: s, nc: nc, br: br, p: p, burst: b, joined: make(map[string]joinState)}
+	c := &conn{s: s, nc: nc, br: br, p: p, burst: b, joined: make(map[string]joinState), answers: make(map[string]joinAnswer)}
 	c.need = make(map[string]bool, p.channels)
 	for _, t := range b.Topics() {
 		c.need[t] = true
@@ -99,31 +106,64 @@ func (c *conn) run() {
 		case ws.OpText, ws.OpBinary, ws.OpContinuation:
 			if h.Fin && len(msg) == 0 {
 				c.handle(p) // unfragmented: no copy
-				continue
+			} else {
+				msg = append(msg, p...)
+				if !h.Fin {
+					continue
+				}
+				c.handle(msg)
+				msg = msg[:0]
 			}
-			msg = append(msg, p...)
-			if !h.Fin {
-				continue
+			// Answers to pipelined messages go out together, once the
+			// client's messages read so far are all handled.
+			if c.br.Buffered() == 0 {
+				c.flush()
 			}
-			c.handle(msg)
-			msg = msg[:0]
 		}
 	}
+}
+
+// queue appends text as one server text frame to the output.
+func (c *conn) queue(text []byte) {
+	c.wmu.Lock()
+	c.out = appendHeader(c.out, ws.OpText, len(text))
+	c.out = append(c.out, text...)
+	full := len(c.out) >= flushAt
+	c.wmu.Unlock()
+	if full {
+		c.flush()
+	}
+}
+
+// flush writes the queued output.
+func (c *conn) flush() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.flushLocked()
+}
+
+func (c *conn) flushLocked() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.nc.Write(c.out)
+	c.out = c.out[:0]
+	return err
 }
 
 func (c *conn) writeClose(code ws.StatusCode) {
 	c.writeFrame(ws.OpClose, ws.NewCloseFrameBody(code, ""))
 }
 
-// writeFrame writes one unfragmented server frame.
+// writeFrame writes one unfragmented server frame at once, after whatever
+// is queued.
 func (c *conn) writeFrame(op ws.OpCode, p []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.wbuf = c.wbuf[:0]
-	c.wbuf = appendHeader(c.wbuf, op, len(p))
-	c.wbuf = append(c.wbuf, p...)
-	_ = c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	_, _ = c.nc.Write(c.wbuf)
+	c.out = appendHeader(c.out, op, len(p))
+	c.out = append(c.out, p...)
+	_ = c.flushLocked()
 }
 
 func appendHeader(b []byte, op ws.OpCode, n int) []byte {
@@ -162,8 +202,11 @@ func (c *conn) writeBurst() {
 		}
 		w := b.Wire(j, j+m)
 		c.wmu.Lock()
-		_ = c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		_, err := c.nc.Write(w)
+		err := c.flushLocked() // replies queued before this batch go first
+		if err == nil {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			_, err = c.nc.Write(w)
+		}
 		c.wmu.Unlock()
 		if err != nil {
 			return

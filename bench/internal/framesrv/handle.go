@@ -4,46 +4,46 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/gobwas/ws"
-
 	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
 )
 
-// message is a decoded client message.
+// message is a decoded client message. For vsn 2.0.0 its fields alias the
+// frame text and are valid only while it is handled.
 type message struct {
-	JoinRef *string
-	Ref     *string
-	Topic   string
-	Event   string
-	Payload json.RawMessage
+	JoinRef []byte // nil for null
+	Ref     []byte // nil for null
+	Topic   []byte
+	Event   []byte
+	Payload []byte
 }
 
 // decode parses a vsn 1.0.0 object or a vsn 2.0.0 array.
 func decode(v frames.Vsn, text []byte) (message, bool) {
-	var m message
-	if v == frames.V1 {
-		var o struct {
-			JoinRef *string         `json:"join_ref"`
-			Ref     *string         `json:"ref"`
-			Topic   string          `json:"topic"`
-			Event   string          `json:"event"`
-			Payload json.RawMessage `json:"payload"`
+	if v == frames.V2 {
+		e, err := frames.SplitV2(text)
+		if err != nil || len(e.Topic) == 0 || len(e.Event) == 0 {
+			return message{}, false
 		}
-		if err := json.Unmarshal(text, &o); err != nil || o.Topic == "" || o.Event == "" {
-			return m, false
-		}
-		return message(o), true
+		return message(e), true
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(text, &a); err != nil || len(a) < 5 {
-		return m, false
+	var o struct {
+		JoinRef *string         `json:"join_ref"`
+		Ref     *string         `json:"ref"`
+		Topic   string          `json:"topic"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
 	}
-	if json.Unmarshal(a[0], &m.JoinRef) != nil || json.Unmarshal(a[1], &m.Ref) != nil ||
-		json.Unmarshal(a[2], &m.Topic) != nil || json.Unmarshal(a[3], &m.Event) != nil {
-		return m, false
+	if err := json.Unmarshal(text, &o); err != nil || o.Topic == "" || o.Event == "" {
+		return message{}, false
 	}
-	m.Payload = a[4]
-	return m, m.Topic != "" && m.Event != ""
+	m := message{Topic: []byte(o.Topic), Event: []byte(o.Event), Payload: o.Payload}
+	if o.JoinRef != nil {
+		m.JoinRef = []byte(*o.JoinRef)
+	}
+	if o.Ref != nil {
+		m.Ref = []byte(*o.Ref)
+	}
+	return m, true
 }
 
 // joinPayload is the part of a phx_join payload the source looks at.
@@ -56,61 +56,19 @@ type joinPayload struct {
 	} `json:"config"`
 }
 
-func (c *conn) handle(text []byte) {
-	if c.p.vsn == frames.V2 && c.fastBroadcast(text) {
-		return
-	}
-	m, ok := decode(c.p.vsn, text)
-	if !ok {
-		c.s.bad.add(1)
-		return
-	}
-	switch {
-	case m.Topic == "phoenix" && m.Event == "heartbeat":
-		c.reply(m, "ok", json.RawMessage(`{}`))
-	case m.Topic == "phoenix":
-		c.reply(m, "error", json.RawMessage(`{"reason":"unmatched topic"}`))
-	case m.Event == "phx_join":
-		c.join(m)
-	case m.Event == "phx_leave":
-		c.reply(m, "ok", json.RawMessage(`{}`))
-		if st, ok := c.joined[m.Topic]; ok {
-			delete(c.joined, m.Topic)
-			c.push(st.joinRef, st.joinRef, m.Topic, "phx_close", json.RawMessage(`{}`))
-		}
-	case m.Event == "broadcast":
-		c.s.broadcasts.add(1)
-		if st, ok := c.joined[m.Topic]; ok && st.ack && m.Ref != nil {
-			c.reply(m, "ok", json.RawMessage(`{}`))
-		}
-	default:
-		// access_token, presence and anything else: accepted silently,
-		// as the real server does for what it does not answer.
-	}
+// joinAnswer is what the source answers to one join payload; joins with
+// the same payload (a client joining many channels alike) share it.
+type joinAnswer struct {
+	ok       bool
+	response []byte // the reply's response object, or the error reason object
+	ack      bool
+	bindings bool
 }
 
-// fastBroadcast counts a vsn 2.0.0 broadcast without decoding its payload,
-// so the send workload measures the client, not the source's JSON decoder.
-// It reports whether text was such a broadcast; anything else (including
-// broadcasts to acknowledge) takes the general path.
-func (c *conn) fastBroadcast(text []byte) bool {
-	e, err := frames.SplitV2(text)
-	if err != nil || string(e.Event) != frames.BroadcastEvent || e.Payload[0] != '{' {
-		return false
-	}
-	if st, ok := c.joined[string(e.Topic)]; ok && st.ack && e.Ref != nil {
-		return false
-	}
-	c.s.broadcasts.add(1)
-	return true
-}
-
-func (c *conn) join(m message) {
+func answerJoin(payload []byte) joinAnswer {
 	var jp joinPayload
-	if len(m.Payload) > 0 && json.Unmarshal(m.Payload, &jp) != nil {
-		c.s.bad.add(1)
-		c.reply(m, "error", json.RawMessage(`{"reason":"malformed join payload"}`))
-		return
+	if len(payload) > 0 && json.Unmarshal(payload, &jp) != nil {
+		return joinAnswer{response: []byte(`{"reason":"malformed join payload"}`)}
 	}
 	bindings := jp.Config.PostgresChanges
 	if bindings == nil {
@@ -121,47 +79,137 @@ func (c *conn) join(m message) {
 	}
 	resp, err := json.Marshal(map[string]any{"postgres_changes": bindings})
 	if err != nil {
+		return joinAnswer{response: []byte(`{"reason":"malformed join payload"}`)}
+	}
+	return joinAnswer{ok: true, response: resp, ack: jp.Config.Broadcast.Ack, bindings: len(bindings) > 0}
+}
+
+var (
+	okEmpty         = []byte(`{}`)
+	errUnmatched    = []byte(`{"reason":"unmatched topic"}`)
+	statusOK        = "ok"
+	statusError     = "error"
+	eventReply      = "phx_reply"
+	eventClose      = "phx_close"
+	eventSystem     = "system"
+	topicPhoenix    = "phoenix"
+	eventHeartbeat  = "heartbeat"
+	eventJoin       = "phx_join"
+	eventLeave      = "phx_leave"
+	eventBroadcast  = frames.BroadcastEvent
+	subscribedExtra = `,"extension":"postgres_changes","message":"Subscribed to PostgreSQL","status":"ok"}`
+)
+
+func (c *conn) handle(text []byte) {
+	m, ok := decode(c.p.vsn, text)
+	if !ok {
 		c.s.bad.add(1)
 		return
 	}
-	c.joined[m.Topic] = joinState{joinRef: m.JoinRef, ack: jp.Config.Broadcast.Ack}
-	c.s.joins.add(1) // before the reply, so whoever reads the reply sees the count
-	c.reply(m, "ok", resp)
-	if len(bindings) > 0 {
-		sys, _ := json.Marshal(map[string]string{
-			"extension": "postgres_changes", "status": "ok", "message": "Subscribed to PostgreSQL",
-			"channel": strings.TrimPrefix(m.Topic, "realtime:"),
-		})
-		c.push(m.JoinRef, nil, m.Topic, "system", sys)
+	topic, event := string(m.Topic), string(m.Event) // no allocation in comparisons
+	switch {
+	case event == eventBroadcast && topic != topicPhoenix:
+		c.s.broadcasts.add(1)
+		if st, ok := c.joined[string(m.Topic)]; ok && st.ack && m.Ref != nil {
+			c.reply(m, statusOK, okEmpty)
+		}
+	case topic == topicPhoenix && event == eventHeartbeat:
+		c.reply(m, statusOK, okEmpty)
+	case topic == topicPhoenix:
+		c.reply(m, statusError, errUnmatched)
+	case event == eventJoin:
+		c.join(m)
+	case event == eventLeave:
+		c.reply(m, statusOK, okEmpty)
+		if st, ok := c.joined[string(m.Topic)]; ok {
+			delete(c.joined, string(m.Topic))
+			c.push(st.joinRef, st.joinRef, m.Topic, eventClose, okEmpty)
+		}
+	default:
+		// access_token, presence and anything else: accepted silently,
+		// as the real server does for what it does not answer.
 	}
-	delete(c.need, m.Topic)
+}
+
+func (c *conn) join(m message) {
+	a, ok := c.answers[string(m.Payload)]
+	if !ok {
+		a = answerJoin(m.Payload)
+		if len(c.answers) < 16 {
+			c.answers[string(m.Payload)] = a
+		}
+	}
+	if !a.ok {
+		c.s.bad.add(1)
+		c.reply(m, statusError, a.response)
+		return
+	}
+	topic := string(m.Topic)
+	var joinRef []byte
+	if m.JoinRef != nil {
+		joinRef = []byte(string(m.JoinRef))
+	}
+	c.joined[topic] = joinState{joinRef: joinRef, ack: a.ack}
+	c.s.joins.add(1) // before the reply, so whoever reads the reply sees the count
+	c.reply(m, statusOK, a.response)
+	if a.bindings {
+		sys := append(c.scratch[:0], `{"channel":`...)
+		sys = frames.AppendJSONString(sys, strings.TrimPrefix(topic, "realtime:"))
+		sys = append(sys, subscribedExtra...)
+		c.scratch = sys
+		c.push(m.JoinRef, nil, m.Topic, eventSystem, sys)
+	}
+	delete(c.need, topic)
 	if len(c.need) == 0 && !c.started && c.p.n > 0 {
 		c.startBurst()
 	}
 }
 
-// reply answers m with a phx_reply.
-func (c *conn) reply(m message, status string, response json.RawMessage) {
-	payload, _ := json.Marshal(struct {
-		Status   string          `json:"status"`
-		Response json.RawMessage `json:"response"`
-	}{status, response})
-	c.push(m.JoinRef, m.Ref, m.Topic, "phx_reply", payload)
+// reply answers m with a phx_reply {"status":status,"response":response}.
+func (c *conn) reply(m message, status string, response []byte) {
+	p := append(c.payload[:0], `{"status":"`...)
+	p = append(p, status...)
+	p = append(p, `","response":`...)
+	p = append(p, response...)
+	p = append(p, '}')
+	c.payload = p
+	c.push(m.JoinRef, m.Ref, m.Topic, eventReply, p)
 }
 
-// push writes a server message. The vsn 1.0.0 serializer never writes
-// join_ref.
-func (c *conn) push(joinRef, ref *string, topic, event string, payload json.RawMessage) {
-	var text []byte
+// push queues a server message (see conn.queue). The vsn 1.0.0 serializer
+// never writes join_ref.
+func (c *conn) push(joinRef, ref, topic []byte, event string, payload []byte) {
+	b := c.text[:0]
 	if c.p.vsn == frames.V1 {
-		text, _ = json.Marshal(struct {
-			Topic   string          `json:"topic"`
-			Event   string          `json:"event"`
-			Payload json.RawMessage `json:"payload"`
-			Ref     *string         `json:"ref"`
-		}{topic, event, payload, ref})
+		b = append(b, `{"topic":`...)
+		b = frames.AppendJSONString(b, string(topic))
+		b = append(b, `,"event":`...)
+		b = frames.AppendJSONString(b, event)
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
+		b = append(b, `,"ref":`...)
+		b = appendRef(b, ref)
+		b = append(b, '}')
 	} else {
-		text, _ = json.Marshal([]any{joinRef, ref, topic, event, payload})
+		b = append(b, '[')
+		b = appendRef(b, joinRef)
+		b = append(b, ',')
+		b = appendRef(b, ref)
+		b = append(b, ',')
+		b = frames.AppendJSONString(b, string(topic))
+		b = append(b, ',')
+		b = frames.AppendJSONString(b, event)
+		b = append(b, ',')
+		b = append(b, payload...)
+		b = append(b, ']')
 	}
-	c.writeFrame(ws.OpText, text)
+	c.text = b
+	c.queue(b)
+}
+
+func appendRef(b, ref []byte) []byte {
+	if ref == nil {
+		return append(b, "null"...)
+	}
+	return frames.AppendJSONString(b, string(ref))
 }
