@@ -12,7 +12,7 @@ func Distinct[T any, K comparable](s stream.Stream[T], key func(T) K) stream.Str
 	if key == nil {
 		return invalid[T]("Distinct", "nil key function")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		seen := make(map[K]struct{})
 		return s.Run(ctx, func(v T) bool {
 			k := key(v)
@@ -31,7 +31,7 @@ func DistinctUntilChanged[T any, K comparable](s stream.Stream[T], key func(T) K
 	if key == nil {
 		return invalid[T]("DistinctUntilChanged", "nil key function")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		var last K
 		first := true
 		return s.Run(ctx, func(v T) bool {

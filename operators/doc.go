@@ -7,6 +7,15 @@
 // emitted from the goroutine that runs the stream, in order, and goroutines started by an operator end before
 // its run returns.
 //
+// # Readiness
+//
+// Every operator is built with stream.Derive (DeriveAll, Derive2) and declares the Hub registrations of the
+// sources it runs when it starts (see stream.Stream.Hubs): Merge the sum of its streams, TakeUntil both of
+// its streams, FlatMap and ConcatMap their outer stream only, the others their single source. So Observe or
+// Subscribe on a chain of operators over Hub streams returns only once the consumer is registered at each of
+// those Hubs, and a value emitted into them afterwards is not lost. Write your own operators with
+// stream.Derive too; a stream built with stream.New declares no Hub and is not waited for.
+//
 // # Ordering
 //
 // Order is preserved everywhere, with these documented exceptions: Merge and FlatMap interleave their inputs

@@ -8,7 +8,8 @@ import (
 
 // Merge runs all streams concurrently (one goroutine each) and emits their values as they arrive: the order
 // of each stream is kept, values of different streams interleave. It completes when all complete; the first
-// error stops the others and ends the stream.
+// error stops the others and ends the stream. The result declares the Hub registrations of all the streams
+// (see stream.Stream.Hubs).
 func Merge[T any](streams ...stream.Stream[T]) stream.Stream[T] {
 	switch len(streams) {
 	case 0:
@@ -16,10 +17,10 @@ func Merge[T any](streams ...stream.Stream[T]) stream.Stream[T] {
 	case 1:
 		return streams[0]
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.DeriveAll(streams, func(ctx context.Context, emit func(T) bool) error {
 		m := newMerger[T](ctx)
 		for _, s := range streams {
-			m.spawn(s)
+			m.spawn(s, true)
 		}
 		return m.loop(emit, nil)
 	})
@@ -29,12 +30,13 @@ func Merge[T any](streams ...stream.Stream[T]) stream.Stream[T] {
 // live inner stream, plus one for s): values of each inner stream keep their order, values of different inner
 // streams interleave by arrival. It completes when s and all inner streams have completed; the first error
 // stops everything and ends the stream. f is called sequentially, from the goroutine running s. Use ConcatMap
-// to keep the order of s.
+// to keep the order of s. Only the Hub registrations of s are declared (see stream.Stream.Hubs): inner
+// streams start later.
 func FlatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.Stream[U] {
 	if f == nil {
 		return invalid[U]("FlatMap", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(U) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		m := newMerger[U](ctx)
 		inners := make(chan stream.Stream[U])
 		done := m.ctx.Done()
@@ -54,12 +56,13 @@ func FlatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.St
 }
 
 // ConcatMap runs f(v) for each value v of s, one inner stream at a time, and emits their values in order:
-// s waits while an inner stream runs. No goroutine is added. The first error ends the stream.
+// s waits while an inner stream runs. No goroutine is added. The first error ends the stream. Only the Hub
+// registrations of s are declared (see stream.Stream.Hubs): inner streams start later.
 func ConcatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.Stream[U] {
 	if f == nil {
 		return invalid[U]("ConcatMap", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(U) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		var innerErr error
 		stopped := false
 		forward := func(u U) bool {
@@ -70,7 +73,8 @@ func ConcatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.
 			return true
 		}
 		err := s.Run(ctx, func(v T) bool {
-			if err := f(v).Run(ctx, forward); err != nil {
+			// New: the Hubs of inner streams are not counted by readiness (only s's are).
+			if err := stream.New(f(v).Run).Run(ctx, forward); err != nil {
 				innerErr = err
 				return false
 			}
@@ -104,11 +108,17 @@ func newMerger[T any](parent context.Context) *merger[T] {
 	return &merger[T]{ctx: ctx, cancel: cancel, parent: parent, items: make(chan T), results: make(chan error)}
 }
 
-func (m *merger[T]) spawn(s stream.Stream[T]) {
+// spawn runs s in a new goroutine. counted is false for the inner streams of FlatMap: they run as New
+// streams, so their Hubs do not report to the consumer's readiness (only the outer stream's are declared).
+func (m *merger[T]) spawn(s stream.Stream[T], counted bool) {
 	m.left++
 	done := m.ctx.Done()
 	go func() {
-		m.results <- s.Run(m.ctx, func(v T) bool {
+		run := s
+		if !counted {
+			run = stream.New(s.Run)
+		}
+		m.results <- run.Run(m.ctx, func(v T) bool {
 			select {
 			case m.items <- v:
 				return true
@@ -140,7 +150,7 @@ func (m *merger[T]) loop(emit func(T) bool, inners <-chan stream.Stream[T]) erro
 				halt()
 			}
 		case s := <-inners:
-			m.spawn(s)
+			m.spawn(s, false)
 		case err := <-m.results:
 			m.left--
 			if err != nil && first == nil && !stopped && m.ctx.Err() == nil {

@@ -104,7 +104,8 @@ func MarkHealthy(ctx context.Context) bool {
 //   - with *RetryExhaustedError when MaxAttempts consecutive retries have failed;
 //   - with ctx.Err() when ctx ends.
 //
-// A nil b gives a stream failing with ErrInvalidArgument. Negative delays count as 0.
+// A nil b gives a stream failing with ErrInvalidArgument. Negative delays count as 0. The result declares the
+// Hub registrations of s (see stream.Stream.Hubs): Observe waits until a run of s has registered.
 func RetryWithBackoff[T any](s stream.Stream[T], b Backoff, opts ...RetryOption) stream.Stream[T] {
 	if b == nil {
 		return invalid[T]("RetryWithBackoff", "nil Backoff")
@@ -115,7 +116,7 @@ func RetryWithBackoff[T any](s stream.Stream[T], b Backoff, opts ...RetryOption)
 			o(&cfg)
 		}
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		h := &health{}
 		rctx := context.WithValue(ctx, healthKey{}, h)
 		stopped := false

@@ -12,7 +12,7 @@ func Take[T any](s stream.Stream[T], n int) stream.Stream[T] {
 	if n < 0 {
 		return invalid[T]("Take", "negative count")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		if n == 0 {
 			return nil
 		}
@@ -37,7 +37,7 @@ func Skip[T any](s stream.Stream[T], n int) stream.Stream[T] {
 	if n < 0 {
 		return invalid[T]("Skip", "negative count")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		skipped := 0
 		return s.Run(ctx, func(v T) bool {
 			if skipped < n {
@@ -53,9 +53,10 @@ var errUntil = errors.New("operators: take until")
 
 // TakeUntil emits the values of s until notifier emits its first value, then completes and stops both. If
 // notifier fails first, the stream fails with its error; if notifier completes without a value, s goes on.
-// notifier runs in its own goroutine, with the consumer's context (and options).
+// notifier runs in its own goroutine, with the consumer's context (and options). Both start with the run, so
+// the result declares the Hub registrations of both (see stream.Stream.Hubs).
 func TakeUntil[T, U any](s stream.Stream[T], notifier stream.Stream[U]) stream.Stream[T] {
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive2(s, notifier, func(ctx context.Context, emit func(T) bool) error {
 		sctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		ndone := make(chan struct{})
@@ -83,7 +84,7 @@ func TakeUntilContext[T any](s stream.Stream[T], until context.Context) stream.S
 	if until == nil {
 		return invalid[T]("TakeUntilContext", "nil context")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		sctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		stop := context.AfterFunc(until, func() { cancel(errUntil) })

@@ -17,7 +17,7 @@ func Debounce[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 	if d <= 0 {
 		return invalid[T]("Debounce", "non-positive duration")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		p := startPump(ctx, s)
 		defer p.stop()
 		timer := time.NewTimer(d)
@@ -60,7 +60,7 @@ func Throttle[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 	if d <= 0 {
 		return invalid[T]("Throttle", "non-positive duration")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		var last time.Time
 		first := true
 		return s.Run(ctx, func(v T) bool {
@@ -81,7 +81,7 @@ func Sample[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 	if d <= 0 {
 		return invalid[T]("Sample", "non-positive duration")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		start := time.Now()
 		p := startPump(ctx, s)
 		defer p.stop()
@@ -130,7 +130,7 @@ func BufferCount[T any](s stream.Stream[T], n int) stream.Stream[[]T] {
 	if n < 1 {
 		return invalid[[]T]("BufferCount", "count below 1")
 	}
-	return stream.New(func(ctx context.Context, emit func([]T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func([]T) bool) error {
 		var buf []T
 		stopped := false
 		err := s.Run(ctx, func(v T) bool {
@@ -164,7 +164,7 @@ func BufferTime[T any](s stream.Stream[T], d time.Duration) stream.Stream[[]T] {
 	if d <= 0 {
 		return invalid[[]T]("BufferTime", "non-positive duration")
 	}
-	return stream.New(func(ctx context.Context, emit func([]T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func([]T) bool) error {
 		start := time.Now()
 		p := startPump(ctx, s)
 		defer p.stop()
@@ -225,7 +225,7 @@ func Timeout[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 		return invalid[T]("Timeout", "non-positive duration")
 	}
 	timeoutErr := &TimeoutError{After: d}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		sctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		t := time.AfterFunc(d, func() { cancel(timeoutErr) })

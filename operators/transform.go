@@ -11,7 +11,7 @@ func Filter[T any](s stream.Stream[T], keep func(T) bool) stream.Stream[T] {
 	if keep == nil {
 		return invalid[T]("Filter", "nil predicate")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		return s.Run(ctx, func(v T) bool {
 			if keep(v) {
 				return emit(v)
@@ -26,7 +26,7 @@ func Map[T, U any](s stream.Stream[T], f func(T) U) stream.Stream[U] {
 	if f == nil {
 		return invalid[U]("Map", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(U) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		return s.Run(ctx, func(v T) bool { return emit(f(v)) })
 	})
 }
@@ -36,7 +36,7 @@ func Tap[T any](s stream.Stream[T], fn func(T)) stream.Stream[T] {
 	if fn == nil {
 		return invalid[T]("Tap", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		return s.Run(ctx, func(v T) bool { fn(v); return emit(v) })
 	})
 }
@@ -70,7 +70,7 @@ func MapErr[T, U any](s stream.Stream[T], f func(T) (U, error), opts ...MapErrOp
 	if cfg.skip && cfg.report == nil {
 		return invalid[U]("MapErr", "SkipErrors with a nil report function")
 	}
-	return stream.New(func(ctx context.Context, emit func(U) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		var ferr error
 		err := s.Run(ctx, func(v T) bool {
 			u, err := f(v)
@@ -96,7 +96,7 @@ func Scan[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.Str
 	if f == nil {
 		return invalid[A]("Scan", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(A) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(A) bool) error {
 		acc := seed
 		return s.Run(ctx, func(v T) bool {
 			acc = f(acc, v)
@@ -111,7 +111,7 @@ func Reduce[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.S
 	if f == nil {
 		return invalid[A]("Reduce", "nil function")
 	}
-	return stream.New(func(ctx context.Context, emit func(A) bool) error {
+	return stream.Derive(s, func(ctx context.Context, emit func(A) bool) error {
 		acc := seed
 		if err := s.Run(ctx, func(v T) bool { acc = f(acc, v); return true }); err != nil {
 			return err
@@ -124,17 +124,41 @@ func Reduce[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.S
 	})
 }
 
-// StartWith emits values, then the values of s.
+// StartWith emits values, then the values of s. When s reaches Hubs (s.Hubs() > 0), s runs in its own
+// goroutine from the start, so that it is registered before values are delivered: a consumer that Observes
+// the result misses nothing emitted into those Hubs after Observe returns (its mailbox holds what arrives
+// while values are delivered). Otherwise s runs after values, in the consumer's goroutine.
 func StartWith[T any](s stream.Stream[T], values ...T) stream.Stream[T] {
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	prefix := func(ctx context.Context, emit func(T) bool) (more bool, err error) {
 		for _, v := range values {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
+			if !emit(v) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if s.Hubs() == 0 || len(values) == 0 {
+		return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
+			if more, err := prefix(ctx, emit); !more {
+				return err
+			}
+			return s.Run(ctx, emit)
+		})
+	}
+	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
+		p := startPump(ctx, s)
+		defer p.stop()
+		if more, err := prefix(ctx, emit); !more {
+			return err
+		}
+		for v := range p.ch {
 			if !emit(v) {
 				return nil
 			}
 		}
-		return s.Run(ctx, emit)
+		return end(ctx, p.err, nil)
 	})
 }

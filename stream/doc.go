@@ -8,8 +8,31 @@
 //	run(ctx context.Context, emit func(T) bool) error
 //
 // Every Run, Observe, Subscribe, All or All2 call runs the stream anew. A stream built from a [Hub] is hot:
-// each run registers a new consumer that sees the values emitted from then on. A stream built with [New],
+// each run registers a new consumer that sees the values emitted from then on (for Observe and Subscribe:
+// from the moment they return, see Readiness below). A stream built with [New],
 // [Of] or [FromSlice] is cold: each run produces its values again.
+//
+// # Readiness: when a hot stream starts seeing values
+//
+// [Stream.Observe] and [Stream.Subscribe] return only once their consumer is registered at every Hub their
+// stream declares, so the values emitted after they return are received:
+//
+//	replies := hub.Stream().Observe(ctx) // registered when Observe returns
+//	send(request)                        // may make the producer call hub.Emit at once
+//	reply := <-replies                   // not lost
+//
+// A stream records how many Hub registrations its run makes when it starts ([Stream.Hubs]): 1 for
+// [Hub.Stream]; for a stream built with [Derive], [DeriveAll] or [Derive2] (every operator of package
+// operators), the count of the sources it reads at start; 0 for [New], [Of], [FromSlice], [FromChan], [Empty]
+// and [Fail]. Each run of a Hub stream reports to the consumer as soon as it has registered (or found the hub
+// completed, or its context ended), through the context, and Observe and Subscribe wait for as many reports
+// as the stream declares, or for the stream to end, or for their context to end. A stream that declares none
+// is not waited for: cold streams start exactly as before. [Stream.All] and [Stream.All2] run the stream in
+// the loop itself, so the stream registers once the loop has started.
+//
+// Readiness propagates through any chain of operators built with Derive, including operators that run their
+// source in another goroutine or Observe it themselves. A stream built with [New] declares nothing, and Hubs
+// it runs do not report: to propagate readiness, build a stream that reads another one with Derive.
 //
 // # The run contract
 //
@@ -28,6 +51,8 @@
 //     failure: [Subscription.Err] is nil after Stop.
 //   - Goroutines: a run that starts goroutines must end them before it returns. A stream with no consumer
 //     uses no goroutine at all.
+//   - Readiness (streams built with Derive): the run runs its sources with its ctx (or a context derived from
+//     it) as soon as it starts, before emitting anything or concurrently with it.
 //
 // # Consuming
 //

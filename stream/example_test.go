@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -49,9 +48,7 @@ func ExampleStream_Subscribe() {
 	sub := hub.Stream().Subscribe(context.Background(), func(v string) {
 		fmt.Println("got", v)
 	}, stream.DropOldest(), stream.WithBuffer(16))
-	for hub.Consumers() == 0 { // wait until the subscription is registered
-		runtime.Gosched()
-	}
+	// Subscribe returned: the consumer is registered, nothing emitted from now on is missed.
 	hub.Emit("hello")
 	hub.Emit("world")
 	hub.Complete(errors.New("channel closed"))
@@ -96,10 +93,7 @@ func ExampleHub() {
 	hub.Emit(0) // no consumer: dropped, costs a few nanoseconds
 
 	ctx, cancel := context.WithCancel(context.Background())
-	values := hub.Stream().Observe(ctx)
-	for hub.Consumers() == 0 {
-		runtime.Gosched()
-	}
+	values := hub.Stream().Observe(ctx) // returns once registered (and OnActive told)
 	hub.Emit(1)
 	hub.Emit(2)
 	fmt.Println(<-values, <-values)
@@ -136,4 +130,22 @@ func ExampleFromObservable() {
 	// Output:
 	// a
 	// true stream: rxgo item 1 is int, want string
+}
+
+// Derive builds an operator whose readiness propagates: Observe on the result returns once the consumer is
+// registered at the source's Hub, so a value emitted right after Observe returns is received.
+func ExampleDerive() {
+	double := func(s stream.Stream[int]) stream.Stream[int] {
+		return stream.Derive(s, func(ctx context.Context, emit func(int) bool) error {
+			return s.Run(ctx, func(v int) bool { return emit(2 * v) })
+		})
+	}
+	hub := stream.NewHub[int]()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	values := double(hub.Stream()).Observe(ctx)
+	hub.Emit(21) // no need to wait for anything: the consumer is registered
+	fmt.Println(<-values, double(hub.Stream()).Hubs())
+	// Output:
+	// 42 1
 }

@@ -43,7 +43,8 @@ func WithDefaults(opts ...ObserveOption) HubOption {
 
 // OnActive sets a callback told when the hub gains its first consumer (true) and loses its last one or
 // completes (false), so a producer can start and stop work lazily. Calls are serialized and alternate. fn must
-// not register or unregister consumers of this hub synchronously.
+// not register or unregister consumers of this hub synchronously. Observe and Subscribe return after the
+// OnActive(true) call made by their own registration has returned.
 func OnActive(fn func(active bool)) HubOption {
 	return func(c *hubConfig) { c.onActive = fn }
 }
@@ -183,12 +184,16 @@ func (h *Hub[T]) Consumers() int {
 // WithDefaults, else Block with DefaultBuffer. The run delivers the values emitted after registration, and
 // ends when the hub completes (after delivering its queued values), when emit returns false, or when ctx ends
 // (returning ctx.Err()).
+//
+// The stream declares one Hub registration (Hubs returns 1): Observe and Subscribe return only once the
+// consumer is registered, so every value emitted after they return reaches it.
 func (h *Hub[T]) Stream() Stream[T] {
-	return Stream[T]{run: h.run}
+	return Stream[T]{run: h.run, hubs: 1}
 }
 
 func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 	if err := ctx.Err(); err != nil {
+		reportReady(ctx) // settled: this run will never register
 		return err
 	}
 	var defaults *observeConfig
@@ -200,8 +205,11 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 
 	done, err, ok := h.register(c)
 	if !ok {
+		reportReady(ctx) // the hub has completed: nothing to miss
 		return err
 	}
+	h.notifyActive()
+	reportReady(ctx) // registered, and OnActive has been told
 	defer h.unregister(c)
 
 	var reported uint64
@@ -247,6 +255,7 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 	}
 }
 
+// register adds c to the consumers; the caller then calls notifyActive. ok is false when the hub has completed.
 func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok bool) {
 	h.mu.Lock()
 	if h.completed {
@@ -266,7 +275,6 @@ func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok boo
 	h.consumers.Store(&list)
 	done = h.done
 	h.mu.Unlock()
-	h.notifyActive()
 	return done, nil, true
 }
 

@@ -8,6 +8,11 @@ import (
 // All returns an iterator over the stream's values for range-over-func loops. Each loop runs the stream
 // anew, in the caller's goroutine; breaking out of the loop stops the stream. Hub consumers get the hub's
 // default policy. The terminal error is discarded: use All2 to see it.
+//
+// The stream starts when the loop starts, in the loop's goroutine, so there is no earlier moment at which to
+// register: a Hub stream sees the values emitted once the loop is running (for instance by the loop body),
+// not those emitted between the call to All and the start of the loop. To register first and read later, use
+// Observe or Subscribe.
 func (s Stream[T]) All(ctx context.Context) iter.Seq[T] {
 	return func(yield func(T) bool) {
 		stopped := false

@@ -10,11 +10,16 @@ import (
 // backpressure policy and mailbox at every Hub of the stream (default: Block, DefaultBuffer), and OnError
 // receives the terminal error (it is discarded otherwise). A consumer that stops reading without cancelling
 // ctx keeps its goroutine: always cancel ctx when done.
+//
+// Observe returns once the consumer is registered at every Hub the stream declares (see [Stream.Hubs]), or
+// the stream has ended, or ctx has ended: a value emitted into those Hubs after Observe returns is received.
+// A stream that declares no Hub (cold streams, New) is not waited for.
 func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T {
 	cfg := newConfig(opts)
 	out := make(chan T)
 	ctx, cancel := context.WithCancel(ctx)
 	ctx = withConfig(ctx, cfg)
+	ctx, ready := withReadiness(ctx, s.hubs)
 	go func() {
 		defer close(out)
 		defer cancel()
@@ -27,10 +32,12 @@ func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T 
 				return false
 			}
 		})
+		ready.release()
 		if err = terminal(ctx, err); err != nil && cfg.onError != nil {
 			cfg.onError(err)
 		}
 	}()
+	ready.wait(ctx)
 	return out
 }
 
@@ -56,12 +63,16 @@ type Subscription struct {
 // opts set this consumer's backpressure policy and mailbox at every Hub of the stream (default: Block,
 // DefaultBuffer); OnError, if set, is called with the terminal error before Done closes. The subscription ends
 // when the stream ends, when ctx ends or when Stop is called.
+//
+// Like Observe, Subscribe returns once the consumer is registered at every Hub the stream declares (see
+// [Stream.Hubs]), or the stream has ended, or ctx has ended; next may already have been called by then.
 func (s Stream[T]) Subscribe(ctx context.Context, next func(T), opts ...ObserveOption) *Subscription {
 	cfg := newConfig(opts)
 	sub := &Subscription{done: make(chan struct{})}
 	cfg.counters = &sub.counters
 	ctx, sub.cancel = context.WithCancel(ctx)
 	ctx = withConfig(ctx, cfg)
+	ctx, ready := withReadiness(ctx, s.hubs)
 	go func() {
 		defer close(sub.done)
 		defer sub.cancel()
@@ -78,11 +89,13 @@ func (s Stream[T]) Subscribe(ctx context.Context, next func(T), opts ...ObserveO
 			sub.counters.delivered.Add(1)
 			return true
 		})
+		ready.release()
 		sub.err = terminal(ctx, err)
 		if sub.err != nil && cfg.onError != nil {
 			cfg.onError(sub.err)
 		}
 	}()
+	ready.wait(ctx)
 	return sub
 }
 
