@@ -18,3 +18,6 @@ func MessageConsumersForTest(ch *Channel) int { return ch.rt.hub.Consumers() }
 // PresenceConsumersForTest returns the number of consumers of the
 // channel's presence events.
 func PresenceConsumersForTest(ch *Channel) int { return ch.presence.events.Consumers() }
+
+// ErrorConsumersForTest returns the number of consumers of c.Errors().
+func ErrorConsumersForTest(c *Client) int { return c.errs.Consumers() }
