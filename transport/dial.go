@@ -60,6 +60,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 		ReadBufferSize: o.readBufferSize,
 		Host:           o.host,
 		TLSConfig:      o.tlsConfig,
+		NetDial:        o.netDial,
 		OnStatusError: func(status int, _ []byte, resp io.Reader) {
 			rejected = readRejection(status, resp)
 		},

@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,6 +39,7 @@ type options struct {
 	writeTimeout    time.Duration
 	readBufferSize  int
 	writeBufferSize int
+	netDial         func(ctx context.Context, network, addr string) (net.Conn, error)
 	err             error // first invalid option
 }
 
@@ -99,6 +102,14 @@ func WithHeader(key, value string) Option {
 		}
 		o.header.Add(ck, value)
 	}
+}
+
+// WithNetDialer makes [Dial] open its connection with dial instead of a
+// net.Dialer: a proxy, a custom resolver, or an in-memory pipe in tests
+// (net.Pipe under testing/synctest). For wss:// URLs TLS still runs on
+// top of the returned connection. Ignored by [Upgrade].
+func WithNetDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(o *options) { o.netDial = dial }
 }
 
 // WithQuery appends key=value (query-escaped) to the URL given to [Dial],
