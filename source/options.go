@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
@@ -53,6 +54,7 @@ type config struct {
 	metrics           Metrics
 	onError           func(error)
 	dialTimeout       time.Duration
+	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func defaultConfig() config {
@@ -125,6 +127,13 @@ func WithTLSConfig(t *tls.Config) Option { return func(c *config) { c.tls = t } 
 
 // WithDialTimeout bounds each dial and handshake (default 10 s).
 func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+
+// WithDialer makes the client open its TCP connections with dial: a
+// proxy, a custom resolver, or realtimetest's in-memory pipe
+// (Server.DialPipe) for tests under testing/synctest.
+func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
+	return func(c *config) { c.netDial = dial }
+}
 
 // WithAccessToken sets the provider of the user's access token. It is
 // called before every (re)connect and before every channel join, so joins

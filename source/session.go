@@ -80,6 +80,9 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 	if c.cfg.tls != nil {
 		topts = append(topts, transport.WithTLSConfig(c.cfg.tls))
 	}
+	if c.cfg.netDial != nil {
+		topts = append(topts, transport.WithNetDialer(c.cfg.netDial))
+	}
 	if c.cfg.apiKeyHeader && c.cfg.apiKey != "" {
 		topts = append(topts, transport.WithHeader("x-api-key", c.cfg.apiKey))
 	}

@@ -69,6 +69,7 @@ type config struct {
 	presenceEnabled      bool
 	maxFrameSize         int64
 	maxRecorded          int
+	pipe                 bool
 	err                  error
 }
 

@@ -38,6 +38,7 @@ type Server struct {
 	closed   bool
 	stopped  bool          // listener down (Faults.Stop or Close)
 	stopCh   chan struct{} // closed when the current listener stops
+	pipe     *pipeListener // the listener of a server started WithPipe, nil when stopped
 	connWG   sync.WaitGroup
 	nextID   ConnID
 	conns    map[ConnID]*conn
@@ -92,9 +93,16 @@ func Start(opts ...Option) (*Server, error) {
 
 // listen starts serving on addr. The caller holds s.run (or owns s).
 func (s *Server) listen(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("realtimetest: listen on %s: %w", addr, err)
+	var ln net.Listener
+	var pipe *pipeListener
+	if s.cfg.pipe {
+		pipe = newPipeListener()
+		ln = pipe
+	} else {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("realtimetest: listen on %s: %w", addr, err)
+		}
 	}
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", "/realtime/v1"} {
@@ -107,6 +115,7 @@ func (s *Server) listen(addr string) error {
 
 	s.mu.Lock()
 	s.addr = ln.Addr().String()
+	s.pipe = pipe
 	s.stopped = false
 	s.stopCh = make(chan struct{})
 	s.mu.Unlock()
@@ -130,6 +139,7 @@ func (s *Server) stop(closeCode transport.StatusCode) {
 		return
 	}
 	s.stopped = true
+	s.pipe = nil
 	close(s.stopCh)
 	conns := s.connList()
 	s.mu.Unlock()
