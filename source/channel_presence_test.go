@@ -1,0 +1,149 @@
+package source_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/presence"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+type who struct {
+	Name string `json:"name"`
+}
+
+func presenceLog(t *testing.T, ch *source.Channel) *chLog[presence.Event[who]] {
+	t.Helper()
+	before := source.PresenceConsumersForTest(ch)
+	return chRecord(t, source.PresenceEvents[who](ch), func() bool { return source.PresenceConsumersForTest(ch) > before })
+}
+
+func kindKey(k presence.Kind, key string) func(presence.Event[who]) bool {
+	return func(ev presence.Event[who]) bool { return ev.Kind == k && ev.Key == key }
+}
+
+func names(metas []presence.Meta[who]) []string {
+	out := make([]string, len(metas))
+	for i, m := range metas {
+		out[i] = m.Value.Name
+	}
+	return out
+}
+
+func TestPresenceTrackUntrack(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby", source.Presence("alice"))
+	evs := presenceLog(t, ch)
+	chSubscribe(t, ch)
+	evs.waitN(t, 1, "initial sync", func(ev presence.Event[who]) bool { return ev.Kind == presence.Sync })
+	j := decodeJoin(t, inFrames(s, "realtime:lobby", "phx_join")[0])
+	assert.True(t, j.Config.Presence.Enabled)
+	assert.Equal(t, "alice", j.Config.Presence.Key)
+
+	require.NoError(t, ch.Track(chCtx(t), who{Name: "Alice"}))
+	track := waitIn(t, s, "realtime:lobby", "presence", 1)[0]
+	assert.JSONEq(t, `{"type":"presence","event":"track","payload":{"name":"Alice"}}`, string(track.Msg.Payload))
+	join := evs.waitN(t, 1, "alice joins", kindKey(presence.Join, "alice"))
+	assert.Empty(t, join.Current)
+	assert.Equal(t, []string{"Alice"}, names(join.Presences))
+	assert.NotEmpty(t, join.Presences[0].Ref, "phx_ref is kept as Ref")
+	evs.waitN(t, 2, "sync after the join", func(ev presence.Event[who]) bool { return ev.Kind == presence.Sync })
+	state, err := source.PresenceState[who](ch)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Alice"}, names(state["alice"]))
+
+	// Tracking again replaces the meta: a leave of the old, a join of the new.
+	require.NoError(t, ch.Track(chCtx(t), who{Name: "Alice 2"}))
+	upd := evs.waitN(t, 2, "alice joins again", kindKey(presence.Join, "alice"))
+	assert.Equal(t, []string{"Alice 2"}, names(upd.Presences))
+	evs.waitN(t, 1, "old meta leaves", kindKey(presence.Leave, "alice"))
+
+	require.NoError(t, ch.Untrack(chCtx(t)))
+	untrack := waitIn(t, s, "realtime:lobby", "presence", 3)[2]
+	assert.JSONEq(t, `{"type":"presence","event":"untrack"}`, string(untrack.Msg.Payload))
+	leave := evs.waitN(t, 2, "alice leaves", kindKey(presence.Leave, "alice"))
+	assert.Empty(t, leave.Current)
+	assert.Equal(t, []string{"Alice 2"}, names(leave.Presences))
+	evs.waitUntil(t, "sync after the leave", func(v []presence.Event[who], _ bool) bool {
+		return len(v) > 0 && v[len(v)-1].Kind == presence.Sync
+	})
+	state, err = source.PresenceState[who](ch)
+	require.NoError(t, err)
+	assert.Empty(t, state)
+}
+
+func TestPresenceTwoClients(t *testing.T) {
+	s := rtServer(t)
+	ca := chConnect(t, s)
+	cb := chConnect(t, s)
+	a := chNew(t, ca, "lobby", source.Presence("alice"))
+	b := chNew(t, cb, "lobby", source.Presence("bob"))
+	aEvs := presenceLog(t, a)
+	bEvs := presenceLog(t, b)
+	chSubscribe(t, a)
+	require.NoError(t, a.Track(chCtx(t), who{Name: "Alice"}))
+	aEvs.waitN(t, 1, "alice sees herself", kindKey(presence.Join, "alice"))
+
+	// Bob joins later: his presence_state already has Alice.
+	chSubscribe(t, b)
+	bEvs.waitN(t, 1, "bob learns alice from the state", kindKey(presence.Join, "alice"))
+	require.NoError(t, b.Track(chCtx(t), who{Name: "Bob"}))
+	seen := aEvs.waitN(t, 1, "alice sees bob", kindKey(presence.Join, "bob"))
+	assert.Equal(t, []string{"Bob"}, names(seen.Presences))
+	bEvs.waitN(t, 1, "bob sees himself", kindKey(presence.Join, "bob"))
+
+	for _, ch := range []*source.Channel{a, b} {
+		chEventually(t, func() bool {
+			st, err := source.PresenceState[who](ch)
+			return err == nil && len(st) == 2 && names(st["alice"])[0] == "Alice" && names(st["bob"])[0] == "Bob"
+		}, "both see both in %s", ch.Topic())
+	}
+
+	// Bob leaves the channel: Alice sees him go, through a leave and a sync.
+	require.NoError(t, b.Unsubscribe(chCtx(t)))
+	left := aEvs.waitN(t, 1, "bob leaves", kindKey(presence.Leave, "bob"))
+	assert.Equal(t, []string{"Bob"}, names(left.Presences))
+	aEvs.waitUntil(t, "sync after bob left", func(v []presence.Event[who], _ bool) bool {
+		return len(v) > 0 && v[len(v)-1].Kind == presence.Sync
+	})
+	st, err := source.PresenceState[who](a)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alice"}, keys(st))
+	// Bob's stream ended with his channel.
+	bEvs.waitUntil(t, "bob's stream to end", func(_ []presence.Event[who], ended bool) bool { return ended })
+}
+
+func TestPresenceDiffsIgnoredWithoutPresence(t *testing.T) {
+	// A public channel gets presence diffs even with presence off; with no
+	// state ever coming they must not pile up (nor be reported as errors).
+	s := rtServer(t)
+	ca := chConnect(t, s)
+	cb := chConnect(t, s)
+	quiet := chNew(t, ca, "lobby")
+	errs := errorLog(t, ca)
+	evs := presenceLog(t, quiet)
+	msgs := messageLog(t, quiet, quiet.Messages())
+	chSubscribe(t, quiet)
+	talker := chNew(t, cb, "lobby", source.Presence("bob"))
+	chSubscribe(t, talker)
+	require.NoError(t, talker.Track(chCtx(t), who{Name: "Bob"}))
+	msgs.waitN(t, 1, "bob's diff on the wire", func(m phoenix.Message) bool { return m.Event == "presence_diff" })
+	require.NoError(t, quiet.Send(chCtx(t), "x", map[string]int{}))
+	st, err := source.PresenceState[who](quiet)
+	require.NoError(t, err)
+	assert.Empty(t, st)
+	assert.Equal(t, 0, evs.count(func(presence.Event[who]) bool { return true }))
+	assert.Equal(t, 0, errs.count(func(error) bool { return true }))
+}
+
+func keys[M any](st presence.State[M]) []string {
+	var out []string
+	for k := range st {
+		out = append(out, k)
+	}
+	return out
+}
