@@ -16,7 +16,7 @@ func BenchmarkDecode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, d := range []workload.Decoder{workload.StdJSON, workload.GoccyJSON} {
+		for _, d := range workload.Decoders {
 			b.Run(v.Short()+"/"+d.Name, func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(burst.MeanText()))

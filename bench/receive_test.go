@@ -23,7 +23,7 @@ func BenchmarkSource(b *testing.B) {
 func BenchmarkFloor(b *testing.B) {
 	src := startSource(b)
 	for _, v := range vsns {
-		for _, d := range []workload.Decoder{workload.StdJSON, workload.GoccyJSON} {
+		for _, d := range workload.Decoders {
 			b.Run(v.Short()+"/"+d.Name, func(b *testing.B) {
 				receive(b, src, workload.Floor(d), workload.Spec{Vsn: v})
 			})

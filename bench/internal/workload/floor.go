@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gojson "github.com/goccy/go-json"
+	segjson "github.com/segmentio/encoding/json"
 
 	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
 )
@@ -18,13 +19,15 @@ type Decoder struct {
 	Unmarshal func(data []byte, v any) error
 }
 
-// The decoders available in the core module. github.com/segmentio/encoding
-// is measured in bench/peers (it needs github.com/segmentio/asm, which the
-// core module's go.sum does not list yet).
+// The std-compatible decoders the floor is measured with.
 var (
-	StdJSON   = Decoder{Name: "encoding-json", Unmarshal: json.Unmarshal}
-	GoccyJSON = Decoder{Name: "goccy", Unmarshal: gojson.Unmarshal}
+	StdJSON       = Decoder{Name: "encoding-json", Unmarshal: json.Unmarshal}
+	GoccyJSON     = Decoder{Name: "goccy", Unmarshal: gojson.Unmarshal}
+	SegmentioJSON = Decoder{Name: "segmentio", Unmarshal: segjson.Unmarshal}
 )
+
+// Decoders lists every floor decoder.
+var Decoders = []Decoder{StdJSON, GoccyJSON, SegmentioJSON}
 
 // Floor returns the floor runner for d: a raw gobwas/ws client that decodes
 // every change frame into [frames.Row] with d and does nothing else: no

@@ -126,7 +126,9 @@ func (s *rawSession) Close() error {
 		c := s.conn
 		s.mu.Unlock()
 		if c != nil {
-			_ = c.close()
+			// The loop goroutine owns the reads, so no closing
+			// handshake here: just end the connection.
+			_ = c.nc.Close()
 		}
 	})
 	s.wg.Wait()

@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func ctxFor(t *testing.T) context.Context {
 
 func TestFloorDecodesEveryFrame(t *testing.T) {
 	src := startSource(t)
-	for _, d := range []Decoder{StdJSON, GoccyJSON} {
+	for _, d := range Decoders {
 		for _, v := range []frames.Vsn{frames.V1, frames.V2} {
 			for _, ch := range []int{1, 3} {
 				spec := Spec{Endpoint: src.Endpoint(), Vsn: v, Frames: 500, Channels: ch}
@@ -107,11 +108,23 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 	}
 }
 
-func TestRxRealtimeIsNotPluggedInYet(t *testing.T) {
+// TestRxRealtimeRunsOrIsNotReady holds whether or not the client is plugged
+// in: the runner either says ErrNotReady or delivers every change.
+func TestRxRealtimeRunsOrIsNotReady(t *testing.T) {
+	src := startSource(t)
 	r := RxRealtime()
 	assert.Equal(t, "rxrealtime", r.Name())
-	_, err := r.Run(context.Background(), Spec{})
-	assert.ErrorIs(t, err, ErrNotReady)
+	for _, v := range []frames.Vsn{frames.V1, frames.V2} {
+		spec := Spec{Endpoint: src.Endpoint(), Vsn: v, Frames: 500, Channels: 2, Pipelines: 2}
+		res, err := r.Run(ctxFor(t), spec)
+		if errors.Is(err, ErrNotReady) {
+			t.Skip(err)
+		}
+		require.NoError(t, err, v)
+		b, err := src.Burst(v, 2)
+		require.NoError(t, err)
+		assert.NoError(t, Check(spec, b, res), v)
+	}
 }
 
 func TestFloorSenderDeliversEveryBroadcast(t *testing.T) {
@@ -148,4 +161,28 @@ func TestAppendMessageIsValidJSON(t *testing.T) {
 	var a []any
 	require.NoError(t, json.Unmarshal(appendMessage(nil, frames.V2, "", "4", "phoenix", "heartbeat", []byte(`{}`)), &a))
 	assert.Equal(t, []any{nil, "4", "phoenix", "heartbeat", map[string]any{}}, a)
+}
+
+func TestDecodersAgreeWithEncodingJSON(t *testing.T) {
+	for _, v := range []frames.Vsn{frames.V1, frames.V2} {
+		b, err := frames.NewBurst(v, 1, 256)
+		require.NoError(t, err)
+		for _, d := range Decoders {
+			for j := range b.Len() {
+				if v == frames.V1 {
+					var got, want frames.V1Frame
+					require.NoError(t, d.Unmarshal(b.Text(j), &got), d.Name)
+					require.NoError(t, json.Unmarshal(b.Text(j), &want))
+					require.Equal(t, want, got, d.Name)
+					continue
+				}
+				e, err := frames.SplitV2(b.Text(j))
+				require.NoError(t, err)
+				var got, want frames.Payload
+				require.NoError(t, d.Unmarshal(e.Payload, &got), d.Name)
+				require.NoError(t, json.Unmarshal(e.Payload, &want))
+				require.Equal(t, want, got, d.Name)
+			}
+		}
+	}
 }

@@ -127,8 +127,9 @@ func TestRunnersEndToEnd(t *testing.T) {
 			assert.Equal(t, 2000, o.rep.Msgs, name)
 			assert.Positive(t, o.rssKiB, name)
 		}
-		o := runOnce(e, "rxrealtime", src.Endpoint(), v, 10, 30*time.Second, b)
-		assert.True(t, o.notReady, "rxrealtime is not plugged in yet: %v", o.err)
+		// rxrealtime either is not plugged in yet or passes the check.
+		o := runOnce(e, "rxrealtime", src.Endpoint(), v, 2000, 30*time.Second, b)
+		assert.True(t, o.notReady || o.err == nil, "rxrealtime: %v", o.err)
 		o = runOnce(e, "nope", src.Endpoint(), v, 10, 30*time.Second, b)
 		assert.Error(t, o.err)
 	}

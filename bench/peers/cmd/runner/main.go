@@ -24,7 +24,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/bench/internal/workload"
 	"github.com/rxrealtime/rxrealtime/bench/peers/phxrunner"
 	"github.com/rxrealtime/rxrealtime/bench/peers/report"
-	"github.com/rxrealtime/rxrealtime/bench/peers/segfloor"
 )
 
 // Runners lists every Go runner by name.
@@ -34,7 +33,7 @@ func runners() map[string]workload.Runner {
 		workload.Source(),
 		workload.Floor(workload.StdJSON),
 		workload.Floor(workload.GoccyJSON),
-		workload.Floor(segfloor.Decoder),
+		workload.Floor(workload.SegmentioJSON),
 		workload.RxRealtime(),
 		phxrunner.Runner(),
 	} {
