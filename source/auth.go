@@ -36,12 +36,12 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 	}
 	for _, ch := range chans {
 		ch.mu.Lock()
-		joined := ch.state == stJoined
-		if joined {
-			ch.joinToken = token // the channel has it: no resend after the join
+		send := ch.state == stJoined && ch.joinToken != token
+		if send {
+			ch.joinToken = token // the channel has it now
 		}
 		ch.mu.Unlock()
-		if !joined {
+		if !send {
 			continue
 		}
 		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}

@@ -309,11 +309,16 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		if !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady {
 			ch.markUpLocked()
 		}
-		joinToken := ch.joinToken
-		ch.mu.Unlock()
 		// A token set while the join was in flight did not reach this
 		// channel: send it now, as realtime-js does after every join.
-		if tok := ch.c.accessToken(); tok != "" && tok != joinToken {
+		// Decided under ch.mu, as SetAuth does, so it goes out once.
+		tok := ch.c.accessToken()
+		resend := tok != "" && tok != ch.joinToken
+		if resend {
+			ch.joinToken = tok
+		}
+		ch.mu.Unlock()
+		if resend {
 			ch.sendToken(tok)
 		}
 	case errors.Is(r.err, ErrPushTimeout):

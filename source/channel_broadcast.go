@@ -51,7 +51,7 @@ func (e *PayloadError) Unwrap() error { return e.Err }
 func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
 	msgs := ch.Messages()
 	all := event == "" || event == "*"
-	return stream.New(func(ctx context.Context, emit func(Broadcast[T]) bool) error {
+	return stream.Derive(msgs, func(ctx context.Context, emit func(Broadcast[T]) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventBroadcast {
 				return true

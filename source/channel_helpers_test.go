@@ -126,22 +126,21 @@ func (l *chLog[T]) end() {
 	l.mu.Unlock()
 }
 
-// chRecord observes s in the background until the test ends. ready reports
-// when the observer is registered (nil: do not wait).
-func chRecord[T any](t *testing.T, s stream.Stream[T], ready func() bool) *chLog[T] {
+// chRecord subscribes to s until the test ends. Subscribe returns once the
+// consumer is registered (the stream's readiness), so nothing emitted after
+// chRecord returns is missed.
+func chRecord[T any](t *testing.T, s stream.Stream[T]) *chLog[T] {
 	t.Helper()
 	l := &chLog[T]{notify: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
+	sub := s.Subscribe(ctx, l.add, stream.WithBuffer(4096))
+	ended := make(chan struct{})
 	go func() {
-		defer close(done)
-		defer l.end()
-		_ = s.Run(ctx, func(v T) bool { l.add(v); return true })
+		defer close(ended)
+		<-sub.Done()
+		l.end()
 	}()
-	if ready != nil {
-		chEventually(t, ready, "observer registration")
-	}
+	t.Cleanup(func() { cancel(); <-ended })
 	return l
 }
 
@@ -203,18 +202,17 @@ func (l *chLog[T]) count(ok func(T) bool) int {
 	return n
 }
 
-// statusLog records a channel's statuses from now on.
+// statusLog records a channel's statuses from now on (starting with the
+// current one, which the status stream replays).
 func statusLog(t *testing.T, ch *source.Channel) *chLog[source.StatusEvent] {
 	t.Helper()
-	before := source.StatusConsumersForTest(ch)
-	return chRecord(t, ch.Statuses(), func() bool { return source.StatusConsumersForTest(ch) > before })
+	return chRecord(t, ch.Statuses())
 }
 
-// messageLog records a typed stream derived from ch's messages.
-func messageLog[T any](t *testing.T, ch *source.Channel, s stream.Stream[T]) *chLog[T] {
+// messageLog records a stream derived from ch's messages.
+func messageLog[T any](t *testing.T, _ *source.Channel, s stream.Stream[T]) *chLog[T] {
 	t.Helper()
-	before := source.MessageConsumersForTest(ch)
-	return chRecord(t, s, func() bool { return source.MessageConsumersForTest(ch) > before })
+	return chRecord(t, s)
 }
 
 func isStatus(st source.Status) func(source.StatusEvent) bool {

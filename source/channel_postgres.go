@@ -20,7 +20,7 @@ import (
 // [Client.Errors] as a [*PayloadError] and skipped.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
 	msgs := ch.Messages()
-	return stream.New(func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
+	return stream.Derive(msgs, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
 		var env postgres.Envelope // reused: one consumer goroutine
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventPostgres {

@@ -78,7 +78,7 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 // [Client.Errors] and the event skipped.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 	raw := ch.presence.events.Stream()
-	return stream.New(func(ctx context.Context, emit func(presence.Event[M]) bool) error {
+	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
 		return raw.Run(ctx, func(ev presence.Event[json.RawMessage]) bool {
 			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
 			var err error

@@ -17,8 +17,7 @@ type who struct {
 
 func presenceLog(t *testing.T, ch *source.Channel) *chLog[presence.Event[who]] {
 	t.Helper()
-	before := source.PresenceConsumersForTest(ch)
-	return chRecord(t, source.PresenceEvents[who](ch), func() bool { return source.PresenceConsumersForTest(ch) > before })
+	return chRecord(t, source.PresenceEvents[who](ch))
 }
 
 func kindKey(k presence.Kind, key string) func(presence.Event[who]) bool {

@@ -224,8 +224,19 @@ func (f *statusFeed) remove(s *statusSub) {
 	}
 }
 
+// settled is a completed hub. Running its stream reports "registered" to
+// the readiness of the consumer's Observe or Subscribe, which the status
+// stream declares (through Derive) and reports once its own registration
+// is done: Observe(ch.Statuses()) returns only when no status can be
+// missed any more.
+var settled = func() *stream.Hub[struct{}] {
+	h := stream.NewHub[struct{}]()
+	h.Complete(nil)
+	return h
+}()
+
 func (f *statusFeed) stream() stream.Stream[StatusEvent] {
-	return stream.New(func(ctx context.Context, emit func(StatusEvent) bool) error {
+	return stream.Derive(settled.Stream(), func(ctx context.Context, emit func(StatusEvent) bool) error {
 		s := &statusSub{wake: make(chan struct{}, 1)}
 		f.mu.Lock()
 		if f.hasLast {
@@ -238,6 +249,7 @@ func (f *statusFeed) stream() stream.Stream[StatusEvent] {
 		}
 		f.mu.Unlock()
 		defer f.remove(s)
+		_ = settled.Stream().Run(ctx, nil) // registered: report readiness
 		for {
 			s.mu.Lock()
 			q, closed := s.queue, s.closed

@@ -314,7 +314,7 @@ func TestStatusesReplayCurrentToLateConsumers(t *testing.T) {
 	chSubscribe(t, ch)
 
 	// A consumer that starts after SUBSCRIBED still learns it.
-	late := chRecord(t, ch.Statuses(), nil)
+	late := chRecord(t, ch.Statuses())
 	waitStatus(t, late, source.StatusSubscribed, 1)
 
 	require.NoError(t, ch.Unsubscribe(chCtx(t)))

@@ -68,7 +68,7 @@ func (e *SystemError) Error() string {
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
 	msgs := ch.Messages()
-	return stream.New(func(ctx context.Context, emit func(SystemEvent) bool) error {
+	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {
 				return true
