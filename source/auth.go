@@ -13,7 +13,9 @@ import (
 // unchanged token sends nothing. A channel whose join is in flight gets
 // the token right after its join succeeds. With a token provider
 // (WithAccessToken), the provider is still asked before each reconnect and
-// rejoin; SetAuth's token is used until then.
+// rejoin; SetAuth's token is used until then. SetAuth("") (signing out)
+// sends a null token, which the server ignores: joined channels keep their
+// role until they rejoin, without a token (the API key's role).
 func (c *Client) SetAuth(ctx context.Context, token string) error {
 	c.mu.Lock()
 	if c.closing {
@@ -52,8 +54,12 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 	return nil
 }
 
-// tokenPayload is the access_token push payload.
+// tokenPayload is the access_token push payload; an empty token is sent
+// as null, which the server ignores (as realtime-js's setAuth(null)).
 func tokenPayload(token string) ([]byte, error) {
+	if token == "" {
+		return []byte(`{"access_token":null}`), nil
+	}
 	return json.Marshal(struct {
 		AccessToken string `json:"access_token"`
 	}{token})

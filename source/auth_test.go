@@ -86,6 +86,16 @@ func TestSetAuthPushesTokenAndRejoinsCarryIt(t *testing.T) {
 	assert.Equal(t, "token-2", accessToken(t, inFrames(s, "realtime:idle", "phx_join")[0]))
 	assert.Len(t, inFrames(s, "realtime:joined", "access_token"), 1)
 	assert.Empty(t, inFrames(s, "realtime:idle", "access_token"))
+
+	// Signing out sends a null token, which the server ignores; the next
+	// join goes without one.
+	require.NoError(t, c.SetAuth(chCtx(t), ""))
+	out := waitIn(t, s, "realtime:joined", "access_token", 2)[1]
+	assert.JSONEq(t, `{"access_token":null}`, string(out.Msg.Payload))
+	require.Equal(t, 1, s.Faults().CrashChannels("realtime:joined"))
+	waitStatus(t, st, source.StatusSubscribed, 3)
+	assert.Nil(t, decodeJoin(t, inFrames(s, "realtime:joined", "phx_join")[2]).AccessToken)
+	assert.Equal(t, 0, st.count(isStatus(source.StatusClosed)))
 }
 
 func TestSetAuthDuringJoinIsSentAfterIt(t *testing.T) {
@@ -102,11 +112,11 @@ func TestSetAuthDuringJoinIsSentAfterIt(t *testing.T) {
 	assert.JSONEq(t, `{"access_token":"late-token"}`, string(push.Msg.Payload))
 }
 
-// shortToken signs a token that expires within a second: exp has a
-// one-second resolution.
+// shortToken signs a token that expires in one to two seconds (exp has a
+// one-second resolution: +1 could leave a millisecond).
 func shortToken(t *testing.T) string {
 	t.Helper()
-	tok, err := realtimetest.SignJWT([]byte(testSecret), map[string]any{"role": "authenticated", "exp": time.Now().Unix() + 1})
+	tok, err := realtimetest.SignJWT([]byte(testSecret), map[string]any{"role": "authenticated", "exp": time.Now().Unix() + 2})
 	require.NoError(t, err)
 	return tok
 }

@@ -47,6 +47,9 @@ type Channel struct {
 	// presenceSeen: a presence_state arrived once, so presence is on for
 	// this channel even if it did not ask (tenant-wide presence).
 	presenceSeen atomic.Bool
+	// presenceWanted: PresenceEvents or PresenceState was called, which
+	// turns presence on for the joins to come.
+	presenceWanted atomic.Bool
 
 	// sendMu orders the channel's joins and leaves on the wire: a leave
 	// always names the join that went out before it.
@@ -93,7 +96,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if cfg.replay != nil && !cfg.private {
 		return nil, fmt.Errorf("%w: broadcast replay needs a private channel", ErrInvalidChannel)
 	}
-	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.since.UnixMilli() < 0) {
+	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0) {
 		return nil, fmt.Errorf("%w: broadcast replay needs a non-negative since and limit", ErrInvalidChannel)
 	}
 	if cfg.joinTimeout <= 0 {

@@ -42,7 +42,7 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	p := joinPayload{
 		Config: joinConfig{
 			Broadcast:       joinBroadcast{Ack: cfg.broadcastAck, Self: cfg.broadcastSelf},
-			Presence:        joinPresence{Key: cfg.presenceKey, Enabled: cfg.presenceEnabled},
+			Presence:        joinPresence{Key: cfg.presenceKey, Enabled: ch.presenceOn()},
 			PostgresChanges: cfg.bindings,
 			Private:         cfg.private,
 		},
@@ -52,7 +52,7 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 		p.Config.PostgresChanges = []postgres.Binding{}
 	}
 	if cfg.replay != nil {
-		p.Config.Broadcast.Replay = &joinReplay{Since: cfg.replay.since.UnixMilli(), Limit: cfg.replay.limit}
+		p.Config.Broadcast.Replay = &joinReplay{Since: cfg.replay.sinceMillis(), Limit: cfg.replay.limit}
 	}
 	return json.Marshal(p)
 }

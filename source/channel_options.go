@@ -35,6 +35,14 @@ type replayConfig struct {
 	limit int
 }
 
+// sinceMillis is since in ms since the epoch, 0 for the zero time.
+func (r *replayConfig) sinceMillis() int64 {
+	if r.since.IsZero() {
+		return 0
+	}
+	return r.since.UnixMilli()
+}
+
 // BroadcastSelf makes the channel receive its own broadcasts.
 func BroadcastSelf() ChannelOption { return func(c *channelConfig) { c.broadcastSelf = true } }
 
@@ -43,14 +51,18 @@ func BroadcastSelf() ChannelOption { return func(c *channelConfig) { c.broadcast
 func BroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadcastAck = true } }
 
 // BroadcastReplay asks the server to replay the broadcasts stored since
-// the given time, at most limit of them (0: the server's default).
-// Private channels only.
+// the given time (the zero time: all of them), at most limit of them (0:
+// the server's default, 25 at most). Private channels only: on a public
+// channel [Client.Channel] fails with [ErrInvalidChannel], as the server
+// would refuse the join. Every rejoin asks again; replayed messages carry
+// meta {"replayed":true,"id":...}.
 func BroadcastReplay(since time.Time, limit int) ChannelOption {
 	return func(c *channelConfig) { c.replay = &replayConfig{since: since, limit: limit} }
 }
 
 // Presence enables presence on the channel, under key (empty: the server
-// picks a UUID).
+// picks a UUID). Calling [PresenceEvents] before Subscribe enables it too
+// (with a server-picked key), as a presence listener does in realtime-js.
 func Presence(key string) ChannelOption {
 	return func(c *channelConfig) { c.presenceEnabled, c.presenceKey = true, key }
 }

@@ -31,7 +31,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 	} else {
 		// Public channels get diffs even with presence off; without a
 		// presence_state ever coming they would only pile up.
-		if !ch.cfg.presenceEnabled && !ch.presenceSeen.Load() {
+		if !ch.presenceOn() && !ch.presenceSeen.Load() {
 			return
 		}
 		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
@@ -44,6 +44,9 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		ch.presence.events.Emit(ev)
 	}
 }
+
+// presenceOn reports whether the channel's joins enable presence.
+func (ch *Channel) presenceOn() bool { return ch.cfg.presenceEnabled || ch.presenceWanted.Load() }
 
 // Track announces this client's presence on the channel with meta (any
 // JSON-marshalable value) and waits for the server's reply. Tracking again
@@ -73,10 +76,13 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 
 // PresenceEvents is the hot stream of the channel's presence joins,
 // leaves and syncs, with metas decoded into M (phx_ref and phx_ref_prev
-// are in Meta.Ref and Meta.RefPrev). Enable presence with [Presence] to
-// receive the state. A meta that does not decode is reported on
-// [Client.Errors] and the event skipped.
+// are in Meta.Ref and Meta.RefPrev). Calling it turns presence on for the
+// channel's joins to come (as a presence listener does in realtime-js), so
+// the server sends the presence state; [Presence] also sets the key. A meta
+// that does not decode is reported on [Client.Errors] and the event
+// skipped.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
+	ch.presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
 		return raw.Run(ctx, func(ev presence.Event[json.RawMessage]) bool {

@@ -124,7 +124,6 @@ func TestPresenceDiffsIgnoredWithoutPresence(t *testing.T) {
 	cb := chConnect(t, s)
 	quiet := chNew(t, ca, "lobby")
 	errs := errorLog(t, ca)
-	evs := presenceLog(t, quiet)
 	msgs := messageLog(t, quiet, quiet.Messages())
 	chSubscribe(t, quiet)
 	talker := chNew(t, cb, "lobby", source.Presence("bob"))
@@ -135,8 +134,25 @@ func TestPresenceDiffsIgnoredWithoutPresence(t *testing.T) {
 	st, err := source.PresenceState[who](quiet)
 	require.NoError(t, err)
 	assert.Empty(t, st)
-	assert.Equal(t, 0, evs.count(func(presence.Event[who]) bool { return true }))
 	assert.Equal(t, 0, errs.count(func(error) bool { return true }))
+	assert.False(t, decodeJoin(t, inFrames(s, "realtime:lobby", "phx_join")[0]).Config.Presence.Enabled)
+}
+
+func TestPresenceListenerEnablesPresence(t *testing.T) {
+	// As in realtime-js, listening to presence before subscribing turns
+	// presence on: the join asks for it and the state arrives.
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby")
+	evs := presenceLog(t, ch)
+	chSubscribe(t, ch)
+	j := decodeJoin(t, inFrames(s, "realtime:lobby", "phx_join")[0])
+	assert.True(t, j.Config.Presence.Enabled)
+	assert.Empty(t, j.Config.Presence.Key, "the server picks the key")
+	evs.waitN(t, 1, "sync of the presence state", func(ev presence.Event[who]) bool { return ev.Kind == presence.Sync })
+	require.NoError(t, ch.Track(chCtx(t), who{Name: "anon"}))
+	joined := evs.waitN(t, 1, "own join", func(ev presence.Event[who]) bool { return ev.Kind == presence.Join })
+	assert.NotEmpty(t, joined.Key, "a server-generated UUID")
 }
 
 func keys[M any](st presence.State[M]) []string {

@@ -73,12 +73,13 @@ func TestReplayedBroadcastMeta(t *testing.T) {
 	// server sends it carries meta {"replayed":true,"id":...}.
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.Private(), source.BroadcastReplay(time.Now().Add(-time.Hour), 0))
+	ch := chNew(t, c, "room", source.Private(), source.BroadcastReplay(time.Time{}, 0))
 	got := messageLog(t, ch, source.Broadcasts[chat](ch, "*"))
 	chSubscribe(t, ch)
 	j := decodeJoin(t, inFrames(s, "realtime:room", "phx_join")[0])
 	require.NotNil(t, j.Config.Broadcast.Replay)
 	assert.Zero(t, j.Config.Broadcast.Replay.Limit, "limit 0 leaves the server's default")
+	assert.Zero(t, j.Config.Broadcast.Replay.Since, "the zero time replays from the start")
 	jr := inFrames(s, "realtime:room", "phx_join")[0].Msg.JoinRef
 	inject(s, jr, "", "realtime:room", "broadcast",
 		`{"type":"broadcast","event":"m","payload":{"text":"old"},"meta":{"id":"0c1d2e3f","replayed":true}}`)
