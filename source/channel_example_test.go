@@ -1,0 +1,85 @@
+package source_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+)
+
+func ExampleClient_Channel() {
+	srv := realtimetest.NewServer()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := source.Connect(ctx, srv.URL(), source.WithAPIKey("anon-key"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ctx)
+
+	type Todo struct {
+		ID    int64  `json:"id"`
+		Title string `json:"title"`
+	}
+	ch, _ := c.Channel("todos",
+		source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "todos"}),
+		source.WaitForPostgres())
+	statuses := ch.Statuses().Observe(ctx)
+	changes := source.Changes[Todo](ch).Observe(ctx) // registered when Observe returns
+	if err := ch.Subscribe(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println((<-statuses).Status, (<-statuses).Status)
+
+	_, _ = srv.EmitChange(realtimetest.Change{Type: realtimetest.Insert, Schema: "public", Table: "todos",
+		Columns: []realtimetest.Column{{Name: "id", Type: "int8"}, {Name: "title", Type: "text"}},
+		Record:  Todo{ID: 1, Title: "write the docs"}})
+	chg := <-changes
+	fmt.Println(chg.Type, chg.New.ID, chg.New.Title)
+
+	_, err = c.Channel("todos")
+	fmt.Println(err)
+	_ = ch.Unsubscribe(ctx)
+	fmt.Println((<-statuses).Status)
+	// Output:
+	// JOINING SUBSCRIBED
+	// INSERT 1 write the docs
+	// rxrealtime: channel already exists for this topic: realtime:todos
+	// CLOSED
+}
+
+func ExampleBroadcasts() {
+	srv := realtimetest.NewServer()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := source.Connect(ctx, srv.URL(), source.WithAPIKey("anon-key"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ctx)
+
+	type Cursor struct{ X, Y int }
+	ch, _ := c.Channel("board", source.BroadcastSelf(), source.BroadcastAck())
+	cursors := source.Broadcasts[Cursor](ch, "cursor").Observe(ctx)
+	if err := ch.Subscribe(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// With BroadcastAck, Send returns once the server has acknowledged.
+	if err := ch.Send(ctx, "cursor", Cursor{X: 3, Y: 4}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	b := <-cursors
+	fmt.Println(b.Event, b.Payload.X, b.Payload.Y)
+	// Output:
+	// cursor 3 4
+}
