@@ -392,7 +392,7 @@ func TestDecodeMalformedPayloads(t *testing.T) {
 		{"unknown type", `{"ids":[1],"data":{"type":"TRUNCATE"}}`, "data.type"},
 		{"lower-case type", `{"ids":[1],"data":{"type":"insert"}}`, "data.type"},
 		{"type not a string", `{"ids":[1],"data":{"type":1}}`, "data.type"},
-		{"ids not ints", `{"ids":["a"],"data":{"type":"INSERT"}}`, "payload"},
+		{"ids not ints", `{"ids":["a"],"data":{"type":"INSERT"}}`, "ids"},
 		{"schema not a string", `{"ids":[1],"data":{"type":"INSERT","schema":5}}`, "data.schema"},
 		{"table not a string", `{"ids":[1],"data":{"type":"INSERT","table":{}}}`, "data.table"},
 		{"bad commit timestamp", `{"ids":[1],"data":{"type":"INSERT","commit_timestamp":"yesterday"}}`, "data.commit_timestamp"},

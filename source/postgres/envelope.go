@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"slices"
-	"sync"
+	"strconv"
 	"time"
 
 	sjson "github.com/segmentio/encoding/json"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // Envelope is a postgres_changes payload with everything but the rows
@@ -47,77 +49,84 @@ type Envelope struct {
 // Has reports whether the change matches the binding with server id id.
 func (e *Envelope) Has(id int) bool { return slices.Contains(e.IDs, id) }
 
-// wireEnvelope is the payload as sent; the string fields stay raw so that
-// they can be interned or compared without allocating.
-type wireEnvelope struct {
-	IDs  []int    `json:"ids"`
-	Data wireData `json:"data"`
-}
+var (
+	payloadKeys = []string{"ids", "data"}
+	dataKeys    = []string{"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record", "errors"}
+)
 
-type wireData struct {
-	Schema  sjson.RawMessage `json:"schema"`
-	Table   sjson.RawMessage `json:"table"`
-	Commit  sjson.RawMessage `json:"commit_timestamp"`
-	Type    sjson.RawMessage `json:"type"`
-	Columns sjson.RawMessage `json:"columns"`
-	Record  sjson.RawMessage `json:"record"`
-	Old     sjson.RawMessage `json:"old_record"`
-	Errors  sjson.RawMessage `json:"errors"`
-}
-
-var wirePool = sync.Pool{New: func() any { return new(wireEnvelope) }}
-
-// envelopeFlags: raw fields point into the payload (no copies), and keys
-// must match exactly, which is both what the server sends and faster.
-const envelopeFlags = sjson.DontCopyRawMessage | sjson.DontMatchCaseInsensitiveStructFields
+// Indexes into dataKeys.
+const (
+	dSchema = iota
+	dTable
+	dCommit
+	dType
+	dColumns
+	dRecord
+	dOld
+	dErrors
+	dCount
+)
 
 // ParseEnvelope decodes a postgres_changes payload, {"ids":[...],
-// "data":{...}}, into env, except for the rows, which it only locates. It
-// reuses the capacity of env.IDs. Errors are [*DecodeError].
+// "data":{...}}, into env, except for the rows, which it only locates
+// (zero-copy: [phoenix.Fields] checks and splits the JSON without
+// decoding it). It reuses the capacity of env.IDs. Errors are
+// [*DecodeError].
 func ParseEnvelope(payload []byte, env *Envelope) error {
-	w := wirePool.Get().(*wireEnvelope)
-	defer func() {
-		*w = wireEnvelope{}
-		wirePool.Put(w)
-	}()
-	w.IDs = env.IDs[:0]
-	rest, err := sjson.Parse(payload, w, envelopeFlags)
-	if err != nil {
+	var top [2][]byte
+	if err := phoenix.Fields(payload, payloadKeys, top[:]); err != nil {
 		return &DecodeError{Field: "payload", Err: err}
 	}
-	if len(rest) != 0 {
-		return &DecodeError{Field: "payload", Err: errors.New("unexpected data after the payload object")}
+	ids := env.IDs[:0]
+	if !isNull(top[0]) {
+		err := phoenix.Elements(top[0], func(e []byte) error {
+			id, err := strconv.Atoi(string(e))
+			if err != nil {
+				return errors.New("an id is not an integer")
+			}
+			ids = append(ids, id)
+			return nil
+		})
+		if err != nil {
+			return &DecodeError{Field: "ids", Err: err}
+		}
 	}
-	d := &w.Data
-	*env = Envelope{IDs: w.IDs}
-	if env.Type, err = eventType(d.Type); err != nil {
+	var d [dCount][]byte // a missing data object reads as empty: "data.type" is then missing
+	if top[1] != nil {
+		if err := phoenix.Fields(top[1], dataKeys, d[:]); err != nil {
+			return &DecodeError{Field: "data", Err: err}
+		}
+	}
+	*env = Envelope{IDs: ids}
+	var err error
+	if env.Type, err = eventType(d[dType]); err != nil {
 		return &DecodeError{Field: "data.type", Err: err}
 	}
-	if env.Schema, err = rawString(d.Schema); err != nil {
+	if env.Schema, err = rawString(d[dSchema]); err != nil {
 		return &DecodeError{Field: "data.schema", Err: err}
 	}
-	if env.Table, err = rawString(d.Table); err != nil {
+	if env.Table, err = rawString(d[dTable]); err != nil {
 		return &DecodeError{Field: "data.table", Err: err}
 	}
-	if env.CommitTimestamp, err = rawTime(d.Commit); err != nil {
+	if env.CommitTimestamp, err = rawTime(d[dCommit]); err != nil {
 		return &DecodeError{Field: "data.commit_timestamp", Err: err}
 	}
-	if !isNull(d.Errors) {
-		if err := sjson.Unmarshal(d.Errors, &env.Errors); err != nil {
+	if !isNull(d[dErrors]) {
+		if err := sjson.Unmarshal(d[dErrors], &env.Errors); err != nil {
 			return &DecodeError{Field: "data.errors", Err: err}
 		}
 	}
-	if !isNull(d.Columns) {
-		if env.table, err = lookupTable(d.Columns); err != nil {
+	if !isNull(d[dColumns]) {
+		if env.table, err = lookupTable(d[dColumns]); err != nil {
 			return &DecodeError{Field: "data.columns", Err: err}
 		}
 		env.Columns = env.table.columns
 	}
-	if !isNull(d.Record) {
-		env.Record = d.Record
+	if !isNull(d[dRecord]) {
+		env.Record = d[dRecord]
 	}
-	if !isNull(d.Old) {
-		env.OldRecord = d.Old
+	if !isNull(d[dOld]) {
+		env.OldRecord = d[dOld]
 	}
 	return nil
 }
