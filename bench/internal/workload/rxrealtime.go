@@ -2,39 +2,182 @@ package workload
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
+	rx "github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// RxRealtime returns the runner for the rxrealtime client itself.
-//
-// ───────────────────────────── SEAM ─────────────────────────────
-// The client (package source) is not ready yet, so Run returns
-// [ErrNotReady] and every benchmark and comparison row for rxrealtime
-// reports "not yet" / "n/a". To plug the client in, implement Run here
-// (nothing else changes: package benchmarks and bench/peers/compare already
-// call it):
-//
-//  1. connect to s.Endpoint + "/websocket" with s.Params() as query
-//     parameters and vsn s.Vsn (any apikey will do: the source checks none);
-//  2. for each of frames.Topics(s.Channels), join with a typed
-//     postgres_changes binding (event INSERT, schema public, table
-//     messages) decoding into frames.Row, and attach s.Pipelines
-//     Observe() consumers to it; each consumer adds 1 to Msgs and
-//     change.Record.ID to IDSum per delivered PostgresChange[frames.Row];
-//  3. start the clock at the first change delivered, wait for the source's
-//     end-of-burst broadcast (event frames.DoneEvent on frames.Topic(0,
-//     s.Channels)) and until Msgs == s.Frames*s.Pipelines, stop the clock,
-//     disconnect, and return Result{Msgs, IDSum, Decoded: true, Elapsed}.
-//
-// Implementing [Sender] (workload 5) and [Joiner] (workloads 6 and 7) on
-// the same type enables those benchmarks for rxrealtime too.
-// ────────────────────────────────────────────────────────────────
+// RxRealtime returns the runner for the rxrealtime client itself: a
+// rx.Client, one rx.Channel per topic with a postgres_changes
+// binding, and Spec.Pipelines Observe() consumers of
+// rx.Changes[frames.Row] per channel, each ranging over its Go channel.
+// It is also a [Sender] and a [Joiner].
 func RxRealtime() Runner { return rxRealtime{} }
 
 type rxRealtime struct{}
 
 func (rxRealtime) Name() string { return "rxrealtime" }
 
-func (rxRealtime) Run(context.Context, Spec) (Result, error) {
-	return Result{}, fmt.Errorf("%w: rxrealtime client not plugged in yet (bench/internal/workload/rxrealtime.go)", ErrNotReady)
+var binding = postgres.Binding{Event: postgres.Insert, Schema: frames.Schema, Table: frames.Table}
+
+func serializer(v frames.Vsn) phoenix.Serializer {
+	if v == frames.V1 {
+		return phoenix.V1
+	}
+	return phoenix.V2
+}
+
+func connectClient(ctx context.Context, endpoint string, v frames.Vsn, params map[string]string) (*rx.Client, error) {
+	opts := []rx.Option{rx.WithAPIKey("bench"), rx.WithSerializer(serializer(v))}
+	for k, val := range params {
+		opts = append(opts, rx.WithParam(k, val))
+	}
+	return rx.Connect(ctx, endpoint, opts...)
+}
+
+// subscribeAll joins every channel concurrently and waits for all.
+func subscribeAll(ctx context.Context, chans []*rx.Channel) error {
+	errs := make(chan error, len(chans))
+	for _, ch := range chans {
+		go func() { errs <- ch.Subscribe(ctx) }()
+	}
+	var first error
+	for range chans {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
+	s = s.Norm()
+	params := map[string]string{}
+	for k, v := range s.Params() {
+		params[k] = v[0]
+	}
+	c, err := connectClient(ctx, s.Endpoint, s.Vsn, params)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.Close(context.Background())
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		msgs, idSum atomic.Int64
+		firstAt     atomic.Int64 // unix nanos of the first delivered change
+		lastAt      atomic.Int64
+		want        = int64(s.Frames * s.Pipelines)
+		allIn       = make(chan struct{})
+		allOnce     sync.Once
+		wg          sync.WaitGroup
+	)
+	chans := make([]*rx.Channel, 0, s.Channels)
+	for _, t := range frames.Topics(s.Channels) {
+		ch, err := c.Channel(t, rx.PostgresChanges(binding))
+		if err != nil {
+			return Result{}, err
+		}
+		chans = append(chans, ch)
+		for range s.Pipelines {
+			changes := rx.Changes[frames.Row](ch).Observe(runCtx)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for chg := range changes {
+					now := time.Now().UnixNano()
+					firstAt.CompareAndSwap(0, now)
+					idSum.Add(chg.New.ID)
+					lastAt.Store(now)
+					if msgs.Add(1) == want {
+						allOnce.Do(func() { close(allIn) })
+					}
+				}
+			}()
+		}
+	}
+	done := rx.Broadcasts[json.RawMessage](chans[0], frames.DoneEvent).Observe(runCtx)
+	if err := subscribeAll(ctx, chans); err != nil {
+		return Result{}, err
+	}
+	finish := func() Result {
+		cancel()
+		wg.Wait()
+		r := Result{Msgs: int(msgs.Load()), IDSum: idSum.Load(), Decoded: true}
+		if f := firstAt.Load(); f != 0 {
+			r.Elapsed = time.Duration(lastAt.Load() - f)
+		}
+		return r
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return finish(), ctx.Err()
+	}
+	select {
+	case <-allIn:
+	case <-ctx.Done():
+		return finish(), ctx.Err()
+	}
+	return finish(), nil
+}
+
+// Send is workload 5: n unacknowledged broadcasts on one channel.
+func (rxRealtime) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
+	c, err := connectClient(ctx, endpoint, v, nil)
+	if err != nil {
+		return err
+	}
+	ch, err := c.Channel(frames.Topic(0, 1))
+	if err != nil {
+		return errors.Join(err, c.Close(ctx))
+	}
+	if err := ch.Subscribe(ctx); err != nil {
+		return errors.Join(err, c.Close(ctx))
+	}
+	payload := json.RawMessage(`{"body":"hello","n":1}`)
+	for i := range n {
+		if err := ch.Send(ctx, "msg", payload); err != nil {
+			return errors.Join(fmt.Errorf("workload: send %d: %w", i, err), c.Close(ctx))
+		}
+	}
+	return c.Close(ctx)
+}
+
+// Join is workloads 6 and 7: channels joined channels kept joined by the
+// client's own reconnect and rejoin logic.
+func (rxRealtime) Join(ctx context.Context, endpoint string, v frames.Vsn, channels int) (Session, error) {
+	c, err := connectClient(ctx, endpoint, v, nil)
+	if err != nil {
+		return nil, err
+	}
+	chans := make([]*rx.Channel, 0, channels)
+	for _, t := range frames.Topics(channels) {
+		ch, err := c.Channel(t, rx.PostgresChanges(binding))
+		if err != nil {
+			return nil, errors.Join(err, c.Close(ctx))
+		}
+		chans = append(chans, ch)
+	}
+	if err := subscribeAll(ctx, chans); err != nil {
+		return nil, errors.Join(err, c.Close(ctx))
+	}
+	return rxSession{c}, nil
+}
+
+type rxSession struct{ c *rx.Client }
+
+func (s rxSession) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.c.Close(ctx)
 }
