@@ -57,7 +57,7 @@ func TestHalfOpenDetectedWithDefaultTimingsInVirtualTime(t *testing.T) {
 
 		s.Faults().SetHalfOpen(true)
 		// The next heartbeat goes out 25 s after the reply; its reply timeout is 25 s.
-		time.Sleep(ok.At.Add(50 * time.Second).Sub(time.Now()) - time.Millisecond)
+		time.Sleep(ok.At.Add(50*time.Second).Sub(time.Now()) - time.Millisecond)
 		synctest.Wait()
 		assert.NotEqual(t, source.HeartbeatTimeout, lastHeartbeat().Status, "not yet timed out")
 		time.Sleep(2 * time.Millisecond)
