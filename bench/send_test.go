@@ -1,6 +1,9 @@
 package benchmarks
 
 import (
+	"context"
+	"time"
+
 	"testing"
 
 	"github.com/rxrealtime/rxrealtime/bench/internal/framesrv"
@@ -19,7 +22,8 @@ func BenchmarkBroadcastSend(b *testing.B) {
 }
 
 func send(b *testing.B, src *framesrv.Server, s workload.Sender) {
-	ctx := timeout(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	base := src.Stats().Broadcasts
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -27,7 +31,7 @@ func send(b *testing.B, src *framesrv.Server, s workload.Sender) {
 		b.Fatal(err)
 	}
 	if err := src.WaitBroadcasts(ctx, base+int64(b.N)); err != nil {
-		b.Fatal(err)
+		b.Fatalf("source counted %d of %d broadcasts: %v", src.Stats().Broadcasts-base, b.N, err)
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")

@@ -71,6 +71,7 @@ func (c *conn) run() {
 	var msg []byte
 	var buf []byte
 	var hdr [ws.MaxHeaderSize - 2]byte
+	var op ws.OpCode // opcode of the message being read
 	for {
 		h, err := ws.ReadHeaderBuffer(c.br, hdr[:])
 		if err != nil {
@@ -104,14 +105,17 @@ func (c *conn) run() {
 		case ws.OpPong:
 			continue
 		case ws.OpText, ws.OpBinary, ws.OpContinuation:
+			if h.OpCode != ws.OpContinuation {
+				op = h.OpCode
+			}
 			if h.Fin && len(msg) == 0 {
-				c.handle(p) // unfragmented: no copy
+				c.handleFrame(op, p) // unfragmented: no copy
 			} else {
 				msg = append(msg, p...)
 				if !h.Fin {
 					continue
 				}
-				c.handle(msg)
+				c.handleFrame(op, msg)
 				msg = msg[:0]
 			}
 			// Answers to pipelined messages go out together, once the

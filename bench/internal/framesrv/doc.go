@@ -18,6 +18,7 @@
 // them, then a broadcast with event [frames.DoneEvent] on the first topic.
 //
 // It also answers heartbeats, phx_leave and acknowledged broadcasts, counts
-// joins and broadcasts (for the send and rejoin workloads), and can drop
-// every connection at once (for the reconnect workload).
+// joins and broadcasts (text, and on vsn 2.0.0 binary kind 3 user
+// broadcasts and kind 0 pushes) for the send and rejoin workloads, and can
+// drop every connection at once (for the reconnect workload).
 package framesrv

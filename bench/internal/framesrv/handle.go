@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/gobwas/ws"
+
 	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
 )
 
@@ -99,6 +101,69 @@ var (
 	eventBroadcast  = frames.BroadcastEvent
 	subscribedExtra = `,"extension":"postgres_changes","message":"Subscribed to PostgreSQL","status":"ok"}`
 )
+
+// handleFrame handles one client message.
+func (c *conn) handleFrame(op ws.OpCode, p []byte) {
+	if op == ws.OpBinary {
+		c.handleBinary(p)
+		return
+	}
+	c.handle(p)
+}
+
+// Binary client frames of the vsn 2.0.0 serializer (client.md §2.3, §2.4).
+const (
+	kindPush          = 0 // <<0, jr_size, ref_size, topic_size, event_size, jr, ref, topic, event, data>>
+	kindUserBroadcast = 3 // <<3, jr_size, ref_size, topic_size, event_size, meta_size, encoding, jr, ref, topic, event, meta, payload>>
+)
+
+// handleBinary counts binary broadcasts (a kind 3 user broadcast, or a
+// kind 0 push of event "broadcast"); anything else is a bad message.
+func (c *conn) handleBinary(p []byte) {
+	if c.p.vsn != frames.V2 || len(p) == 0 {
+		c.s.bad.add(1)
+		return
+	}
+	var head int
+	switch p[0] {
+	case kindPush:
+		head = 5
+	case kindUserBroadcast:
+		head = 7
+	default:
+		c.s.bad.add(1)
+		return
+	}
+	if len(p) < head {
+		c.s.bad.add(1)
+		return
+	}
+	fields := make([][]byte, 0, 4)
+	off := head
+	for _, n := range p[1:5] {
+		if off+int(n) > len(p) {
+			c.s.bad.add(1)
+			return
+		}
+		fields = append(fields, p[off:off+int(n)])
+		off += int(n)
+	}
+	m := message{JoinRef: fields[0], Ref: fields[1], Topic: fields[2], Event: fields[3]}
+	if len(m.JoinRef) == 0 {
+		m.JoinRef = nil
+	}
+	if len(m.Ref) == 0 {
+		m.Ref = nil
+	}
+	if p[0] == kindPush && string(m.Event) != eventBroadcast {
+		c.s.bad.add(1)
+		return
+	}
+	c.s.broadcasts.add(1)
+	if st, ok := c.joined[string(m.Topic)]; ok && st.ack && m.Ref != nil {
+		c.reply(m, statusOK, okEmpty)
+	}
+}
 
 func (c *conn) handle(text []byte) {
 	m, ok := decode(c.p.vsn, text)

@@ -242,3 +242,31 @@ func TestFragmentedMessagesAreReassembled(t *testing.T) {
 	}
 	assert.Equal(t, "7", recv(t, nc)[1])
 }
+
+func TestBinaryBroadcastsAreCounted(t *testing.T) {
+	s := start(t)
+	nc := dial(t, s.URL(frames.V2, 0, 1))
+	send(t, nc, `["1","1","realtime:acked","phx_join",{"config":{"broadcast":{"ack":true}}}]`)
+	recv(t, nc)
+	bin := func(p []byte) { require.NoError(t, wsutil.WriteClientBinary(nc, p)) }
+	// kind 3 user broadcast: jr "1", ref "2", topic, event "e", meta "{}", json payload.
+	k3 := []byte{3, 1, 1, 14, 1, 2, 1}
+	k3 = append(k3, "12realtime:ackede{}"...)
+	k3 = append(k3, `{"a":1}`...)
+	bin(k3)
+	assert.Equal(t, []any{"1", "2", "realtime:acked", "phx_reply"}, recv(t, nc)[:4])
+	// kind 0 push of event broadcast, no ref: counted, not acknowledged.
+	k0 := []byte{0, 1, 0, 14, 9}
+	k0 = append(k0, "1realtime:ackedbroadcast"...)
+	k0 = append(k0, "raw"...)
+	bin(k0)
+	// Bad binary frames.
+	bin([]byte{9})
+	bin([]byte{3, 1, 1, 200, 1, 0, 1})
+	bin([]byte{0, 0, 0, 1, 1, 't', 'x'})
+	send(t, nc, `[null,"8","phoenix","heartbeat",{}]`)
+	assert.Equal(t, "8", recv(t, nc)[1])
+	st := s.Stats()
+	assert.Equal(t, int64(2), st.Broadcasts)
+	assert.Equal(t, int64(3), st.BadMessages)
+}
