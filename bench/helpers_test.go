@@ -62,6 +62,40 @@ func receive(b *testing.B, src *framesrv.Server, r workload.Runner, spec workloa
 	return res
 }
 
+// receiveBursts runs r once per op, each time for a whole burst of frames
+// (after joining spec.Channels channels), and reports msg/s over all the
+// bursts, measured from each burst's first change to its last. It suits
+// workloads whose setup (10,000 joins) would otherwise swamp b.N frames.
+func receiveBursts(b *testing.B, src *framesrv.Server, r workload.Runner, spec workload.Spec, frames int) {
+	b.Helper()
+	spec.Endpoint = src.Endpoint()
+	spec.Frames = frames
+	burst, err := src.Burst(spec.Vsn, max(spec.Channels, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var msgs int
+	var elapsed time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := r.Run(timeout(b), spec)
+		if errors.Is(err, workload.ErrNotReady) {
+			b.Skip(err)
+		}
+		if err != nil {
+			b.Fatalf("%s: %v", r.Name(), err)
+		}
+		if err := workload.Check(spec, burst, res); err != nil {
+			b.Fatalf("%s: %v", r.Name(), err)
+		}
+		msgs += res.Msgs
+		elapsed += res.Elapsed
+	}
+	if elapsed > 0 {
+		b.ReportMetric(float64(msgs)/elapsed.Seconds(), "msg/s")
+	}
+}
+
 // sender and joiner return the rxrealtime runner's implementation of the
 // optional workload interfaces, or skip.
 func sender(b *testing.B, r workload.Runner) workload.Sender {
