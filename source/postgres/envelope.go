@@ -50,7 +50,6 @@ type Envelope struct {
 func (e *Envelope) Has(id int) bool { return slices.Contains(e.IDs, id) }
 
 var (
-	payloadKeys = []string{"ids", "data"}
 	dataKeys    = []string{"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record", "errors"}
 )
 
@@ -68,37 +67,57 @@ const (
 )
 
 // ParseEnvelope decodes a postgres_changes payload, {"ids":[...],
-// "data":{...}}, into env, except for the rows, which it only locates
-// (zero-copy: [phoenix.Fields] checks and splits the JSON without
-// decoding it). It reuses the capacity of env.IDs. Errors are
-// [*DecodeError].
+// "data":{...}}, into env, except for the rows, which it only locates (in
+// one pass over the payload, without copying). It reuses the capacity of
+// env.IDs. Errors are [*DecodeError].
 func ParseEnvelope(payload []byte, env *Envelope) error {
-	var top [2][]byte
-	if err := phoenix.Fields(payload, payloadKeys, top[:]); err != nil {
+	var d [dCount][]byte
+	ids := env.IDs[:0]
+	idsErr := error(nil)
+	end, err := walkObject(payload, 0, func(key []byte, v int) (int, error) {
+		switch string(key) {
+		case "ids":
+			e, err := skipValue(payload, v)
+			if err != nil {
+				return e, err
+			}
+			if !isNull(payload[v:e]) {
+				idsErr = phoenix.Elements(payload[v:e], func(el []byte) error {
+					id, err := strconv.Atoi(string(el))
+					if err != nil {
+						return errors.New("an id is not an integer")
+					}
+					ids = append(ids, id)
+					return nil
+				})
+			}
+			return e, nil
+		case "data":
+			return walkObject(payload, v, func(key []byte, v int) (int, error) {
+				e, err := skipValue(payload, v)
+				if err != nil {
+					return e, err
+				}
+				for k, name := range dataKeys {
+					if string(key) == name {
+						d[k] = payload[v:e:e]
+					}
+				}
+				return e, nil
+			})
+		}
+		return skipValue(payload, v)
+	})
+	if err != nil {
 		return &DecodeError{Field: "payload", Err: err}
 	}
-	ids := env.IDs[:0]
-	if !isNull(top[0]) {
-		err := phoenix.Elements(top[0], func(e []byte) error {
-			id, err := strconv.Atoi(string(e))
-			if err != nil {
-				return errors.New("an id is not an integer")
-			}
-			ids = append(ids, id)
-			return nil
-		})
-		if err != nil {
-			return &DecodeError{Field: "ids", Err: err}
-		}
+	if skipSpace(payload, end) != len(payload) {
+		return &DecodeError{Field: "payload", Err: errors.New("unexpected data after the payload object")}
 	}
-	var d [dCount][]byte // a missing data object reads as empty: "data.type" is then missing
-	if top[1] != nil {
-		if err := phoenix.Fields(top[1], dataKeys, d[:]); err != nil {
-			return &DecodeError{Field: "data", Err: err}
-		}
+	if idsErr != nil {
+		return &DecodeError{Field: "ids", Err: idsErr}
 	}
 	*env = Envelope{IDs: ids}
-	var err error
 	if env.Type, err = eventType(d[dType]); err != nil {
 		return &DecodeError{Field: "data.type", Err: err}
 	}

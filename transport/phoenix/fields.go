@@ -65,3 +65,15 @@ func Elements(arr []byte, f func(elem []byte) error) error {
 	}
 	return nil
 }
+
+// Skip returns the index just past the JSON value that starts at data[i]
+// (after optional whitespace), checking that it is well-formed. It does
+// not allocate. A malformed value is a [*PayloadError] wrapping
+// [ErrMalformed].
+func Skip(data []byte, i int) (int, error) {
+	end, err := jsonscan.Skip(data, i)
+	if err != nil {
+		return end, payloadScanErr("value", err, "")
+	}
+	return end, nil
+}
