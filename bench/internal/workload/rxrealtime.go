@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
+	"github.com/rxrealtime/rxrealtime/operators"
 	rx "github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -35,8 +36,8 @@ func serializer(v frames.Vsn) phoenix.Serializer {
 	return phoenix.V2
 }
 
-func connectClient(ctx context.Context, endpoint string, v frames.Vsn, params map[string]string) (*rx.Client, error) {
-	opts := []rx.Option{rx.WithAPIKey("bench"), rx.WithSerializer(serializer(v))}
+func connectClient(ctx context.Context, endpoint string, v frames.Vsn, params map[string]string, extra ...rx.Option) (*rx.Client, error) {
+	opts := append([]rx.Option{rx.WithAPIKey("bench"), rx.WithSerializer(serializer(v))}, extra...)
 	for k, val := range params {
 		opts = append(opts, rx.WithParam(k, val))
 	}
@@ -155,8 +156,12 @@ func (rxRealtime) Send(ctx context.Context, endpoint string, v frames.Vsn, n int
 
 // Join is workloads 6 and 7: channels joined channels kept joined by the
 // client's own reconnect and rejoin logic.
+//
+// The reconnect waits no backoff here, like the floor's: workload 6
+// measures the rejoin itself. With the default backoff (full jitter, first
+// delay under 1 s) a real client adds that wait.
 func (rxRealtime) Join(ctx context.Context, endpoint string, v frames.Vsn, channels int) (Session, error) {
-	c, err := connectClient(ctx, endpoint, v, nil)
+	c, err := connectClient(ctx, endpoint, v, nil, rx.WithReconnectBackoff(operators.StepBackoff{0}))
 	if err != nil {
 		return nil, err
 	}
