@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
@@ -231,4 +232,52 @@ func ExampleExponentialBackoff() {
 	fmt.Println()
 	// Output:
 	// 100ms 200ms 400ms 800ms 1s 1s
+}
+
+func ExampleTap() {
+	logged := operators.Tap(stream.Of("a", "b"), func(v string) { fmt.Println("saw", v) })
+	show(operators.Map(logged, strings.ToUpper))
+	// Output:
+	// saw a
+	// A
+	// saw b
+	// B
+}
+
+func ExampleTakeUntil() {
+	// Values flow until the notifier emits (here: a hub fed after two values).
+	values := stream.NewHub[int]()
+	stop := stream.NewHub[struct{}]()
+	out := operators.TakeUntil(values.Stream(), stop.Stream()).Observe(context.Background())
+	values.Emit(1)
+	values.Emit(2)
+	fmt.Println(<-out, <-out)
+	stop.Emit(struct{}{})
+	_, open := <-out
+	fmt.Println("open:", open)
+	// Output:
+	// 1 2
+	// open: false
+}
+
+func ExampleTakeUntilContext() {
+	ctx, cancel := context.WithCancel(context.Background())
+	values := stream.NewHub[int]()
+	out := operators.TakeUntilContext(values.Stream(), ctx).Observe(context.Background())
+	values.Emit(7)
+	fmt.Println(<-out)
+	cancel()
+	_, open := <-out
+	fmt.Println("open:", open)
+	// Output:
+	// 7
+	// open: false
+}
+
+func ExampleIdentity() {
+	show(operators.DistinctUntilChanged(stream.Of(1, 1, 2, 2, 1), operators.Identity[int]))
+	// Output:
+	// 1
+	// 2
+	// 1
 }
