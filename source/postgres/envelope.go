@@ -50,7 +50,7 @@ type Envelope struct {
 func (e *Envelope) Has(id int) bool { return slices.Contains(e.IDs, id) }
 
 var (
-	dataKeys    = []string{"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record", "errors"}
+	dataKeys = []string{"schema", "table", "commit_timestamp", "type", "columns", "record", "old_record", "errors"}
 )
 
 // Indexes into dataKeys.
