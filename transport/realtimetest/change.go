@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 // ErrInvalidChange is wrapped by the error [Server.EmitChange] returns for a
@@ -143,13 +145,13 @@ func (c *change) dataJSON(sel []string) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"schema":`...)
-	b = appendJSONString(b, c.schema)
+	b = jsonscan.AppendString(b, c.schema)
 	b = append(b, `,"table":`...)
-	b = appendJSONString(b, c.table)
+	b = jsonscan.AppendString(b, c.table)
 	b = append(b, `,"commit_timestamp":`...)
-	b = appendJSONString(b, c.ts.UTC().Format(timestampLayout))
+	b = jsonscan.AppendString(b, c.ts.UTC().Format(timestampLayout))
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, c.typ)
+	b = jsonscan.AppendString(b, c.typ)
 	b = append(b, `,"columns":[`...)
 	n := 0
 	for _, col := range c.columns {
@@ -161,9 +163,9 @@ func (c *change) dataJSON(sel []string) []byte {
 		}
 		n++
 		b = append(b, `{"name":`...)
-		b = appendJSONString(b, col.Name)
+		b = jsonscan.AppendString(b, col.Name)
 		b = append(b, `,"type":`...)
-		b = appendJSONString(b, col.Type)
+		b = jsonscan.AppendString(b, col.Type)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -184,7 +186,7 @@ func (c *change) dataJSON(sel []string) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, e)
+			b = jsonscan.AppendString(b, e)
 		}
 		b = append(b, ']')
 	}

@@ -3,6 +3,7 @@ package realtimetest
 import (
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -95,13 +96,13 @@ func (ch *channel) push(event string, payload []byte) {
 func systemMessage(extension, status, message, channelName string) []byte {
 	b := make([]byte, 0, 96+len(message))
 	b = append(b, `{"extension":`...)
-	b = appendJSONString(b, extension)
+	b = jsonscan.AppendString(b, extension)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, status)
+	b = jsonscan.AppendString(b, status)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonscan.AppendString(b, message)
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, channelName)
+	b = jsonscan.AppendString(b, channelName)
 	return append(b, '}')
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -117,7 +118,7 @@ func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
 	if id == "" {
 		id = newUUIDv1()
 	}
-	meta := append(append([]byte(`{"id":`), appendJSONString(nil, id)...), '}')
+	meta := append(append([]byte(`{"id":`), jsonscan.AppendString(nil, id)...), '}')
 	topic := "realtime:" + b.Topic
 	f := fanout{v2: &phoenix.Message{Kind: phoenix.KindUserBroadcast, Topic: topic, Event: phoenix.EventBroadcast,
 		UserEvent: b.Event, Payload: payload, Binary: b.Binary, Meta: meta}}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport"
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -129,7 +130,7 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 				return
 			}
 		}
-		resp := append(append([]byte(`{"reason":`), appendJSONString(nil, reason)...), '}')
+		resp := append(append([]byte(`{"reason":`), jsonscan.AppendString(nil, reason)...), '}')
 		c.reply(m.JoinRef, m.Ref, m.Topic, "error", resp)
 		if old != nil {
 			old.sendClose()

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 // errNotObject reports a value that must be a JSON object but is not.
@@ -46,7 +48,7 @@ func (r record) appendJSON(dst []byte, keep func(string) bool) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, f.name)
+		dst = jsonscan.AppendString(dst, f.name)
 		dst = append(dst, ':')
 		dst = append(dst, f.raw...)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 func TestPresenceTrackUpdateUntrack(t *testing.T) {
@@ -134,7 +136,7 @@ func TestRecordKeepsOrderAndLastDuplicate(t *testing.T) {
 
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"plain", `q"b\s`, "ctl\x00\x01\n\t\r", "é€😀", "bad\xffutf8"} {
-		got := appendJSONString(nil, s)
+		got := jsonscan.AppendString(nil, s)
 		var back string
 		require.NoError(t, json.Unmarshal(got, &back), string(got))
 		if s == "bad\xffutf8" {
