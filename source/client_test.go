@@ -268,7 +268,7 @@ func TestSlowDroppingConsumerDoesNotBlockFastOne(t *testing.T) {
 	// The slow one holds at most 2 (one in its callback, one in its
 	// mailbox) of the n replies (plus any heartbeat replies): the rest are
 	// counted as dropped.
-	require.Eventually(t, func() bool { return slow.Dropped()+slow.Delivered() >= n }, time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return slow.Dropped()+slow.Delivered() >= n }, 5*time.Second, 5*time.Millisecond)
 	assert.GreaterOrEqual(t, slow.Dropped(), uint64(n-2))
 	slow.Stop()
 }

@@ -27,6 +27,11 @@ var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{
 	Initial: time.Second, Max: 10 * time.Second, Multiplier: 2, Jitter: operators.FullJitter,
 }
 
+// defaultSerializer is vsn 2.0.0 with lazy payloads: the reader finds a
+// payload's bounds without a pass over it; whoever decodes the payload
+// checks it (see phoenix.WithLazyPayloads).
+var defaultSerializer = phoenix.NewV2(phoenix.WithLazyPayloads())
+
 // TokenProvider returns the access token (a JWT) to use. It is called
 // before every connect and reconnect, and by channels before each join.
 type TokenProvider func(ctx context.Context) (string, error)
@@ -59,7 +64,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		serializer:        phoenix.V2,
+		serializer:        defaultSerializer,
 		heartbeatInterval: DefaultHeartbeatInterval,
 		pushTimeout:       DefaultPushTimeout,
 		sendBuffer:        DefaultSendBuffer,
@@ -91,8 +96,8 @@ func WithHeader(key, value string) Option {
 // "warning" or "error".
 func WithLogLevel(level string) Option { return func(c *config) { c.logLevel = level } }
 
-// WithSerializer selects the wire format. The default is [phoenix.V2]
-// (vsn 2.0.0), as in realtime-js.
+// WithSerializer selects the wire format. The default is vsn 2.0.0, as in
+// realtime-js: phoenix.NewV2(phoenix.WithLazyPayloads()).
 func WithSerializer(s phoenix.Serializer) Option { return func(c *config) { c.serializer = s } }
 
 // WithHeartbeat sets the heartbeat interval and the time to wait for its

@@ -14,9 +14,16 @@ import (
 // Observe returns once the consumer is registered at every Hub the stream declares (see [Stream.Hubs]), or
 // the stream has ended, or ctx has ended: a value emitted into those Hubs after Observe returns is received.
 // A stream that declares no Hub (cold streams, New) is not waited for.
+//
+// The returned channel is buffered: it holds up to min(WithBuffer's size,
+// 32) values that have already left the consumer's mailbox, so a drop
+// policy no longer applies to them.
 func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T {
 	cfg := newConfig(opts)
-	out := make(chan T)
+	// A buffered channel lets the pump run ahead of the reader instead of
+	// handing over every value in lock step: measured in bench/compare.sh
+	// (workload 1), 0.68x -> 0.81x the floor's throughput.
+	out := make(chan T, min(cfg.buffer, maxObserveBuffer))
 	ctx, cancel := context.WithCancel(ctx)
 	ctx = withConfig(ctx, cfg)
 	ctx, ready := withReadiness(ctx, s.hubs)
@@ -40,6 +47,9 @@ func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T 
 	ready.wait(ctx)
 	return out
 }
+
+// maxObserveBuffer bounds the buffer of the channel Observe returns.
+const maxObserveBuffer = 32
 
 // terminal maps the error returned by a run to the consumer's view: a context error after the consumer's own
 // context ended is a cancellation, not a failure.

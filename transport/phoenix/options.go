@@ -37,6 +37,21 @@ type Option func(*v2Config)
 type v2Config struct {
 	side             Side
 	binaryBroadcasts bool
+	lazy             bool
+}
+
+// WithLazyPayloads makes Decode find a text frame's payload without
+// checking it: the payload is taken to be everything between the fourth
+// element and the array's closing ']', so a frame costs no pass over its
+// payload at all. Every consumer of a payload decodes it with a JSON
+// parser that checks it, so a malformed payload is still reported, as the
+// consumer's error, instead of as a [*DecodeError]; the envelope (refs,
+// topic, event) is checked as usual. The one thing given up is tolerance
+// of extra trailing array elements, which the server never sends: they
+// end up in the payload, which then fails to decode. Binary frames are
+// unaffected. The rxrealtime client uses this on its hot path.
+func WithLazyPayloads() Option {
+	return func(c *v2Config) { c.lazy = true }
 }
 
 // WithSide sets the end of the socket the serializer runs on (default

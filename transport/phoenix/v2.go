@@ -99,7 +99,7 @@ func (s *V2Serializer) Decode(m *Message, data []byte, binary bool) error {
 	if binary {
 		err = s.decodeBinary(m, frame{vsn: VersionV2, binary: true, data: data})
 	} else {
-		err = decodeV2Text(m, frame{vsn: VersionV2, data: data})
+		err = decodeV2Text(m, frame{vsn: VersionV2, data: data}, s.cfg.lazy)
 	}
 	if err != nil {
 		*m = Message{}
@@ -107,7 +107,7 @@ func (s *V2Serializer) Decode(m *Message, data []byte, binary bool) error {
 	return err
 }
 
-func decodeV2Text(m *Message, f frame) error {
+func decodeV2Text(m *Message, f frame, lazy bool) error {
 	data := f.data
 	i, err := f.open(0, '[', "a JSON array")
 	if err != nil {
@@ -138,6 +138,9 @@ func decodeV2Text(m *Message, f frame) error {
 		return err
 	}
 	start := i
+	if lazy {
+		return lazyPayload(m, f, start)
+	}
 	if i, err = f.skip(i, "payload"); err != nil {
 		return err
 	}
@@ -172,3 +175,32 @@ func (f frame) comma(i int) (int, error) {
 	}
 	return jsonscan.SkipSpace(f.data, i+1), nil
 }
+
+// lazyPayload takes the payload of a text frame to be everything between
+// the fourth element and the closing ']' (see [WithLazyPayloads]).
+func lazyPayload(m *Message, f frame, start int) error {
+	data := f.data
+	end := len(data)
+	for end > start && isSpace(data[end-1]) {
+		end--
+	}
+	if end <= start || data[end-1] != ']' {
+		return f.fail(end, "expected ']' at the end of the frame")
+	}
+	end--
+	for end > start && isSpace(data[end-1]) {
+		end--
+	}
+	if end <= start {
+		return f.fail(start, "the array has fewer than 5 elements")
+	}
+	switch c := data[start]; {
+	case c == '{', c == '[', c == '"', c == 't', c == 'f', c == 'n', c == '-', c >= '0' && c <= '9':
+	default:
+		return f.fail(start, "payload: expected a JSON value")
+	}
+	m.Payload = data[start:end:end]
+	return nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -33,7 +33,7 @@ func serializer(v frames.Vsn) phoenix.Serializer {
 	if v == frames.V1 {
 		return phoenix.V1
 	}
-	return phoenix.V2
+	return phoenix.NewV2(phoenix.WithLazyPayloads()) // the client's default
 }
 
 func connectClient(ctx context.Context, endpoint string, v frames.Vsn, params map[string]string, extra ...rx.Option) (*rx.Client, error) {

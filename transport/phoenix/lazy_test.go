@@ -1,0 +1,71 @@
+package phoenix_test
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+var lazy = phoenix.NewV2(phoenix.WithLazyPayloads())
+
+func TestLazyPayloadsDecodeValidFramesLikeStrict(t *testing.T) {
+	for _, frame := range []string{
+		`["6","6","realtime:room1","phx_reply",{"status":"ok","response":{"postgres_changes":[]}}]`,
+		`[null,null,"realtime:room1","broadcast",{"type":"broadcast","event":"cursor","payload":{"x":1}}] `,
+		`[null,"8","phoenix","heartbeat",{}]`,
+		" [ \"1\" , null , \"t\" , \"e\" , [1,2] \n] \n",
+		`[null,null,"t","e","a string"]`,
+		`[null,null,"t","e",-12.5]`,
+		`[null,null,"t","e",null]`,
+	} {
+		var strict, got phoenix.Message
+		require.NoError(t, phoenix.V2.Decode(&strict, []byte(frame), false), frame)
+		require.NoError(t, lazy.Decode(&got, []byte(frame), false), frame)
+		assert.Equal(t, strict, got, frame)
+	}
+}
+
+func TestLazyPayloadsStillCheckTheEnvelope(t *testing.T) {
+	for _, frame := range []string{
+		``, `{}`, `[1,null,"t","e",{}]`, `[null,null,"t",{}]`, `[null,null,"t","e",{}`,
+		`[null,null,"t","e",]`, `[null,null,"t","e",}]`,
+	} {
+		var m phoenix.Message
+		err := lazy.Decode(&m, []byte(frame), false)
+		assert.ErrorIs(t, err, phoenix.ErrMalformed, frame)
+		assert.Equal(t, phoenix.Message{}, m, frame)
+	}
+}
+
+func TestLazyPayloadsLeavePayloadCheckingToTheConsumer(t *testing.T) {
+	var m phoenix.Message
+	require.NoError(t, lazy.Decode(&m, []byte(`[null,"3","realtime:x","phx_reply",{"status":"ok",]`), false))
+	_, _, err := phoenix.ParseReply(m.Payload)
+	assert.ErrorIs(t, err, phoenix.ErrMalformed, "the consumer reports the bad payload")
+
+	// Extra trailing elements (which the server never sends) end up in the
+	// payload, which then fails to decode.
+	require.NoError(t, lazy.Decode(&m, []byte(`[null,"3","realtime:x","phx_reply",{"status":"ok"},"extra"]`), false))
+	assert.Equal(t, `{"status":"ok"},"extra"`, string(m.Payload))
+	_, _, err = phoenix.ParseReply(m.Payload)
+	assert.ErrorIs(t, err, phoenix.ErrMalformed)
+}
+
+func BenchmarkDecodeV2LazyPostgresChange(b *testing.B) {
+	frame, err := os.ReadFile("testdata/postgres_change_v2.json")
+	require.NoError(b, err)
+	frame = bytes.TrimSpace(frame)
+	var m phoenix.Message
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := lazy.Decode(&m, frame, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
