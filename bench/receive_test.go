@@ -76,13 +76,15 @@ func BenchmarkThroughput(b *testing.B) {
 const routingBurst = 20_000
 
 // BenchmarkRouting is workload 3: bursts of 20,000 frames spread evenly over
-// 1, 100 and 10,000 joined channels. One op is one connection: join every
+// 1, 100 and 10,000 joined channels, received by rxrealtime with one
+// consumer per channel (rxrealtime) and with one consumer of every
+// channel's changes (rxrealtime-all, source.AllChanges). One op is one connection: join every
 // channel, receive the burst; msg/s covers the bursts only. The floor does
 // not route; its row shows the cost of the frames alone.
 func BenchmarkRouting(b *testing.B) {
 	src := startSource(b)
 	for _, n := range []int{1, 100, 10_000} {
-		for _, r := range []workload.Runner{workload.Floor(fastest), workload.RxRealtime()} {
+		for _, r := range []workload.Runner{workload.Floor(fastest), workload.RxRealtime(), workload.RxRealtimeAll()} {
 			b.Run(fmt.Sprintf("channels=%d/%s", n, r.Name()), func(b *testing.B) {
 				receiveBursts(b, src, r, workload.Spec{Vsn: vsns[1], Channels: n}, routingBurst)
 			})

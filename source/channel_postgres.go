@@ -23,24 +23,34 @@ func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[post
 	return stream.Derive(msgs, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
 		var env postgres.Envelope // reused: one consumer goroutine
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
-			if m.Event != phoenix.EventPostgres {
-				return true
+			if chg, ok := changeOf[T](ch, &m, &env, types); ok {
+				return emit(chg)
 			}
-			if err := postgres.ParseEnvelope(m.Payload, &env); err != nil {
-				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-				return true
-			}
-			if !ch.ownsChange(env.IDs) || !wanted(types, env.Type) {
-				return true
-			}
-			var chg postgres.Change[T]
-			if err := postgres.DecodeEnvelope(&env, &chg); err != nil {
-				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-				return true
-			}
-			return emit(chg)
+			return true
 		})
 	})
+}
+
+// changeOf decodes a postgres_changes message of ch into a Change[T]. It
+// reads the envelope first and decodes the rows only when the change
+// belongs to one of ch's bindings and has a wanted type; a payload that
+// does not decode is reported and skipped (ok false).
+func changeOf[T any](ch *Channel, m *phoenix.Message, env *postgres.Envelope, types []postgres.EventType) (chg postgres.Change[T], ok bool) {
+	if m.Event != phoenix.EventPostgres {
+		return chg, false
+	}
+	if err := postgres.ParseEnvelope(m.Payload, env); err != nil {
+		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		return chg, false
+	}
+	if !ch.ownsChange(env.IDs) || !wanted(types, env.Type) {
+		return chg, false
+	}
+	if err := postgres.DecodeEnvelope(env, &chg); err != nil {
+		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		return chg, false
+	}
+	return chg, true
 }
 
 // ownsChange reports whether ids include one of the channel's binding ids.

@@ -23,9 +23,20 @@ import (
 // It is also a [Sender] and a [Joiner].
 func RxRealtime() Runner { return rxRealtime{} }
 
-type rxRealtime struct{}
+// RxRealtimeAll is RxRealtime with Spec.Pipelines consumers of
+// source.AllChanges (every channel's changes in one stream) instead of
+// consumers per channel: how a service watching many channels consumes
+// them. With one channel it is the same work as RxRealtime.
+func RxRealtimeAll() Runner { return rxRealtime{all: true} }
 
-func (rxRealtime) Name() string { return "rxrealtime" }
+type rxRealtime struct{ all bool }
+
+func (r rxRealtime) Name() string {
+	if r.all {
+		return "rxrealtime-all"
+	}
+	return "rxrealtime"
+}
 
 var binding = postgres.Binding{Event: postgres.Insert, Schema: frames.Schema, Table: frames.Table}
 
@@ -59,7 +70,7 @@ func subscribeAll(ctx context.Context, chans []*rx.Channel) error {
 	return first
 }
 
-func (rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
+func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 	s = s.Norm()
 	params := map[string]string{}
 	for k, v := range s.Params() {
@@ -82,6 +93,21 @@ func (rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		allOnce     sync.Once
 		wg          sync.WaitGroup
 	)
+	consume := func(changes <-chan postgres.Change[frames.Row]) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chg := range changes {
+				now := time.Now().UnixNano()
+				firstAt.CompareAndSwap(0, now)
+				idSum.Add(chg.New.ID)
+				lastAt.Store(now)
+				if msgs.Add(1) == want {
+					allOnce.Do(func() { close(allIn) })
+				}
+			}
+		}()
+	}
 	chans := make([]*rx.Channel, 0, s.Channels)
 	for _, t := range frames.Topics(s.Channels) {
 		ch, err := c.Channel(t, rx.PostgresChanges(binding))
@@ -89,21 +115,15 @@ func (rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 			return Result{}, err
 		}
 		chans = append(chans, ch)
+		if !r.all {
+			for range s.Pipelines {
+				consume(rx.Changes[frames.Row](ch).Observe(runCtx))
+			}
+		}
+	}
+	if r.all {
 		for range s.Pipelines {
-			changes := rx.Changes[frames.Row](ch).Observe(runCtx)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for chg := range changes {
-					now := time.Now().UnixNano()
-					firstAt.CompareAndSwap(0, now)
-					idSum.Add(chg.New.ID)
-					lastAt.Store(now)
-					if msgs.Add(1) == want {
-						allOnce.Do(func() { close(allIn) })
-					}
-				}
-			}()
+			consume(rx.AllChanges[frames.Row](c).Observe(runCtx))
 		}
 	}
 	done := rx.Broadcasts[json.RawMessage](chans[0], frames.DoneEvent).Observe(runCtx)
