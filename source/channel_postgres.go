@@ -19,38 +19,26 @@ import (
 // socket reader's. A payload that does not decode is reported on
 // [Client.Errors] as a [*PayloadError] and skipped.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	msgs := ch.Messages()
-	return stream.Derive(msgs, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
-		var env postgres.Envelope // reused: one consumer goroutine
-		return msgs.Run(ctx, func(m phoenix.Message) bool {
-			if chg, ok := changeOf[T](ch, &m, &env, types); ok {
-				return emit(chg)
-			}
-			return true
-		})
-	})
+	return typedChanges[T](ch.c, ch.rt.changes, types)
 }
 
-// changeOf decodes a postgres_changes message of ch into a Change[T]. It
-// reads the envelope first and decodes the rows only when the change
-// belongs to one of ch's bindings and has a wanted type; a payload that
-// does not decode is reported and skipped (ok false).
-func changeOf[T any](ch *Channel, m *phoenix.Message, env *postgres.Envelope, types []postgres.EventType) (chg postgres.Change[T], ok bool) {
-	if m.Event != phoenix.EventPostgres {
-		return chg, false
-	}
-	if err := postgres.ParseEnvelope(m.Payload, env); err != nil {
-		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		return chg, false
-	}
-	if !ch.ownsChange(env.IDs) || !wanted(types, env.Type) {
-		return chg, false
-	}
-	if err := postgres.DecodeEnvelope(env, &chg); err != nil {
-		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		return chg, false
-	}
-	return chg, true
+// typedChanges decodes the rows of the changes of hub into T, on the
+// consumer's goroutine; a row that does not decode is reported and skipped.
+func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], types []postgres.EventType) stream.Stream[postgres.Change[T]] {
+	in := hub.Stream()
+	return stream.Derive(in, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
+		return in.Run(ctx, func(ic *inboundChange) bool {
+			if !wanted(types, ic.env.Type) {
+				return true
+			}
+			var chg postgres.Change[T]
+			if err := postgres.DecodeEnvelope(&ic.env, &chg); err != nil {
+				c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+				return true
+			}
+			return emit(chg)
+		})
+	})
 }
 
 // ownsChange reports whether ids include one of the channel's binding ids.

@@ -51,6 +51,7 @@ type Client struct {
 	errs       *stream.Hub[error]
 	heartbeats *stream.Hub[HeartbeatEvent]
 	messages   *stream.Hub[phoenix.Message]
+	changes    stream.Hub[*inboundChange] // every channel's changes, for AllChanges
 }
 
 // sideStream is the default consumer policy of the state, error and
@@ -239,6 +240,7 @@ func (c *Client) shutdown(err error) {
 	c.errs.Complete(nil)
 	c.heartbeats.Complete(nil)
 	c.messages.Complete(err)
+	c.changes.Complete(err)
 	close(c.done)
 }
 
@@ -351,6 +353,9 @@ func (c *Client) dispatch(m *phoenix.Message) {
 	if rt := c.router.get(m.Topic); rt != nil {
 		if rt.handler == nil || rt.handler.handle(m) {
 			rt.hub.Emit(*m)
+			if m.Event == phoenix.EventPostgres {
+				c.routeChange(rt, m)
+			}
 		}
 	}
 	c.messages.Emit(*m)

@@ -24,8 +24,11 @@ type topicHandler interface {
 // channel, the state machine that sees messages first. An idle route owns
 // no goroutine.
 type route struct {
-	topic   string
-	hub     *stream.Hub[phoenix.Message]
+	topic string
+	hub   *stream.Hub[phoenix.Message]
+	// changes carries the topic's postgres_changes with their envelope
+	// parsed once by the reader, for the typed Changes streams.
+	changes *stream.Hub[*inboundChange]
 	handler topicHandler
 }
 
@@ -55,7 +58,7 @@ func (r *router) ensure(topic string) *route {
 	if rt := r.get(topic); rt != nil {
 		return rt
 	}
-	rt := &route{topic: topic, hub: stream.NewHub[phoenix.Message]()}
+	rt := &route{topic: topic, hub: stream.NewHub[phoenix.Message](), changes: stream.NewHub[*inboundChange]()}
 	r.routes.Store(topic, rt)
 	return rt
 }
@@ -68,9 +71,9 @@ func (r *router) attach(topic string, h topicHandler) *route {
 	defer r.mu.Unlock()
 	rt := &route{topic: topic, handler: h}
 	if old := r.get(topic); old != nil {
-		rt.hub = old.hub
+		rt.hub, rt.changes = old.hub, old.changes
 	} else {
-		rt.hub = stream.NewHub[phoenix.Message]()
+		rt.hub, rt.changes = stream.NewHub[phoenix.Message](), stream.NewHub[*inboundChange]()
 	}
 	r.routes.Store(topic, rt)
 	return rt
@@ -82,7 +85,7 @@ func (r *router) remove(topic string, err error) {
 	v, ok := r.routes.LoadAndDelete(topic)
 	r.mu.Unlock()
 	if ok {
-		v.(*route).hub.Complete(err)
+		v.(*route).complete(err)
 	}
 }
 
@@ -100,7 +103,13 @@ func (r *router) closeAll(err error) {
 	defer r.mu.Unlock()
 	r.routes.Range(func(k, v any) bool {
 		r.routes.Delete(k)
-		v.(*route).hub.Complete(err)
+		v.(*route).complete(err)
 		return true
 	})
+}
+
+// complete ends the route's streams.
+func (rt *route) complete(err error) {
+	rt.hub.Complete(err)
+	rt.changes.Complete(err)
 }

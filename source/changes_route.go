@@ -1,0 +1,39 @@
+package source
+
+import (
+	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
+)
+
+// inboundChange is a postgres_changes message whose envelope (ids, type,
+// table, columns, and the bounds of its rows) the reader parsed once. It
+// is shared, read-only, by every Changes and AllChanges consumer, each of
+// which decodes only the rows, into its own type, on its own goroutine.
+type inboundChange struct {
+	topic string
+	env   postgres.Envelope
+}
+
+// routeChange parses the envelope of a postgres_changes message once, if
+// anyone consumes typed changes, checks that the change belongs to one of
+// the channel's bindings (by id, as realtime-js does), and hands it to the
+// channel's and the client's change streams. It runs on the reader.
+func (c *Client) routeChange(rt *route, m *phoenix.Message) {
+	if rt.changes.Consumers() == 0 && c.changes.Consumers() == 0 {
+		return
+	}
+	ch, _ := rt.handler.(*Channel)
+	if ch == nil {
+		return
+	}
+	in := &inboundChange{topic: m.Topic}
+	if err := postgres.ParseEnvelope(m.Payload, &in.env); err != nil {
+		c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		return
+	}
+	if !ch.ownsChange(in.env.IDs) {
+		return
+	}
+	rt.changes.Emit(in)
+	c.changes.Emit(in)
+}
