@@ -114,3 +114,29 @@ func FuzzDecodeV2Binary(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeV2TextLazy checks the lazy decoder against the strict one: it
+// never panics, fails with the same error contract, and on every frame the
+// strict decoder accepts without extra trailing elements it yields the
+// same message.
+func FuzzDecodeV2TextLazy(f *testing.F) {
+	seedGolden(f, false, V2)
+	f.Add([]byte(`[null,null,"t","e",{"a":[1,{"b":"]"}]}]`))
+	f.Add([]byte(` [ "1" , null , "t" , "e" , "x" ] `))
+	lazy := NewV2(WithLazyPayloads())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m Message
+		err := lazy.Decode(&m, data, false)
+		checkDecodeResult(t, err, &m, false)
+		var strict Message
+		if V2.Decode(&strict, data, false) != nil {
+			return
+		}
+		var arr []json.RawMessage
+		if json.Unmarshal(data, &arr) != nil || len(arr) != 5 {
+			return // extra trailing elements: lazy keeps them in the payload, by design
+		}
+		require.NoError(t, err, "lazy refused a frame strict accepts: %q", data)
+		requireSameMessage(t, strict, m)
+	})
+}
