@@ -2,34 +2,6 @@ package phoenix
 
 import "github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 
-// Fields locates the values of keys in the JSON object obj without
-// decoding them: out[i] is the raw JSON of keys[i] (the last occurrence
-// wins), nil when absent. The values alias obj. The whole object is
-// checked to be well-formed JSON, but nothing is allocated (for keys
-// without escapes), so a payload can be split into its parts cheaply and
-// each part decoded only by the consumer that wants it. len(out) must be
-// at least len(keys). A malformed object is a [*PayloadError] wrapping
-// [ErrMalformed].
-func Fields(obj []byte, keys []string, out [][]byte) error {
-	var buf [8]member
-	var ms []member
-	if len(keys) <= len(buf) {
-		ms = buf[:len(keys)]
-	} else {
-		ms = make([]member, len(keys))
-	}
-	if err := scanObject("object", obj, keys, ms); err != nil {
-		return err
-	}
-	for i, m := range ms {
-		out[i] = nil
-		if m.present() {
-			out[i] = obj[m.start:m.end:m.end]
-		}
-	}
-	return nil
-}
-
 // Elements calls f with the raw JSON of each element of the JSON array
 // arr, in order, without decoding them; it stops at f's first error and
 // returns it. A malformed array is a [*PayloadError] wrapping
