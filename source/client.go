@@ -226,6 +226,10 @@ func (c *Client) shutdown(err error) {
 	for _, m := range outbox {
 		if p := c.pending.take(m.Ref); p != nil {
 			p.deliver(pushResult{err: closedErr})
+		} else if m.Event != phoenix.EventJoin && m.Event != phoenix.EventLeave {
+			// A push that waited for no reply already returned to its
+			// caller: tell them it never left.
+			c.report(&UnsentError{Topic: m.Topic, Event: m.Event, Err: closedErr})
 		}
 	}
 	c.pending.failSession(0, closedErr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,4 +362,35 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	}
 	assert.NotContains(t, logs.String(), key)
 	assert.True(t, strings.Contains(logs.String(), "rxrealtime"), "errors were logged")
+}
+
+func TestBufferedNoReplyPushesDroppedByCloseAreReported(t *testing.T) {
+	s := newServer(t)
+	var mu sync.Mutex
+	var reported []error
+	c, err := source.Connect(waitCtx(t), s.URL(), fast(source.WithErrorHandler(func(err error) {
+		mu.Lock()
+		reported = append(reported, err)
+		mu.Unlock()
+	}))...)
+	require.NoError(t, err)
+	states := collect(t, c.States())
+	s.Faults().Stop()
+	states.next(t, 2*time.Second, isState(source.StateReconnecting))
+	_, err = c.Push(waitCtx(t), "realtime:x", "queued", nil, source.NoReply())
+	require.NoError(t, err, "queued while offline")
+	require.NoError(t, c.Close(waitCtx(t)))
+
+	mu.Lock()
+	defer mu.Unlock()
+	var unsent *source.UnsentError
+	found := false
+	for _, e := range reported {
+		if errors.As(e, &unsent) {
+			found = true
+			assert.Equal(t, "queued", unsent.Event)
+			assert.ErrorIs(t, e, source.ErrClosed)
+		}
+	}
+	assert.True(t, found, "the dropped push was reported: %v", reported)
 }

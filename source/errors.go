@@ -70,3 +70,20 @@ func (e *TokenError) Error() string { return "rxrealtime: access token provider:
 
 // Unwrap returns the provider's error.
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// UnsentError reports a push made with NoReply (or an unacknowledged
+// broadcast) that was still in the offline buffer when the client stopped:
+// its caller was told it was queued, and this says it never went out. It
+// is published on [Client.Errors] and to the error handler.
+type UnsentError struct {
+	Topic string
+	Event string
+	Err   error
+}
+
+func (e *UnsentError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q was never sent: %v", e.Event, e.Topic, e.Err)
+}
+
+// Unwrap returns why the client stopped (ErrClosed after Close).
+func (e *UnsentError) Unwrap() error { return e.Err }
