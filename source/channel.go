@@ -543,19 +543,28 @@ func (ch *Channel) socketClosed(cause error) {
 // free for a new [Client.Channel]. Concurrent calls all wait for the same
 // leave.
 func (ch *Channel) Unsubscribe(ctx context.Context) error {
+	return ch.awaitLeave(ctx, ch.startLeave())
+}
+
+// leaving is a leave under way: what startLeave sent, for awaitLeave.
+type leaving struct {
+	gone    bool            // the channel was already closed for good
+	already bool            // another Unsubscribe is leaving: wait for it
+	reply   chan pushResult // the phx_leave's result; nil when none was sent
+}
+
+// startLeave moves the channel to leaving and sends its phx_leave without
+// waiting, so a client closing many channels sends every leave first and
+// then waits for the replies, with no goroutine per channel.
+func (ch *Channel) startLeave() leaving {
 	ch.mu.Lock()
 	if ch.isGone() {
 		ch.mu.Unlock()
-		return nil
+		return leaving{gone: true}
 	}
 	if ch.state == stLeaving {
 		ch.mu.Unlock()
-		select {
-		case <-ch.gone:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return leaving{already: true}
 	}
 	wasJoined := ch.state == stJoined || ch.state == stJoining
 	ch.state = stLeaving
@@ -563,15 +572,35 @@ func (ch *Channel) Unsubscribe(ctx context.Context) error {
 	ch.stopRejoinLocked()
 	ch.leftJoined()
 	ch.mu.Unlock()
-	var err error
+	var l leaving
 	if wasJoined && ch.c.State() == StateOpen {
-		done := make(chan pushResult, 1)
+		l.reply = make(chan pushResult, 1)
 		ch.sendMu.Lock() // a join being sent goes out first; leave that one
 		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventLeave, Payload: emptyObject}
-		ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(r pushResult) { done <- r })
+		ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(r pushResult) { l.reply <- r })
 		ch.sendMu.Unlock()
+	}
+	return l
+}
+
+// awaitLeave waits for the leave's reply (or its timeout, or ctx), then
+// closes the channel for good.
+func (ch *Channel) awaitLeave(ctx context.Context, l leaving) error {
+	switch {
+	case l.gone:
+		return nil
+	case l.already:
 		select {
-		case r := <-done:
+		case <-ch.gone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var err error
+	if l.reply != nil {
+		select {
+		case r := <-l.reply:
 			if r.err != nil && !errors.Is(r.err, ErrPushTimeout) {
 				err = r.err
 			}
@@ -646,7 +675,8 @@ func (ch *Channel) sendToken(token string) {
 	}
 }
 
-// leaveAll leaves every channel, concurrently, until ctx ends.
+// leaveAll leaves every channel: all leaves go out first, then their
+// replies are awaited (until ctx ends).
 func (c *Client) leaveAll(ctx context.Context) {
 	c.mu.Lock()
 	chans := make([]*Channel, 0, len(c.channels))
@@ -654,15 +684,13 @@ func (c *Client) leaveAll(ctx context.Context) {
 		chans = append(chans, ch)
 	}
 	c.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, ch := range chans {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = ch.Unsubscribe(ctx)
-		}()
+	leaves := make([]leaving, len(chans))
+	for i, ch := range chans {
+		leaves[i] = ch.startLeave()
 	}
-	wg.Wait()
+	for i, ch := range chans {
+		_ = ch.awaitLeave(ctx, leaves[i])
+	}
 }
 
 func (c *Client) isClosing() bool {
