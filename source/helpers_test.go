@@ -37,10 +37,8 @@ func connect(t *testing.T, s *realtimetest.Server, opts ...source.Option) *sourc
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	before := newestClient(s)
 	c, err := source.Connect(ctx, s.URL(), opts...)
 	require.NoError(t, err)
-	awaitClient(t, s, before)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -86,26 +84,4 @@ func waitCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// newestClient returns the highest connection id the server has.
-func newestClient(s *realtimetest.Server) realtimetest.ConnID {
-	var id realtimetest.ConnID
-	for _, c := range s.Clients() {
-		id = max(id, c.ID)
-	}
-	return id
-}
-
-// awaitClient waits until the server has registered a connection newer
-// than after (it does so just after the handshake), so that faults
-// injected next reach it, and returns its id.
-func awaitClient(t *testing.T, s *realtimetest.Server, after realtimetest.ConnID) realtimetest.ConnID {
-	t.Helper()
-	var id realtimetest.ConnID
-	require.Eventually(t, func() bool {
-		id = newestClient(s)
-		return id > after
-	}, 2*time.Second, time.Millisecond)
-	return id
 }

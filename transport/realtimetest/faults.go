@@ -32,6 +32,7 @@ func (f *Faults) drops(reply bool) bool {
 // (1006), as when a network path or a node dies. The listener stays up, so
 // clients can reconnect at once.
 func (f *Faults) DropAll() {
+	f.s.settle()
 	f.s.mu.Lock()
 	conns := f.s.connList()
 	f.s.mu.Unlock()
@@ -86,6 +87,7 @@ func (f *Faults) rejectReason() string {
 // removed). Other codes close without a message too.
 func (f *Faults) CloseAll(code transport.StatusCode) {
 	s := f.s
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.connList() {
@@ -149,6 +151,7 @@ func (f *Faults) SendMalformed() { f.SendRaw(malformedFrame, false) }
 // zero Msg.
 func (f *Faults) SendRaw(data []byte, binary bool) {
 	s := f.s
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.connList() {

@@ -103,11 +103,14 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	s.handshakes.RLock()
 	tc, err := transport.Upgrade(w, r, transport.WithMaxFrameSize(s.cfg.maxFrameSize))
 	if err != nil {
+		s.handshakes.RUnlock()
 		return // Upgrade answered the malformed request
 	}
 	c := s.register(tc, ser, token)
+	s.handshakes.RUnlock()
 	if c == nil {
 		_ = tc.Close(transport.StatusGoingAway, "")
 		return

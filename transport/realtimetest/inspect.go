@@ -44,6 +44,7 @@ type ChannelInfo struct {
 
 // Clients returns the connected sockets, by connection id.
 func (s *Server) Clients() []ClientInfo {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conns := s.connList()

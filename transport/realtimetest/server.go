@@ -34,6 +34,12 @@ type Server struct {
 	hs      *http.Server
 	serveWG sync.WaitGroup
 
+	// handshakes is read-held by each WebSocket handshake from the upgrade
+	// until the connection is registered; settle waits for those in flight,
+	// so a client that has seen its handshake complete is always reached by
+	// faults and listed by Clients.
+	handshakes sync.RWMutex
+
 	mu       sync.Mutex
 	closed   bool
 	stopped  bool          // listener down (Faults.Stop or Close)
@@ -264,4 +270,11 @@ func (s *Server) sleep(d time.Duration) bool {
 	case <-stop:
 		return false
 	}
+}
+
+// settle waits until every handshake whose 101 response may already have
+// reached its client has registered its connection.
+func (s *Server) settle() {
+	s.handshakes.Lock()
+	s.handshakes.Unlock() // an empty critical section: a barrier
 }
