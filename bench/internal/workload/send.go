@@ -31,22 +31,13 @@ func FloorSender() Sender { return floorSender{} }
 type floorSender struct{}
 
 func (floorSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
-	s := Spec{Endpoint: endpoint, Vsn: v}
-	c, err := dialRaw(ctx, s.URL(), v)
+	c, topic, joinRef, err := dialJoined(ctx, endpoint, v)
 	if err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
 	defer stop()
 	defer c.close()
-	topic := frames.Topic(0, 1)
-	joinRef, err := c.join(topic)
-	if err != nil {
-		return err
-	}
-	if err := c.awaitReplies(1); err != nil {
-		return runErr(ctx, err)
-	}
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	var msg, frame []byte
 	type envelope struct {
@@ -80,22 +71,13 @@ func SourceSender() Sender { return sourceSender{} }
 type sourceSender struct{}
 
 func (sourceSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
-	s := Spec{Endpoint: endpoint, Vsn: v}
-	c, err := dialRaw(ctx, s.URL(), v)
+	c, topic, joinRef, err := dialJoined(ctx, endpoint, v)
 	if err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() })
 	defer stop()
 	defer c.close()
-	topic := frames.Topic(0, 1)
-	joinRef, err := c.join(topic)
-	if err != nil {
-		return err
-	}
-	if err := c.awaitReplies(1); err != nil {
-		return runErr(ctx, err)
-	}
 	payload, err := gojson.Marshal(BroadcastBody{Seq: 1, Body: broadcastText})
 	if err != nil {
 		return err
@@ -113,4 +95,24 @@ func (sourceSender) Send(ctx context.Context, endpoint string, v frames.Vsn, n i
 		return runErr(ctx, err)
 	}
 	return nil
+}
+
+// dialJoined connects a raw client and joins the one channel the senders
+// broadcast on, waiting for the join's reply.
+func dialJoined(ctx context.Context, endpoint string, v frames.Vsn) (c *rawConn, topic, joinRef string, err error) {
+	c, err = dialRaw(ctx, Spec{Endpoint: endpoint, Vsn: v}.URL(), v)
+	if err != nil {
+		return nil, "", "", err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.Close() }) // ctx bounds the join too
+	defer stop()
+	topic = frames.Topic(0, 1)
+	if joinRef, err = c.join(topic); err == nil {
+		err = c.awaitReplies(1)
+	}
+	if err != nil {
+		_ = c.close()
+		return nil, "", "", runErr(ctx, err)
+	}
+	return c, topic, joinRef, nil
 }
