@@ -55,11 +55,8 @@ func (s *session) write(ctx context.Context, m *phoenix.Message) error {
 	if cap(frame) <= 64<<10 {
 		s.wbuf = frame[:0] // reuse the buffer; the transport copies before masking
 	}
-	if ctx == nil || ctx.Done() == nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.Background(), s.c.cfg.pushTimeout)
-		defer cancel()
-	}
+	// The transport bounds every write by its write timeout (and by ctx's
+	// deadline if earlier), so a context without one needs no wrapper.
 	err = s.conn.WriteFrame(ctx, frame, binary)
 	size := len(frame)
 	s.wmu.Unlock()
