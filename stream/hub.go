@@ -27,8 +27,10 @@ type Hub[T any] struct {
 }
 
 type hubConfig struct {
-	defaults *observeConfig
-	onActive func(active bool)
+	defaults  *observeConfig
+	onActive  func(active bool)
+	neverWait bool
+	onSlow    func(SlowConsumer)
 }
 
 // HubOption configures a Hub.
@@ -49,6 +51,28 @@ func OnActive(fn func(active bool)) HubOption {
 	return func(c *hubConfig) { c.onActive = fn }
 }
 
+// NeverWait makes Emit never wait for a consumer, whatever its policy: the hub of a producer that must not
+// be held up by its consumers, such as a network reader that also handles control traffic. Each consumer
+// gets a mailbox that grows as needed up to its buffer size (WithBuffer), allocating only what is queued;
+// when it is full the consumer is a slow consumer:
+//
+//   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual;
+//   - a Block consumer loses nothing: its mailbox grows past its buffer size, without bound, for as long as
+//     it stays behind. That memory is the cost of Block at such a hub.
+//
+// Either way the first full mailbox of an episode is reported to OnSlowConsumer, once, until the consumer
+// has caught up (emptied its mailbox).
+func NeverWait() HubOption {
+	return func(c *hubConfig) { c.neverWait = true }
+}
+
+// OnSlowConsumer sets a callback told when a consumer of a NeverWait hub starts a slow-consumer episode (see
+// [SlowConsumer]). It is called from the goroutine calling Emit, after the value was queued or dropped, so
+// it must not block and must not emit into this hub.
+func OnSlowConsumer(fn func(SlowConsumer)) HubOption {
+	return func(c *hubConfig) { c.onSlow = fn }
+}
+
 // NewHub returns a Hub ready for use.
 func NewHub[T any](opts ...HubOption) *Hub[T] {
 	h := &Hub[T]{}
@@ -64,7 +88,9 @@ func NewHub[T any](opts ...HubOption) *Hub[T] {
 }
 
 type consumer[T any] struct {
-	ch       chan T
+	ch       chan T    // the mailbox of a hub that may wait; nil at a NeverWait hub
+	q        *queue[T] // the mailbox at a NeverWait hub
+	limit    int       // q's bound (the consumer's buffer size)
 	gone     chan struct{} // closed when the consumer has left
 	policy   policy
 	dropped  atomic.Uint64
@@ -125,7 +151,19 @@ func (h *Hub[T]) Emit(v T) {
 		return
 	}
 	for _, c := range *p {
+		if c.q != nil {
+			if ev := c.q.offer(c, v, c.limit); ev != nil {
+				h.slow(ev)
+			}
+			continue
+		}
 		c.send(v, nil)
+	}
+}
+
+func (h *Hub[T]) slow(ev *SlowConsumer) {
+	if h.cfg != nil && h.cfg.onSlow != nil {
+		h.cfg.onSlow(*ev)
 	}
 }
 
@@ -138,6 +176,12 @@ func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
 	}
 	done := ctx.Done()
 	for _, c := range *p {
+		if c.q != nil {
+			if ev := c.q.offer(c, v, c.limit); ev != nil {
+				h.slow(ev)
+			}
+			continue
+		}
 		if !c.send(v, done) {
 			return ctx.Err()
 		}
@@ -201,7 +245,12 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 		defaults = h.cfg.defaults
 	}
 	buffer, pol, onDrop, ctr := merge(configFrom(ctx), defaults)
-	c := &consumer[T]{ch: make(chan T, buffer), gone: make(chan struct{}), policy: pol, counters: ctr}
+	c := &consumer[T]{gone: make(chan struct{}), policy: pol, counters: ctr, limit: buffer}
+	if h.cfg != nil && h.cfg.neverWait {
+		c.q = newQueue[T]()
+	} else {
+		c.ch = make(chan T, buffer)
+	}
 
 	done, err, ok := h.register(c)
 	if !ok {
@@ -230,6 +279,9 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 	}
 
 	ctxDone := ctx.Done()
+	if c.q != nil {
+		return h.drain(ctx, c.q, done, deliver)
+	}
 	for {
 		select {
 		case v := <-c.ch:
@@ -249,6 +301,43 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 					return ctx.Err()
 				default:
 					return h.err // written before done was closed
+				}
+			}
+		}
+	}
+}
+
+// drain is the consumer loop of a NeverWait hub: it delivers its mailbox a batch at a time.
+func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, deliver func(T) bool) error {
+	ctxDone := ctx.Done()
+	var batch []T
+	for {
+		batch = q.take(batch)
+		for _, v := range batch {
+			if !deliver(v) {
+				return nil
+			}
+		}
+		if len(batch) > 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		select {
+		case <-q.wake:
+		case <-ctxDone:
+			return ctx.Err()
+		case <-done:
+			for {
+				batch = q.take(batch)
+				if len(batch) == 0 {
+					return h.err // written before done was closed
+				}
+				for _, v := range batch {
+					if !deliver(v) {
+						return nil
+					}
 				}
 			}
 		}
