@@ -7,7 +7,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func ExampleClient_Channel() {

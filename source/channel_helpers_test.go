@@ -13,9 +13,9 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/operators"
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // Channel-layer test helpers. Names carry a "ch"/"rt" prefix so that they

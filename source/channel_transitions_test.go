@@ -11,8 +11,8 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/operators"
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // The channel state machine's transitions (client.md §3.5).

@@ -11,7 +11,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 type roomRow struct {

@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 func isState(want source.State) func(source.StateChange) bool {

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/stream"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // With the real defaults (25 s heartbeat, 25 s reply timeout, 1 s first

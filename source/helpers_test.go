@@ -9,8 +9,8 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/operators"
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/stream"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // fast are client options that keep fault tests short: quick heartbeats

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/reactivex/rxgo/v2"
-
 	"github.com/rxrealtime/rxrealtime/stream"
 )
 
@@ -106,30 +104,6 @@ func ExampleHub() {
 	// 1 2
 	// active: false
 	// consumers: 0
-}
-
-func ExampleToObservable() {
-	// Use any rxgo operator on a typed stream, and come back to a typed stream.
-	obs := stream.ToObservable(context.Background(), stream.Of(1, 2, 3, 4)).
-		Filter(func(v any) bool { return v.(int) > 2 })
-	for v := range stream.FromObservable[int](obs).All(context.Background()) {
-		fmt.Println(v)
-	}
-	// Output:
-	// 3
-	// 4
-}
-
-func ExampleFromObservable() {
-	obs := rxgo.Just("a", 2)()
-	err := stream.FromObservable[string](obs).Run(context.Background(), func(v string) bool {
-		fmt.Println(v)
-		return true
-	})
-	fmt.Println(errors.Is(err, stream.ErrItemType), err)
-	// Output:
-	// a
-	// true stream: rxgo item 1 is int, want string
 }
 
 // Derive builds an operator whose readiness propagates: Observe on the result returns once the consumer is

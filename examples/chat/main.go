@@ -1,5 +1,5 @@
 // Command chat runs a two-person chat room on the embedded
-// Realtime-compatible server (transport/realtimetest): Alice and Bob each
+// Realtime-compatible server (source/realtimetest): Alice and Bob each
 // have their own client, join the channel "room", announce themselves with
 // presence, exchange broadcast messages (acknowledged by the server), and
 // Alice sees Bob come and go. It prints the conversation and exits.
@@ -17,7 +17,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/presence"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command dbchanges streams typed database changes: it starts the embedded
-// Realtime-compatible server (transport/realtimetest) in place of a
+// Realtime-compatible server (source/realtimetest) in place of a
 // Supabase project, subscribes a channel to the changes of public.todos in
 // one list, writes a few rows through the server, and prints each change as
 // a typed Go value as it arrives. It exits once it has seen them.
@@ -21,7 +21,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func main() {

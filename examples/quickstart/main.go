@@ -1,5 +1,5 @@
 // Command quickstart shows rxrealtime end to end with no Supabase project:
-// it starts the embedded Realtime-compatible server (transport/realtimetest),
+// it starts the embedded Realtime-compatible server (source/realtimetest),
 // connects a client, joins a channel that listens to postgres_changes,
 // broadcasts and presence, and prints a typed database change, a broadcast
 // and a presence join as they flow through the client's streams. It exits
@@ -19,7 +19,7 @@ import (
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/source/presence"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func main() {

@@ -12,10 +12,11 @@
 // The server sends rows as JSON objects whose values usually already have the
 // JSON type the Go field expects (numbers for int8, strings for uuid, objects
 // for jsonb). [Decode] therefore decodes the record straight into T with
-// github.com/segmentio/encoding/json, a drop-in for encoding/json that is
-// about three times faster. Only when that fails does it decode each value
-// of the row alone to find the ones T rejects, and rewrite those by the type
-// of their column, as the server listed it:
+// github.com/goccy/go-json, a drop-in for encoding/json that is the fastest
+// of the decoders measured in bench/README.md. Only when that fails does it
+// decode each value of the row alone (with github.com/segmentio/encoding/json,
+// whose type errors name the column) to find the ones T rejects, and rewrite
+// those by the type of their column, as the server listed it:
 //
 //   - int2, int4, int8, oid, float4, float8, numeric: a number sent as a JSON
 //     string is written as a number, and a number is written as a string when

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"strings"
+
+	"github.com/rxrealtime/rxrealtime/source/internal/pgfilter"
 )
 
 // Filter is a row filter of a [Binding] in the server's syntax
@@ -26,10 +28,6 @@ type condition struct {
 
 // maxInValues is the server's limit on the number of values of an in filter.
 const maxInValues = 100
-
-// The operators the server accepts (lib/extensions/postgres_cdc_rls/subscriptions.ex).
-// Operators after "in" need a server from mid-2026 or later.
-var filterOps = [...]string{"eq", "neq", "lt", "lte", "gt", "gte", "in", "like", "ilike", "is", "match", "imatch", "isdistinct"}
 
 // IsValue is the operand of [Is]: the server accepts only these four.
 type IsValue string
@@ -199,7 +197,7 @@ func RawFilter(s string) Filter {
 		return Filter{}
 	}
 	var f Filter
-	for _, seg := range splitTopLevel(s) {
+	for _, seg := range pgfilter.Split(s) {
 		c, err := parseSegment(seg)
 		if err != nil {
 			return Filter{err: err}

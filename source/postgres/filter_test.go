@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/source/internal/pgfilter"
 	"pgregory.net/rapid"
 )
 
@@ -159,7 +161,7 @@ func TestRawFilterAcceptsServerExamples(t *testing.T) {
 // or for in the elements of the array literal the list becomes.
 func serverReads(t interface{ Fatalf(string, ...any) }, s string) [][]any {
 	var out [][]any
-	for _, seg := range splitTopLevel(strings.TrimFunc(s, isSpace)) {
+	for _, seg := range pgfilter.Split(strings.TrimFunc(s, isSpace)) {
 		c, err := parseSegment(seg)
 		if err != nil {
 			t.Fatalf("server rejects %q: %v", s, err)
@@ -172,7 +174,7 @@ func serverReads(t interface{ Fatalf(string, ...any) }, s string) [][]any {
 			out = append(out, elems)
 			continue
 		}
-		out = append(out, []any{unquoteValue(c.value)})
+		out = append(out, []any{pgfilter.Unquote(c.value)})
 	}
 	return out
 }

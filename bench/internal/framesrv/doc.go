@@ -1,6 +1,6 @@
 // Package framesrv is the benchmarks' frame source: a small loopback
 // Phoenix/Realtime-speaking WebSocket server built for raw speed, not for
-// behaviour (transport/realtimetest is the behavioural server).
+// behaviour (source/realtimetest is the behavioural server).
 //
 // A client connects to [Server.Endpoint] + "/websocket" with the query
 // parameters

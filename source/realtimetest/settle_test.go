@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/transport"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // A fault injected right after a client's handshake completes reaches that

@@ -3,7 +3,6 @@ package realtimetest
 import (
 	"time"
 
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -96,13 +95,13 @@ func (ch *channel) push(event string, payload []byte) {
 func systemMessage(extension, status, message, channelName string) []byte {
 	b := make([]byte, 0, 96+len(message))
 	b = append(b, `{"extension":`...)
-	b = jsonscan.AppendString(b, extension)
+	b = appendString(b, extension)
 	b = append(b, `,"status":`...)
-	b = jsonscan.AppendString(b, status)
+	b = appendString(b, status)
 	b = append(b, `,"message":`...)
-	b = jsonscan.AppendString(b, message)
+	b = appendString(b, message)
 	b = append(b, `,"channel":`...)
-	b = jsonscan.AppendString(b, channelName)
+	b = appendString(b, channelName)
 	return append(b, '}')
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport"
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -241,7 +240,7 @@ func (c *conn) closeAfterQueued(code transport.StatusCode) {
 func (c *conn) reply(joinRef, ref, topic, status string, response []byte) {
 	p := make([]byte, 0, len(response)+32)
 	p = append(p, `{"status":`...)
-	p = jsonscan.AppendString(p, status)
+	p = appendString(p, status)
 	p = append(p, `,"response":`...)
 	p = append(p, response...)
 	p = append(p, '}')

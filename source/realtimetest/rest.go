@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -27,7 +26,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 func messageBody(msg string) []byte {
-	return append(append([]byte(`{"message":`), jsonscan.AppendString(nil, msg)...), '}')
+	return append(append([]byte(`{"message":`), appendString(nil, msg)...), '}')
 }
 
 // restGate runs the plugs in front of both broadcast endpoints: tenant,
@@ -255,9 +254,9 @@ func (s *Server) validateBatchMessage(obj record) (batchMessage, []byte) {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = jsonscan.AppendString(out, k)
+		out = appendString(out, k)
 		out = append(out, ":["...)
-		out = jsonscan.AppendString(out, errs[k])
+		out = appendString(out, errs[k])
 		out = append(out, ']')
 	}
 	return m, append(out, '}')
@@ -269,10 +268,10 @@ func (s *Server) validateBatchMessage(obj record) (batchMessage, []byte) {
 func (s *Server) restBroadcastJSON(m batchMessage) {
 	s.countEvent(1)
 	p := append(make([]byte, 0, len(m.payload)+64), `{"event":`...)
-	p = jsonscan.AppendString(p, m.event)
+	p = appendString(p, m.event)
 	if m.id != "" {
 		p = append(p, `,"meta":{"id":`...)
-		p = jsonscan.AppendString(p, m.id)
+		p = appendString(p, m.id)
 		p = append(p, '}')
 	}
 	p = append(p, `,"payload":`...)

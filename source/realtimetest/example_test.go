@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/transport"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
 )
 
 // connect dials the server with vsn 2.0.0 and joins topic with payload,

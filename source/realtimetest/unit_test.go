@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 func TestPresenceTrackUpdateUntrack(t *testing.T) {
@@ -136,7 +134,7 @@ func TestRecordKeepsOrderAndLastDuplicate(t *testing.T) {
 
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"plain", `q"b\s`, "ctl\x00\x01\n\t\r", "é€😀", "bad\xffutf8"} {
-		got := jsonscan.AppendString(nil, s)
+		got := appendString(nil, s)
 		var back string
 		require.NoError(t, json.Unmarshal(got, &back), string(got))
 		if s == "bad\xffutf8" {

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 // errNotObject reports a value that must be a JSON object but is not.
@@ -48,7 +46,7 @@ func (r record) appendJSON(dst []byte, keep func(string) bool) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = jsonscan.AppendString(dst, f.name)
+		dst = appendString(dst, f.name)
 		dst = append(dst, ':')
 		dst = append(dst, f.raw...)
 	}

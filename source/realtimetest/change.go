@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 // ErrInvalidChange is wrapped by the error [Server.EmitChange] returns for a
@@ -145,13 +143,13 @@ func (c *change) dataJSON(sel []string) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"schema":`...)
-	b = jsonscan.AppendString(b, c.schema)
+	b = appendString(b, c.schema)
 	b = append(b, `,"table":`...)
-	b = jsonscan.AppendString(b, c.table)
+	b = appendString(b, c.table)
 	b = append(b, `,"commit_timestamp":`...)
-	b = jsonscan.AppendString(b, c.ts.UTC().Format(timestampLayout))
+	b = appendString(b, c.ts.UTC().Format(timestampLayout))
 	b = append(b, `,"type":`...)
-	b = jsonscan.AppendString(b, c.typ)
+	b = appendString(b, c.typ)
 	b = append(b, `,"columns":[`...)
 	n := 0
 	for _, col := range c.columns {
@@ -163,9 +161,9 @@ func (c *change) dataJSON(sel []string) []byte {
 		}
 		n++
 		b = append(b, `{"name":`...)
-		b = jsonscan.AppendString(b, col.Name)
+		b = appendString(b, col.Name)
 		b = append(b, `,"type":`...)
-		b = jsonscan.AppendString(b, col.Type)
+		b = appendString(b, col.Type)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -186,7 +184,7 @@ func (c *change) dataJSON(sel []string) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = jsonscan.AppendString(b, e)
+			b = appendString(b, e)
 		}
 		b = append(b, ']')
 	}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport"
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -130,7 +129,7 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 				return
 			}
 		}
-		resp := append(append([]byte(`{"reason":`), jsonscan.AppendString(nil, reason)...), '}')
+		resp := append(append([]byte(`{"reason":`), appendString(nil, reason)...), '}')
 		c.reply(m.JoinRef, m.Ref, m.Topic, "error", resp)
 		if old != nil {
 			old.sendClose()

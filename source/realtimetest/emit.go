@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -118,7 +117,7 @@ func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
 	if id == "" {
 		id = newUUIDv1()
 	}
-	meta := append(append([]byte(`{"id":`), jsonscan.AppendString(nil, id)...), '}')
+	meta := append(append([]byte(`{"id":`), appendString(nil, id)...), '}')
 	topic := "realtime:" + b.Topic
 	f := fanout{v2: &phoenix.Message{Kind: phoenix.KindUserBroadcast, Topic: topic, Event: phoenix.EventBroadcast,
 		UserEvent: b.Event, Payload: payload, Binary: b.Binary, Meta: meta}}

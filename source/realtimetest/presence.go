@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-
-	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
 
 // presenceMeta is one tracked presence: one channel's payload under a key.
@@ -20,10 +18,10 @@ type presenceMeta struct {
 // appendJSON renders the meta: {"phx_ref":..., ["phx_ref_prev":...,] payload keys}.
 func (m *presenceMeta) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"phx_ref":`...)
-	dst = jsonscan.AppendString(dst, m.ref)
+	dst = appendString(dst, m.ref)
 	if m.prev != "" {
 		dst = append(dst, `,"phx_ref_prev":`...)
-		dst = jsonscan.AppendString(dst, m.prev)
+		dst = appendString(dst, m.prev)
 	}
 	inner := m.payload.appendJSON(nil, func(k string) bool { return k != "phx_ref" && k != "phx_ref_prev" })
 	if len(inner) > 2 {
@@ -73,7 +71,7 @@ func appendGroups(dst []byte, groups []presenceChange) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = jsonscan.AppendString(dst, g.key)
+		dst = appendString(dst, g.key)
 		dst = append(dst, `:{"metas":[`...)
 		for j, m := range g.metas {
 			if j > 0 {

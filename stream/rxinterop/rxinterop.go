@@ -1,4 +1,17 @@
-package stream
+// Package rxinterop bridges typed streams ([stream.Stream]) and
+// github.com/reactivex/rxgo/v2, so any rxgo operator can be used on a typed
+// stream without exposing interface{} in the stream API: [ToObservable]
+// leaves for rxgo, [FromObservable] comes back.
+//
+// It is a package of its own so that the core (stream, source, operators,
+// transport) does not link rxgo, nor the packages rxgo's own non-test files
+// import (testify, yaml.v3, emirpasic/gods, cenkalti/backoff). Import it only
+// where rxgo is wanted.
+//
+// rxgo costs a goroutine hand-off per operator per value, and boxes values
+// in interface{}, so the native operators of package operators are the ones
+// to use on hot paths (figures: bench/README.md, BenchmarkChain).
+package rxinterop
 
 import (
 	"context"
@@ -7,31 +20,32 @@ import (
 	"reflect"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxrealtime/rxrealtime/stream"
 )
 
 // ToObservable returns a cold rxgo Observable of s: each Observe of it runs s anew (for a Hub stream: a new
-// consumer with the given options), sends every value as rxgo.Of(v) and the terminal error, if any, as a last
-// rxgo.Error item, then closes its channel. The run stops when ctx ends or when the rxgo context of that
-// Observe (rxgo.WithContext) ends. As with any rxgo source, an observer that stops reading without cancelling
-// keeps the producer goroutine blocked: cancel ctx when done.
-func ToObservable[T any](ctx context.Context, s Stream[T], opts ...ObserveOption) rxgo.Observable {
-	cfg := newConfig(opts)
+// consumer with the given options, as [stream.Stream.Subscribe] takes them), sends every value as rxgo.Of(v)
+// and the terminal error, if any, as a last rxgo.Error item, then closes its channel. The run stops when ctx
+// ends or when the rxgo context of that Observe (rxgo.WithContext) ends. As with any rxgo source, an observer
+// that stops reading without cancelling keeps the producer goroutine blocked: cancel ctx when done.
+func ToObservable[T any](ctx context.Context, s stream.Stream[T], opts ...stream.ObserveOption) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{func(octx context.Context, next chan<- rxgo.Item) {
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stop := context.AfterFunc(octx, cancel)
 		defer stop()
-		rctx = withConfig(rctx, cfg)
 		done := rctx.Done()
-		err := s.Run(rctx, func(v T) bool {
+		// Subscribe calls the function from its own goroutine, one value at a
+		// time, and ends the run once rctx ends; its Err already reads a
+		// cancellation of rctx as the end of the stream, not a failure.
+		sub := s.Subscribe(rctx, func(v T) {
 			select {
 			case next <- rxgo.Of(v):
-				return true
 			case <-done:
-				return false
 			}
-		})
-		if err = terminal(rctx, err); err != nil {
+		}, opts...)
+		if err := sub.Wait(); err != nil {
 			select {
 			case next <- rxgo.Error(err):
 			case <-done:
@@ -41,7 +55,7 @@ func ToObservable[T any](ctx context.Context, s Stream[T], opts ...ObserveOption
 }
 
 // ErrItemType is matched (errors.Is) by an *ItemTypeError.
-var ErrItemType = errors.New("stream: rxgo item of the wrong type")
+var ErrItemType = errors.New("rxinterop: rxgo item of the wrong type")
 
 // ItemTypeError ends a FromObservable stream that received an item whose value is not a T.
 type ItemTypeError struct {
@@ -52,7 +66,7 @@ type ItemTypeError struct {
 
 // Error describes the mismatch.
 func (e *ItemTypeError) Error() string {
-	return fmt.Sprintf("stream: rxgo item %d is %s, want %s", e.Index, e.Got, e.Want)
+	return fmt.Sprintf("rxinterop: rxgo item %d is %s, want %s", e.Index, e.Got, e.Want)
 }
 
 // Unwrap returns ErrItemType.
@@ -63,14 +77,14 @@ func (e *ItemTypeError) Unwrap() error { return ErrItemType }
 // T when T is a pointer, interface, map, slice, channel or function type, and is a type error otherwise. An
 // error item ends the stream with that error. When the consumer stops early, the rest of the rxgo channel is
 // drained in the background until rxgo closes it (rxgo operators close it once their context ends).
-func FromObservable[T any](obs rxgo.Observable) Stream[T] {
+func FromObservable[T any](obs rxgo.Observable) stream.Stream[T] {
 	want := reflect.TypeFor[T]()
 	nilable := false
 	switch want.Kind() {
 	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		nilable = true
 	}
-	return New(func(ctx context.Context, emit func(T) bool) error {
+	return stream.New(func(ctx context.Context, emit func(T) bool) error {
 		if obs == nil {
 			return nil
 		}

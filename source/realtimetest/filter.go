@@ -9,14 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-)
 
-// filterOps are the postgres_changes filter operators the real server
-// accepts (Extensions.PostgresCdcRls.Subscriptions @filter_types).
-var filterOps = map[string]bool{
-	"eq": true, "neq": true, "lt": true, "lte": true, "gt": true, "gte": true, "in": true,
-	"like": true, "ilike": true, "is": true, "match": true, "imatch": true, "isdistinct": true,
-}
+	"github.com/rxrealtime/rxrealtime/source/internal/pgfilter"
+)
 
 // condition is one parsed "column=[not.]op.value" filter segment.
 type condition struct {
@@ -30,19 +25,20 @@ type condition struct {
 }
 
 // errEmptySegment is the parse error for "a=eq.1,,b=eq.2".
-var errEmptySegment = errors.New("filter must not contain empty segments (check for extra commas)")
+var errEmptySegment = errors.New(pgfilter.EmptySegmentText)
 
-// parseFilter parses a postgres_changes filter string the way the real server
-// does: top-level commas separate AND-ed segments (commas inside parentheses
-// or double quotes do not split), each segment is column=[not.]op.value.
-// The error text is what follows "Error parsing `filter` params: ".
+// parseFilter parses a postgres_changes filter string with the server's
+// grammar (pgfilter): top-level commas separate AND-ed segments (commas inside
+// parentheses or double quotes do not split), each segment is
+// column=[not.]op.value. The error text is what follows
+// "Error parsing `filter` params: ".
 func parseFilter(filter string) ([]condition, error) {
 	trimmed := strings.TrimFunc(filter, unicode.IsSpace)
 	if trimmed == "" {
 		return nil, nil
 	}
 	var out []condition
-	for _, seg := range splitTopLevel(trimmed) {
+	for _, seg := range pgfilter.Split(trimmed) {
 		c, err := parseSegment(seg)
 		if err != nil {
 			return nil, err
@@ -52,121 +48,39 @@ func parseFilter(filter string) ([]condition, error) {
 	return out, nil
 }
 
-// splitTopLevel splits on commas outside parentheses and quotes. A double
-// quote opens a quoted run only after '.', '(' or ','; backslash escapes
-// inside quotes.
-func splitTopLevel(s string) []string {
-	var (
-		parts  []string
-		cur    strings.Builder
-		depth  int
-		quoted bool
-		prev   byte
-	)
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case quoted && ch == '\\' && i+1 < len(s):
-			cur.WriteByte(ch)
-			cur.WriteByte(s[i+1])
-			prev = s[i+1]
-			i++
-		case quoted && ch == '"':
-			quoted = false
-			cur.WriteByte(ch)
-			prev = ch
-		case quoted:
-			cur.WriteByte(ch)
-			prev = ch
-		case ch == '"' && (prev == '.' || prev == '(' || prev == ','):
-			quoted = true
-			cur.WriteByte(ch)
-			prev = ch
-		case ch == '(':
-			depth++
-			cur.WriteByte(ch)
-			prev = ch
-		case ch == ')':
-			depth = max(0, depth-1)
-			cur.WriteByte(ch)
-			prev = ch
-		case ch == ',' && depth == 0:
-			parts = append(parts, cur.String())
-			cur.Reset()
-			prev = 0
-		default:
-			cur.WriteByte(ch)
-			prev = ch
-		}
-	}
-	return append(parts, cur.String())
-}
-
+// parseSegment reads one segment and words its errors as the server does.
 func parseSegment(seg string) (condition, error) {
 	seg = strings.TrimFunc(seg, unicode.IsSpace)
-	if seg == "" {
+	s, fault := pgfilter.Cut(seg)
+	switch fault {
+	case pgfilter.EmptySegment:
 		return condition{}, errEmptySegment
-	}
-	col, rest, ok := strings.Cut(seg, "=")
-	if !ok {
+	case pgfilter.NoEquals:
 		return condition{}, errors.New(inspectStrings(seg))
+	case pgfilter.NoOperator:
+		return condition{}, errors.New(inspectStrings(s.Value))
+	case pgfilter.UnknownOp:
+		return condition{}, errors.New(inspectStrings(s.Op, s.Value))
+	case pgfilter.InNotParenthesized:
+		return condition{}, errors.New(pgfilter.InParenthesesText)
 	}
-	c := condition{column: col}
-	if after, found := strings.CutPrefix(rest, "not."); found {
-		c.negate = true
-		rest = after
-	}
-	op, value, ok := strings.Cut(rest, ".")
-	if !ok {
-		return condition{}, errors.New(inspectStrings(rest))
-	}
-	if !filterOps[op] {
-		return condition{}, errors.New(inspectStrings(op, value))
-	}
-	c.op = op
-	if op == "in" {
-		if len(value) < 2 || value[0] != '(' || value[len(value)-1] != ')' {
-			return condition{}, errors.New("`in` filter value must be wrapped by parentheses")
-		}
-		inner := value[1 : len(value)-1]
+	c := condition{column: s.Column, op: s.Op, negate: s.Not}
+	if s.Op == "in" {
+		inner := s.Value[1 : len(s.Value)-1]
 		c.value = "{" + inner + "}"
 		c.list = parseArrayLiteral(inner)
 		return c, nil
 	}
-	c.value = unquoteValue(value)
-	switch op {
+	c.value = pgfilter.Unquote(s.Value)
+	switch s.Op {
 	case "like", "ilike":
-		c.re, _ = regexp.Compile(likeToRegexp(c.value, op == "ilike"))
+		c.re, _ = regexp.Compile(likeToRegexp(c.value, s.Op == "ilike"))
 	case "match":
 		c.re, _ = regexp.Compile(c.value)
 	case "imatch":
 		c.re, _ = regexp.Compile("(?i)" + c.value)
 	}
 	return c, nil
-}
-
-// unquoteValue strips one pair of surrounding double quotes, resolving
-// backslash escapes; a value that is not exactly one quoted string is kept.
-func unquoteValue(v string) string {
-	if len(v) == 0 || v[0] != '"' {
-		return v
-	}
-	var b strings.Builder
-	for i := 1; i < len(v); i++ {
-		switch ch := v[i]; {
-		case ch == '"':
-			if i == len(v)-1 {
-				return b.String()
-			}
-			return v
-		case ch == '\\' && i+1 < len(v):
-			b.WriteByte(v[i+1])
-			i++
-		default:
-			b.WriteByte(ch)
-		}
-	}
-	return v
 }
 
 // parseArrayLiteral splits the inside of a Postgres array literal: comma
