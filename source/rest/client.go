@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -28,20 +29,36 @@ type Option func(*config)
 
 type config struct {
 	httpClient *http.Client
-	token      func(context.Context) (string, error)
+	token      TokenProvider
 	header     http.Header
+	logger     *slog.Logger
 }
+
+// TokenProvider returns the user's access token (a JWT). It is the
+// function type of source.TokenProvider, named here by an alias so that
+// this package need not import the socket client: a source.TokenProvider
+// can be passed to [WithAccessToken] as is, and a TokenProvider to
+// source.WithAccessToken.
+type TokenProvider = func(ctx context.Context) (string, error)
 
 // WithHTTPClient sends requests with c instead of http.DefaultClient.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) { cfg.httpClient = c }
 }
 
-// WithAccessToken calls f before each request for the user's JWT, sent as
+// WithAccessToken calls p before each request for the user's JWT, sent as
 // Authorization: Bearer <token>; an empty token sends no Authorization
-// header. An error from f fails the request before anything is sent.
-func WithAccessToken(f func(ctx context.Context) (string, error)) Option {
-	return func(cfg *config) { cfg.token = f }
+// header. An error from p fails the request before anything is sent. p
+// can be the socket client's source.TokenProvider.
+func WithAccessToken(p TokenProvider) Option {
+	return func(cfg *config) { cfg.token = p }
+}
+
+// WithLogger logs each request at Debug (method, path, status, duration)
+// and each failure at Warn. The API key, the token and the query string
+// are never logged. Without it nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(cfg *config) { cfg.logger = l }
 }
 
 // WithToken sends token as Authorization: Bearer <token> on every request.
@@ -209,8 +226,27 @@ func (c *Client) singleURL(topic, event string, private bool) *url.URL {
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
+// post sends one request and logs its outcome.
 func (c *Client) post(ctx context.Context, target *url.URL, contentType string, body []byte) error {
-	_, err := c.send(ctx, target.String(), contentType, body)
+	start := time.Now()
+	status, err := c.send(ctx, target.String(), contentType, body)
+	if l := c.cfg.logger; l != nil {
+		attrs := []slog.Attr{
+			slog.String("method", http.MethodPost),
+			slog.String("path", target.EscapedPath()),
+			slog.Int("bytes", len(body)),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if status != 0 {
+			attrs = append(attrs, slog.Int("status", status))
+		}
+		if err != nil {
+			// err's text is already scrubbed of the key and the token.
+			l.LogAttrs(ctx, slog.LevelWarn, "rest: broadcast failed", append(attrs, slog.String("error", err.Error()))...)
+		} else {
+			l.LogAttrs(ctx, slog.LevelDebug, "rest: broadcast", attrs...)
+		}
+	}
 	return err
 }
 
