@@ -23,6 +23,16 @@
 // themselves (EnableTokenAutoRefresh), hand each new session to
 // [Session.Update].
 //
+// Why gotrue-go rather than supabase-go v0.0.4: supabase-go compiles as a
+// dependency, but its go.mod replaces postgrest-go and functions-go with
+// forks (github.com/roja/...), and Go ignores a dependency's replace
+// directives, so a program importing it builds against other code than
+// supabase-go itself was built with; and its Client keeps the project URL
+// and key private, refreshes tokens in a goroutine that cannot be stopped
+// (EnableTokenAutoRefresh, logging through the log package) and updates
+// its fields without synchronization. Its Auth field is a gotrue-go
+// client, so supabase-go users lose nothing by this package taking one.
+//
 // Package gotruetest has an in-process GoTrue stub that signs HS256
 // tokens, to test all this offline against the realtimetest server.
 package supabase
