@@ -4,31 +4,65 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/rxrealtime/rxrealtime/source/rest"
 )
 
-// endpointURL builds the socket URL the way realtime-js does: the endpoint
-// gets "/websocket" appended (unless it already ends with it), http(s)
-// becomes ws(s), then come apikey, the user's params, log_level, and vsn
-// last.
+// SocketEndpoint is the WebSocket endpoint [New] dials for rawURL, before
+// the client adds its query parameters (apikey, log_level, vsn): the
+// input's own query is kept. rawURL is read by [rest.ParseEndpoint]:
+//
+//   - ws:// and wss:// URLs are socket endpoints, used as given with
+//     "/websocket" appended (ws://127.0.0.1:4000/socket ->
+//     ws://127.0.0.1:4000/socket/websocket; wss://<ref>.supabase.co/realtime/v1
+//     -> wss://<ref>.supabase.co/realtime/v1/websocket);
+//   - an http:// or https:// URL whose path ends in /realtime/v1, /socket
+//     or /websocket is the same endpoint with http -> ws;
+//   - any other http:// or https:// URL is a Supabase project URL, resolved
+//     as supabase-js does: https://<ref>.supabase.co, http://localhost:54321
+//     and https://host/prefix/ give wss://<ref>.supabase.co/realtime/v1/websocket,
+//     ws://localhost:54321/realtime/v1/websocket and
+//     wss://host/prefix/realtime/v1/websocket.
+//
+// Anything else is an error wrapping [ErrInvalidURL] and a
+// [*rest.URLError] that names the URL (without its query) and what was
+// not understood.
+func SocketEndpoint(rawURL string) (string, error) {
+	ep, err := parseEndpoint(rawURL)
+	return ep.Socket, err
+}
+
+// RESTEndpoint is the base of the Realtime REST API for rawURL, read as
+// [SocketEndpoint] reads it: http(s)://…/realtime/v1/api for a project URL
+// or a Realtime root, http(s)://host/api for a socket endpoint such as
+// ws://host/socket (as realtime-js's httpEndpointURL). It has no query or
+// user info. Broadcasts are POSTed to RESTEndpoint + "/broadcast";
+// [rest.New] accepts the same rawURL.
+func RESTEndpoint(rawURL string) (string, error) {
+	ep, err := parseEndpoint(rawURL)
+	return ep.API, err
+}
+
+func parseEndpoint(rawURL string) (rest.Endpoint, error) {
+	ep, err := rest.ParseEndpoint(rawURL)
+	if err != nil {
+		return rest.Endpoint{}, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+	}
+	return ep, nil
+}
+
+// endpointURL builds the socket URL the way realtime-js does: the
+// endpoint is [SocketEndpoint] (a project URL resolved to its
+// /realtime/v1/websocket, a socket endpoint with "/websocket" appended),
+// then come apikey, the user's params, log_level, and vsn last.
 func endpointURL(raw string, cfg *config) (string, error) {
-	u, err := url.Parse(raw)
+	ep, err := parseEndpoint(raw)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(ep.Socket)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s", ErrInvalidURL, redactErr(err))
-	}
-	switch u.Scheme {
-	case "ws", "wss":
-	case "http":
-		u.Scheme = "ws"
-	case "https":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("%w: scheme %q (want ws, wss, http or https)", ErrInvalidURL, u.Scheme)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("%w: no host", ErrInvalidURL)
-	}
-	if !strings.HasSuffix(u.Path, "/websocket") {
-		u.Path = strings.TrimSuffix(u.Path, "/") + "/websocket"
 	}
 	var b strings.Builder
 	q := u.RawQuery

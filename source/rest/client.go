@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +19,7 @@ import (
 // Client sends broadcasts to one Realtime server. It is safe for concurrent
 // use.
 type Client struct {
-	base   url.URL // scheme, host and path prefix; no query
+	base   url.URL // the API base, http(s)://host/.../api; no query
 	apiKey string
 	cfg    config
 }
@@ -29,20 +29,36 @@ type Option func(*config)
 
 type config struct {
 	httpClient *http.Client
-	token      func(context.Context) (string, error)
+	token      TokenProvider
 	header     http.Header
+	logger     *slog.Logger
 }
+
+// TokenProvider returns the user's access token (a JWT). It is the
+// function type of source.TokenProvider, named here by an alias so that
+// this package need not import the socket client: a source.TokenProvider
+// can be passed to [WithAccessToken] as is, and a TokenProvider to
+// source.WithAccessToken.
+type TokenProvider = func(ctx context.Context) (string, error)
 
 // WithHTTPClient sends requests with c instead of http.DefaultClient.
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) { cfg.httpClient = c }
 }
 
-// WithAccessToken calls f before each request for the user's JWT, sent as
+// WithAccessToken calls p before each request for the user's JWT, sent as
 // Authorization: Bearer <token>; an empty token sends no Authorization
-// header. An error from f fails the request before anything is sent.
-func WithAccessToken(f func(ctx context.Context) (string, error)) Option {
-	return func(cfg *config) { cfg.token = f }
+// header. An error from p fails the request before anything is sent. p
+// can be the socket client's source.TokenProvider.
+func WithAccessToken(p TokenProvider) Option {
+	return func(cfg *config) { cfg.token = p }
+}
+
+// WithLogger logs each request at Debug (method, path, status, duration)
+// and each failure at Warn. The API key, the token and the query string
+// are never logged. Without it nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(cfg *config) { cfg.logger = l }
 }
 
 // WithToken sends token as Authorization: Bearer <token> on every request.
@@ -61,39 +77,27 @@ func WithHeader(key, value string) Option {
 	}
 }
 
-// socketSuffix matches the WebSocket endpoint's path, as realtime-js's
-// httpEndpointURL strips it.
-var socketSuffix = regexp.MustCompile(`(?i)(/socket/websocket|/socket|/websocket)/?$`)
-
-// New returns a client for the Realtime server at baseURL, such as
-// "https://<project>.supabase.co/realtime/v1". The socket URL works too:
-// ws and wss become http and https, a trailing /socket, /websocket or
-// /socket/websocket is dropped, and so is any query (it may hold the API
-// key, which is sent as a header instead). apiKey is the project's API key.
-// Errors match [ErrInvalidConfig].
+// New returns a client for the Realtime server at baseURL: a Supabase
+// project URL ("https://<ref>.supabase.co", "http://localhost:54321"),
+// its Realtime root ("https://<ref>.supabase.co/realtime/v1") or the
+// socket endpoint ("wss://<ref>.supabase.co/realtime/v1/websocket",
+// "ws://127.0.0.1:4000/socket"), read by [ParseEndpoint] exactly as the
+// socket client reads its URL. Any query is dropped (it may hold the API
+// key, which is sent as a header instead). apiKey is the project's API
+// key. Errors match [ErrInvalidConfig]; a URL not understood is also a
+// [*URLError].
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if apiKey == "" {
 		return nil, fmt.Errorf("%w: empty API key", ErrInvalidConfig)
 	}
-	u, err := url.Parse(baseURL)
+	ep, err := ParseEndpoint(baseURL)
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	u, err := url.Parse(ep.API)
+	if err != nil { // ParseEndpoint built it: cannot happen
 		return nil, fmt.Errorf("%w: base URL does not parse", ErrInvalidConfig)
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "ws":
-		u.Scheme = "http"
-	case "https", "wss":
-		u.Scheme = "https"
-	default:
-		return nil, fmt.Errorf("%w: base URL scheme must be http, https, ws or wss", ErrInvalidConfig)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("%w: base URL has no host", ErrInvalidConfig)
-	}
-	u.User = nil
-	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
-	u.Path = strings.TrimRight(socketSuffix.ReplaceAllString(u.Path, ""), "/")
-	u.RawPath = ""
 	c := &Client{base: *u, apiKey: apiKey}
 	for _, o := range opts {
 		o(&c.cfg)
@@ -191,8 +195,8 @@ func (c *Client) BroadcastBatch(ctx context.Context, messages []Message) error {
 		return &MessageError{Index: -1, Field: "payload", Reason: "cannot encode as JSON", Err: err}
 	}
 	u := c.base
-	u.Path += "/api/broadcast"
-	return c.post(ctx, u.String(), "application/json", body)
+	u.Path += "/broadcast"
+	return c.post(ctx, &u, "application/json", body)
 }
 
 // checkTarget strips "realtime:" from the topic and refuses an empty topic
@@ -208,32 +212,57 @@ func checkTarget(index int, topic, event string) (string, error) {
 	return topic, nil
 }
 
-func (c *Client) singleURL(topic, event string, private bool) string {
+func (c *Client) singleURL(topic, event string, private bool) *url.URL {
 	u := c.base
 	escapedBase := u.EscapedPath()
-	u.Path += "/api/broadcast/" + topic + "/events/" + event
-	u.RawPath = escapedBase + "/api/broadcast/" + url.PathEscape(topic) + "/events/" + url.PathEscape(event)
+	u.Path += "/broadcast/" + topic + "/events/" + event
+	u.RawPath = escapedBase + "/broadcast/" + url.PathEscape(topic) + "/events/" + url.PathEscape(event)
 	if private {
 		u.RawQuery = "private=true"
 	}
-	return u.String()
+	return &u
 }
 
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-func (c *Client) post(ctx context.Context, target, contentType string, body []byte) error {
+// post sends one request and logs its outcome.
+func (c *Client) post(ctx context.Context, target *url.URL, contentType string, body []byte) error {
+	start := time.Now()
+	status, err := c.send(ctx, target.String(), contentType, body)
+	if l := c.cfg.logger; l != nil {
+		attrs := []slog.Attr{
+			slog.String("method", http.MethodPost),
+			slog.String("path", target.EscapedPath()),
+			slog.Int("bytes", len(body)),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if status != 0 {
+			attrs = append(attrs, slog.Int("status", status))
+		}
+		if err != nil {
+			// err's text is already scrubbed of the key and the token.
+			l.LogAttrs(ctx, slog.LevelWarn, "rest: broadcast failed", append(attrs, slog.String("error", err.Error()))...)
+		} else {
+			l.LogAttrs(ctx, slog.LevelDebug, "rest: broadcast", attrs...)
+		}
+	}
+	return err
+}
+
+// send makes the request and returns the response status (0 if none).
+func (c *Client) send(ctx context.Context, target, contentType string, body []byte) (int, error) {
 	token := ""
 	if c.cfg.token != nil {
 		t, err := c.cfg.token(ctx)
 		if err != nil {
-			return scrub(fmt.Errorf("rest: access token: %w", err), c.apiKey)
+			return 0, scrub(fmt.Errorf("rest: access token: %w", err), c.apiKey)
 		}
 		token = t
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
+		return 0, scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
 	}
 	for k, vs := range c.cfg.header {
 		for _, v := range vs {
@@ -249,15 +278,15 @@ func (c *Client) post(ctx context.Context, target, contentType string, body []by
 	}
 	resp, err := c.cfg.httpClient.Do(req)
 	if err != nil {
-		return scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
+		return 0, scrub(fmt.Errorf("rest: broadcast: %w", err), c.apiKey, token)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // let the connection be reused
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
+		return resp.StatusCode, nil
 	}
-	return &StatusError{
+	return resp.StatusCode, &StatusError{
 		Status:     resp.StatusCode,
 		Message:    truncate(redact(errorMessage(resp.StatusCode, data), c.apiKey, token)),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),

@@ -351,18 +351,22 @@ func TestNew(t *testing.T) {
 		{"wss://abc.supabase.co/realtime/v1/websocket?apikey=" + apiKey + "&vsn=2.0.0", "https://abc.supabase.co/realtime/v1/api/broadcast"},
 		{"ws://127.0.0.1:4000/socket/websocket", "http://127.0.0.1:4000/api/broadcast"},
 		{"WS://127.0.0.1:4000/SOCKET/", "http://127.0.0.1:4000/api/broadcast"},
-		{"http://user:pass@127.0.0.1:4000", "http://127.0.0.1:4000/api/broadcast"},
+		{"http://user:pass@127.0.0.1:4000/socket", "http://127.0.0.1:4000/api/broadcast"},
+		{"https://abc.supabase.co", "https://abc.supabase.co/realtime/v1/api/broadcast"},
+		{"http://user:pass@localhost:54321/?apikey=" + apiKey, "http://localhost:54321/realtime/v1/api/broadcast"},
 	}
 	for _, tt := range tests {
 		c, err := New(tt.in, apiKey)
 		require.NoError(t, err, tt.in)
 		u := c.base
-		u.Path += "/api/broadcast"
+		u.Path += "/broadcast"
 		assert.Equal(t, tt.want, u.String(), tt.in)
 	}
 	for _, bad := range []string{"", "ftp://x/y", "https://", "://x", "127.0.0.1:4000/realtime"} {
 		_, err := New(bad, apiKey)
 		assert.ErrorIs(t, err, ErrInvalidConfig, bad)
+		var ue *URLError
+		assert.ErrorAs(t, err, &ue, bad)
 	}
 	_, err := New("https://abc.supabase.co", "")
 	assert.ErrorIs(t, err, ErrInvalidConfig)
@@ -378,5 +382,5 @@ func TestDefaultHTTPClient(t *testing.T) {
 	c, err := New(s.URL, apiKey)
 	require.NoError(t, err)
 	require.NoError(t, c.Broadcast(context.Background(), "room1", "ev", map[string]any{}, false))
-	assert.Equal(t, "/api/broadcast/room1/events/ev", s.last(t).path)
+	assert.Equal(t, "/realtime/v1/api/broadcast/room1/events/ev", s.last(t).path, "a bare http URL is a project URL")
 }

@@ -3,6 +3,12 @@
 // /api/broadcast/:topic/events/:event, the endpoint realtime-js's httpSend
 // uses) or several with [Client.BroadcastBatch] (POST /api/broadcast).
 //
+// [New] takes the same URL as the socket client, source.New (a project URL
+// such as https://<ref>.supabase.co, its /realtime/v1 root, or a socket
+// endpoint; see [ParseEndpoint]), the same token provider type
+// ([TokenProvider] is source.TokenProvider's function type) and a
+// *slog.Logger ([WithLogger]).
+//
 // Topics are channel names, the part after "realtime:" ("room1" for the
 // channel topic "realtime:room1"); a leading "realtime:" is removed, so
 // both forms work. Every request carries the apikey header and, when a token
