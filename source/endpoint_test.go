@@ -13,7 +13,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 const testKey = "SECRET-anon-key"

@@ -88,9 +88,9 @@ func NewHub[T any](opts ...HubOption) *Hub[T] {
 }
 
 type consumer[T any] struct {
-	ch       chan T    // the mailbox of a hub that may wait; nil at a NeverWait hub
-	q        *queue[T] // the mailbox at a NeverWait hub
-	limit    int       // q's bound (the consumer's buffer size)
+	ch       chan T        // the mailbox of a hub that may wait; nil at a NeverWait hub
+	q        *queue[T]     // the mailbox at a NeverWait hub
+	limit    int           // q's bound (the consumer's buffer size)
 	gone     chan struct{} // closed when the consumer has left
 	policy   policy
 	dropped  atomic.Uint64

@@ -108,7 +108,7 @@ func TestNeverWaitHubEpisodes(t *testing.T) {
 	}, stream.DropNewest(), stream.WithBuffer(2))
 	for round := range 2 {
 		h.Emit(round * 10)
-		<-entered // the consumer holds it: its mailbox is empty
+		<-entered                // the consumer holds it: its mailbox is empty
 		for i := 1; i < 5; i++ { // two queued, two dropped
 			h.Emit(round*10 + i)
 		}

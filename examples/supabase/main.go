@@ -30,7 +30,7 @@ import (
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/supabase"
 	"github.com/rxrealtime/rxrealtime/source/supabase/gotruetest"
-	"github.com/rxrealtime/rxrealtime/transport/realtimetest"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func main() {
