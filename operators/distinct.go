@@ -9,9 +9,7 @@ import (
 // Distinct emits the values of s whose key was not seen before in this run. It remembers every key it has
 // seen until the run ends: use it on bounded key spaces.
 func Distinct[T any, K comparable](s stream.Stream[T], key func(T) K) stream.Stream[T] {
-	if key == nil {
-		return invalid[T]("Distinct", "nil key function")
-	}
+	checkFunc("Distinct", "key", key == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		seen := make(map[K]struct{})
 		return s.Run(ctx, func(v T) bool {
@@ -28,9 +26,7 @@ func Distinct[T any, K comparable](s stream.Stream[T], key func(T) K) stream.Str
 // DistinctUntilChanged emits the values of s whose key differs from the key of the previous value (the first
 // value is always emitted). It keeps only the last key.
 func DistinctUntilChanged[T any, K comparable](s stream.Stream[T], key func(T) K) stream.Stream[T] {
-	if key == nil {
-		return invalid[T]("DistinctUntilChanged", "nil key function")
-	}
+	checkFunc("DistinctUntilChanged", "key", key == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		var last K
 		first := true

@@ -27,9 +27,28 @@
 // The first error of a source ends the result with that error, unless the operator says otherwise
 // (MapErr with SkipErrors, RetryWithBackoff). Operators that hold values (Debounce, Sample, BufferCount,
 // BufferTime) emit what they hold before ending, whether the source completed or failed; when the consumer
-// cancels, held values are discarded, since nobody is left to receive them. Bad arguments (nil functions,
-// negative counts, non-positive durations) give a stream that fails at once with an error matching
-// ErrInvalidArgument; operators never panic on bad input.
+// cancels, held values are discarded, since nobody is left to receive them.
+//
+// # Invalid arguments
+//
+// A pipeline built with an invalid argument is a programmer error, and fails where it is built: the operator
+// panics at once (Go's convention, as time.NewTicker(0) does), with a message naming the operator and the
+// argument, such as "operators.Throttle: invalid argument d: non-positive duration 0s". A wrong pipeline is
+// never a stream that ends quietly or fails later in a goroutine nobody watches. The rules, per operator:
+//
+//   - Debounce, Throttle, Sample, BufferTime, Timeout: d <= 0 panics.
+//   - BufferCount: n < 1 panics. Take, Skip: n < 0 panics (n == 0 is valid: Take completes at once, Skip
+//     skips nothing).
+//   - Filter, Map, MapErr, Tap, Scan, Reduce, Distinct, DistinctUntilChanged, FlatMap, ConcatMap: a nil
+//     function panics; so does SkipErrors(nil), when the option is built.
+//   - TakeUntilContext: a nil context panics.
+//   - RetryWithBackoff: a nil Backoff (or a nil BackoffFunc) panics. Its options are lenient by design and
+//     documented as such: MaxAttempts(n < 0) means no limit, like 0; ResetAfter(d <= 0) disables the reset;
+//     nil ShouldRetry and OnRetry are the defaults.
+//   - Merge, TakeUntil, StartWith have no invalid argument (the zero Stream is an empty stream).
+//
+// Once a pipeline is built, running it never panics on account of its arguments: errors of the sources (and
+// of MapErr's function) end the stream, as described above.
 //
 // # Time
 //

@@ -1,16 +1,25 @@
 package operators
 
 import (
-	"errors"
 	"fmt"
-
-	"github.com/rxrealtime/rxrealtime/stream"
+	"time"
 )
 
-// ErrInvalidArgument is matched (errors.Is) by the error of a stream built with a bad argument, such as a nil
-// function or a negative count. Such a stream fails at once when run; operators never panic on bad input.
-var ErrInvalidArgument = errors.New("operators: invalid argument")
+// badArg panics with a message naming the operator and its bad argument: a pipeline built with an invalid
+// argument is a programmer error, reported where it is built (as time.NewTicker(0) does), never a stream that
+// fails later or, worse, quietly ends.
+func badArg(op, arg, format string, args ...any) {
+	panic(fmt.Sprintf("operators.%s: invalid argument %s: %s", op, arg, fmt.Sprintf(format, args...)))
+}
 
-func invalid[T any](op, msg string) stream.Stream[T] {
-	return stream.Fail[T](fmt.Errorf("%w: %s: %s", ErrInvalidArgument, op, msg))
+func checkDuration(op string, d time.Duration) {
+	if d <= 0 {
+		badArg(op, "d", "non-positive duration %v", d)
+	}
+}
+
+func checkFunc(op, arg string, isNil bool) {
+	if isNil {
+		badArg(op, arg, "nil function")
+	}
 }

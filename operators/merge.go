@@ -33,9 +33,7 @@ func Merge[T any](streams ...stream.Stream[T]) stream.Stream[T] {
 // to keep the order of s. Only the Hub registrations of s are declared (see stream.Stream.Hubs): inner
 // streams start later.
 func FlatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.Stream[U] {
-	if f == nil {
-		return invalid[U]("FlatMap", "nil function")
-	}
+	checkFunc("FlatMap", "f", f == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		m := newMerger[U](ctx)
 		inners := make(chan stream.Stream[U])
@@ -59,9 +57,7 @@ func FlatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.St
 // s waits while an inner stream runs. No goroutine is added. The first error ends the stream. Only the Hub
 // registrations of s are declared (see stream.Stream.Hubs): inner streams start later.
 func ConcatMap[T, U any](s stream.Stream[T], f func(T) stream.Stream[U]) stream.Stream[U] {
-	if f == nil {
-		return invalid[U]("ConcatMap", "nil function")
-	}
+	checkFunc("ConcatMap", "f", f == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		var innerErr error
 		stopped := false

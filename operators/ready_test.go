@@ -239,7 +239,6 @@ func TestOperatorHubs(t *testing.T) {
 		"Retry":       {operators.RetryWithBackoff(operators.Merge(s, s), operators.StepBackoff{}).Hubs(), 2},
 		"StartWith":   {operators.StartWith(s, 1).Hubs(), 1},
 		"Debounce":    {operators.Debounce(s, time.Second).Hubs(), 1},
-		"Invalid":     {operators.Debounce(s, 0).Hubs(), 0},
 		"New":         {operators.Map(stream.New(s.Run), id).Hubs(), 0},
 	} {
 		assert.Equal(t, tc.want, tc.got, name)

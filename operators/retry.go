@@ -98,17 +98,18 @@ func MarkHealthy(ctx context.Context) bool {
 // Unlike rxgo's BackOffRetry: the backoff restarts after a healthy run (MarkHealthy, ResetAfter); a clean
 // end can retry (RetryOnComplete); the consumer's context is honoured everywhere — cancelling it ends the
 // source run or the wait at once, returns ctx.Err() and leaves no goroutine (the wait is a timer, not a
-// goroutine); and nothing panics. The stream ends:
+// goroutine); and nothing panics once the pipeline is built. The stream ends:
 //   - with nil when the source completes (without RetryOnComplete) or the consumer stops;
 //   - with the source's error when ShouldRetry rejects it;
 //   - with *RetryExhaustedError when MaxAttempts consecutive retries have failed;
 //   - with ctx.Err() when ctx ends.
 //
-// A nil b gives a stream failing with ErrInvalidArgument. Negative delays count as 0. The result declares the
+// A nil b (or a nil BackoffFunc) panics, naming the operator (see "Invalid arguments" in the package
+// documentation). Negative delays count as 0. The result declares the
 // Hub registrations of s (see stream.Stream.Hubs): Observe waits until a run of s has registered.
 func RetryWithBackoff[T any](s stream.Stream[T], b Backoff, opts ...RetryOption) stream.Stream[T] {
-	if b == nil {
-		return invalid[T]("RetryWithBackoff", "nil Backoff")
+	if f, isFunc := b.(BackoffFunc); b == nil || isFunc && f == nil {
+		badArg("RetryWithBackoff", "b", "nil Backoff")
 	}
 	var cfg retryConfig
 	for _, o := range opts {

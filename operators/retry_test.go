@@ -265,11 +265,6 @@ func TestRetryConsumerStops(t *testing.T) {
 	assert.Equal(t, int64(2), runs.Load())
 }
 
-func TestRetryNilBackoff(t *testing.T) {
-	_, err := collect(t, operators.RetryWithBackoff(stream.Of(1), nil))
-	assert.ErrorIs(t, err, operators.ErrInvalidArgument)
-}
-
 func TestRetryNegativeDelay(t *testing.T) {
 	var runs atomic.Int64
 	got, err := collect(t, operators.RetryWithBackoff(flaky(&runs, errBoom, errOK), operators.BackoffFunc(func(int) time.Duration { return -time.Hour })))

@@ -10,7 +10,7 @@ import (
 // Take emits the first n values of s, then completes and stops s. Take(s, 0) completes without running s.
 func Take[T any](s stream.Stream[T], n int) stream.Stream[T] {
 	if n < 0 {
-		return invalid[T]("Take", "negative count")
+		badArg("Take", "n", "negative count %d", n)
 	}
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		if n == 0 {
@@ -35,7 +35,7 @@ func Take[T any](s stream.Stream[T], n int) stream.Stream[T] {
 // Skip drops the first n values of s and emits the rest.
 func Skip[T any](s stream.Stream[T], n int) stream.Stream[T] {
 	if n < 0 {
-		return invalid[T]("Skip", "negative count")
+		badArg("Skip", "n", "negative count %d", n)
 	}
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		skipped := 0
@@ -82,7 +82,7 @@ func TakeUntil[T, U any](s stream.Stream[T], notifier stream.Stream[U]) stream.S
 // while waiting (context.AfterFunc).
 func TakeUntilContext[T any](s stream.Stream[T], until context.Context) stream.Stream[T] {
 	if until == nil {
-		return invalid[T]("TakeUntilContext", "nil context")
+		badArg("TakeUntilContext", "until", "nil context")
 	}
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		sctx, cancel := context.WithCancelCause(ctx)

@@ -14,9 +14,7 @@ import (
 // completed or failed (rxgo's Debounce drops it). Every run has its own state, so the result can be observed
 // any number of times. The timer is armed only while a value is pending.
 func Debounce[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
-	if d <= 0 {
-		return invalid[T]("Debounce", "non-positive duration")
-	}
+	checkDuration("Debounce", d)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		p := startPump(ctx, s)
 		defer p.stop()
@@ -57,9 +55,7 @@ func Debounce[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 // Throttle emits a value of s, then ignores the values that follow for d (leading edge). It adds no goroutine
 // and no timer: it compares time.Now with the time of the last emitted value.
 func Throttle[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
-	if d <= 0 {
-		return invalid[T]("Throttle", "non-positive duration")
-	}
+	checkDuration("Throttle", d)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		var last time.Time
 		first := true
@@ -78,9 +74,7 @@ func Throttle[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 // new one arrived during that period. When s ends, a value not yet sampled is emitted before the end. The
 // timer is armed only while a value is waiting, so an idle stream does not wake up.
 func Sample[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
-	if d <= 0 {
-		return invalid[T]("Sample", "non-positive duration")
-	}
+	checkDuration("Sample", d)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		start := time.Now()
 		p := startPump(ctx, s)
@@ -128,7 +122,7 @@ func untilNextPeriod(start time.Time, d time.Duration) time.Duration {
 // the end. Each emitted slice is new and belongs to the consumer.
 func BufferCount[T any](s stream.Stream[T], n int) stream.Stream[[]T] {
 	if n < 1 {
-		return invalid[[]T]("BufferCount", "count below 1")
+		badArg("BufferCount", "n", "count %d below 1", n)
 	}
 	return stream.Derive(s, func(ctx context.Context, emit func([]T) bool) error {
 		var buf []T
@@ -161,9 +155,7 @@ func BufferCount[T any](s stream.Stream[T], n int) stream.Stream[[]T] {
 // the end. Each emitted slice is new and belongs to the consumer. The timer is armed only while the buffer
 // holds values.
 func BufferTime[T any](s stream.Stream[T], d time.Duration) stream.Stream[[]T] {
-	if d <= 0 {
-		return invalid[[]T]("BufferTime", "non-positive duration")
-	}
+	checkDuration("BufferTime", d)
 	return stream.Derive(s, func(ctx context.Context, emit func([]T) bool) error {
 		start := time.Now()
 		p := startPump(ctx, s)
@@ -221,9 +213,7 @@ func (e *TimeoutError) Unwrap() error { return ErrTimeout }
 // run or of the previous value; s is then stopped. Time spent by the consumer handling a value does not count.
 // It adds no goroutine while waiting (time.AfterFunc).
 func Timeout[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
-	if d <= 0 {
-		return invalid[T]("Timeout", "non-positive duration")
-	}
+	checkDuration("Timeout", d)
 	timeoutErr := &TimeoutError{After: d}
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		sctx, cancel := context.WithCancelCause(ctx)

@@ -8,9 +8,7 @@ import (
 
 // Filter emits the values of s for which keep returns true. No goroutine, one call per value.
 func Filter[T any](s stream.Stream[T], keep func(T) bool) stream.Stream[T] {
-	if keep == nil {
-		return invalid[T]("Filter", "nil predicate")
-	}
+	checkFunc("Filter", "keep", keep == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		return s.Run(ctx, func(v T) bool {
 			if keep(v) {
@@ -23,9 +21,7 @@ func Filter[T any](s stream.Stream[T], keep func(T) bool) stream.Stream[T] {
 
 // Map emits f(v) for each value v of s. No goroutine, one call per value.
 func Map[T, U any](s stream.Stream[T], f func(T) U) stream.Stream[U] {
-	if f == nil {
-		return invalid[U]("Map", "nil function")
-	}
+	checkFunc("Map", "f", f == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		return s.Run(ctx, func(v T) bool { return emit(f(v)) })
 	})
@@ -33,9 +29,7 @@ func Map[T, U any](s stream.Stream[T], f func(T) U) stream.Stream[U] {
 
 // Tap calls fn for each value of s, then passes the value on unchanged (for logging, metrics...).
 func Tap[T any](s stream.Stream[T], fn func(T)) stream.Stream[T] {
-	if fn == nil {
-		return invalid[T]("Tap", "nil function")
-	}
+	checkFunc("Tap", "fn", fn == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		return s.Run(ctx, func(v T) bool { fn(v); return emit(v) })
 	})
@@ -52,23 +46,19 @@ type mapErrConfig struct {
 // SkipErrors makes MapErr skip a value whose conversion failed instead of ending the stream, and pass the
 // error to report (called in the consumer's goroutine; it must not be nil, so no error goes unseen).
 func SkipErrors(report func(error)) MapErrOption {
+	checkFunc("SkipErrors", "report", report == nil)
 	return func(c *mapErrConfig) { c.skip, c.report = true, report }
 }
 
 // MapErr emits f(v) for each value v of s. By default the first error returned by f ends the stream with
 // that error (as is, so errors.Is/As see it); with SkipErrors the value is skipped and the error reported.
 func MapErr[T, U any](s stream.Stream[T], f func(T) (U, error), opts ...MapErrOption) stream.Stream[U] {
-	if f == nil {
-		return invalid[U]("MapErr", "nil function")
-	}
+	checkFunc("MapErr", "f", f == nil)
 	var cfg mapErrConfig
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
-	}
-	if cfg.skip && cfg.report == nil {
-		return invalid[U]("MapErr", "SkipErrors with a nil report function")
 	}
 	return stream.Derive(s, func(ctx context.Context, emit func(U) bool) error {
 		var ferr error
@@ -93,9 +83,7 @@ func MapErr[T, U any](s stream.Stream[T], f func(T) (U, error), opts ...MapErrOp
 
 // Scan emits the running accumulation of s: acc = f(acc, v) for each value, starting from seed at each run.
 func Scan[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.Stream[A] {
-	if f == nil {
-		return invalid[A]("Scan", "nil function")
-	}
+	checkFunc("Scan", "f", f == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(A) bool) error {
 		acc := seed
 		return s.Run(ctx, func(v T) bool {
@@ -108,9 +96,7 @@ func Scan[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.Str
 // Reduce emits one value when s completes: the accumulation of all its values from seed (seed itself for an
 // empty source). If s fails, nothing is emitted and the error ends the stream.
 func Reduce[T, A any](s stream.Stream[T], seed A, f func(acc A, v T) A) stream.Stream[A] {
-	if f == nil {
-		return invalid[A]("Reduce", "nil function")
-	}
+	checkFunc("Reduce", "f", f == nil)
 	return stream.Derive(s, func(ctx context.Context, emit func(A) bool) error {
 		acc := seed
 		if err := s.Run(ctx, func(v T) bool { acc = f(acc, v); return true }); err != nil {
