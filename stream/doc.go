@@ -58,11 +58,37 @@
 //
 //   - [Stream.Run] runs the stream in the caller's goroutine and returns its terminal error.
 //   - [Stream.All] and [Stream.All2] return Go iterators for range-over-func loops, run in the caller's
-//     goroutine (breaking out of the loop stops the stream; All2 also yields the terminal error).
+//     goroutine (breaking out of the loop stops the stream). All2 also yields the terminal error: it is the
+//     way for loops that care why the stream ended.
 //   - [Stream.Observe] returns a channel fed by one goroutine; the channel closes when the stream ends or ctx
 //     ends. The terminal error goes to the [OnError] callback.
 //   - [Stream.Subscribe] calls a callback for each value, in order, from one goroutine, and returns a
 //     [Subscription] with the terminal error and delivery counters.
+//
+// # Errors nobody asked for
+//
+// A stream that fails says why, and the error is never dropped without a trace. The rule: a terminal error
+// goes to whoever asked for it — Run's result, All2's last pair, Subscribe's [Subscription.Err] (and OnError),
+// Observe's OnError. When the consumer has no way to see it — Observe without OnError, a loop over All — it
+// goes to the unhandled-error handler, whose default logs it with [slog.Default] at Warn ("stream: unhandled
+// terminal error", key "error"); [SetUnhandledErrorHandler] replaces it for the whole process (say, to send
+// such errors to your error tracker, or to fail a test). It is called once per run, from the consumer's
+// goroutine, before Observe's channel closes or when All's loop ends.
+//
+// Not errors, and never reported: a stream that completes; the end of a run because the consumer's own
+// context ended (a context error after that context ended is a cancellation); a consumer that stopped (Stop,
+// or breaking out of a loop). A context error that is not the consumer's (a deadline inside the stream) is a
+// failure like any other.
+//
+// Range loops that care why a stream ended use All2:
+//
+//	for v, err := range updates.All2(ctx) {
+//		if err != nil {
+//			return fmt.Errorf("updates ended: %w", err) // a failure, or ctx.Err()
+//		}
+//		use(v)
+//	}
+//	// no error: the stream completed
 //
 // # Hubs and backpressure
 //

@@ -8,8 +8,10 @@ import (
 // Observe runs the stream in a new goroutine and returns a channel of its values, for range loops. The
 // channel closes when the stream ends or ctx ends; the goroutine ends with it. opts set this consumer's
 // backpressure policy and mailbox at every Hub of the stream (default: Block, DefaultBuffer), and OnError
-// receives the terminal error (it is discarded otherwise). A consumer that stops reading without cancelling
-// ctx keeps its goroutine: always cancel ctx when done.
+// receives the terminal error. Without OnError, a terminal error goes to the unhandled-error handler (by
+// default a Warn log; see [SetUnhandledErrorHandler]) before the channel closes; the end of the stream
+// because ctx ended is not an error. A consumer that stops reading without cancelling ctx keeps its
+// goroutine: always cancel ctx when done.
 //
 // Observe returns once the consumer is registered at every Hub the stream declares (see [Stream.Hubs]), or
 // the stream has ended, or ctx has ended: a value emitted into those Hubs after Observe returns is received.
@@ -40,8 +42,12 @@ func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T 
 			}
 		})
 		ready.release()
-		if err = terminal(ctx, err); err != nil && cfg.onError != nil {
-			cfg.onError(err)
+		if err = terminal(ctx, err); err != nil {
+			if cfg.onError != nil {
+				cfg.onError(err)
+			} else {
+				reportUnhandled(err)
+			}
 		}
 	}()
 	ready.wait(ctx)

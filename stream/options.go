@@ -64,8 +64,8 @@ func DropOldest() ObserveOption {
 
 // OnError sets a callback that receives the terminal error of the stream run by Observe (or Subscribe), in
 // the consumer's goroutine, after the last value. It is not called when the stream completes or when the
-// consumer's own context ends. Without it, Observe discards the terminal error: use Subscribe or All2 to get
-// it otherwise.
+// consumer's own context ends. Without it, Observe passes the terminal error to the unhandled-error handler
+// (see [SetUnhandledErrorHandler]); Subscribe keeps it in [Subscription.Err] in any case.
 func OnError(fn func(error)) ObserveOption {
 	return func(c *observeConfig) { c.onError = fn }
 }
