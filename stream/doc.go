@@ -32,7 +32,9 @@
 //
 // Readiness propagates through any chain of operators built with Derive, including operators that run their
 // source in another goroutine or Observe it themselves. A stream built with [New] declares nothing, and Hubs
-// it runs do not report: to propagate readiness, build a stream that reads another one with Derive.
+// it runs do not report: to propagate readiness, build a stream that reads another one with Derive. A bridge
+// that must run its source under a context of its own (a foreign library's callback) hands the consumer's
+// readiness over with [Handoff].
 //
 // # The run contract
 //
@@ -113,7 +115,9 @@
 //
 // Package stream/rxinterop bridges to github.com/reactivex/rxgo/v2 (ToObservable, FromObservable) so any rxgo
 // operator can be used on a typed stream without exposing interface{} in this API; it is a package of its own
-// so that this one does not link rxgo. rxgo costs a goroutine hand-off per operator per value, and boxes values
+// so that this one does not link rxgo. The round trip FromObservable(ToObservable(s)) keeps readiness: it
+// declares s's Hubs, so a value emitted after Observe returns is not lost; an rxgo operator in between hides
+// s, and the result is not waited for. rxgo costs a goroutine hand-off per operator per value, and boxes values
 // in interface{}, so the native operators of package operators are the ones to use on hot paths. Measured with
 // BenchmarkChain (go test -run '^$' -bench Chain -benchmem ./stream ./stream/rxinterop; Go 1.26.8, 2 vCPU), per
 // source value of a Filter+Map chain over ints:

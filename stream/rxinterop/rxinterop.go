@@ -29,9 +29,15 @@ import (
 // and the terminal error, if any, as a last rxgo.Error item, then closes its channel. The run stops when ctx
 // ends or when the rxgo context of that Observe (rxgo.WithContext) ends. As with any rxgo source, an observer
 // that stops reading without cancelling keeps the producer goroutine blocked: cancel ctx when done.
+//
+// The Observable remembers s: [FromObservable] given it directly (no rxgo operator in between) returns a
+// stream that declares s's Hubs, so Observe and Subscribe on the round trip wait until the consumer is
+// registered at them, and a value emitted into them afterwards is not lost.
 func ToObservable[T any](ctx context.Context, s stream.Stream[T], opts ...stream.ObserveOption) rxgo.Observable {
-	return rxgo.Defer([]rxgo.Producer{func(octx context.Context, next chan<- rxgo.Item) {
-		rctx, cancel := context.WithCancel(ctx)
+	obs := rxgo.Defer([]rxgo.Producer{func(octx context.Context, next chan<- rxgo.Item) {
+		// octx is the context rxgo got from the observer; when that observer is the run of a FromObservable
+		// stream, it carries that consumer's readiness, which the Hubs of s must report to.
+		rctx, cancel := context.WithCancel(stream.Handoff(ctx, octx))
 		defer cancel()
 		stop := context.AfterFunc(octx, cancel)
 		defer stop()
@@ -52,6 +58,16 @@ func ToObservable[T any](ctx context.Context, s stream.Stream[T], opts ...stream
 			}
 		}
 	}})
+	// src declares the Hubs of s for FromObservable; it is never run.
+	src := stream.Derive(s, func(ctx context.Context, _ func(struct{}) bool) error { return s.Run(ctx, nil) })
+	return &sourced{Observable: obs, src: src}
+}
+
+// sourced is the Observable of ToObservable: rxgo's, plus a stream declaring the Hub registrations of the
+// bridged stream, so that FromObservable can declare them too.
+type sourced struct {
+	rxgo.Observable
+	src stream.Stream[struct{}]
 }
 
 // ErrItemType is matched (errors.Is) by an *ItemTypeError.
@@ -77,6 +93,12 @@ func (e *ItemTypeError) Unwrap() error { return ErrItemType }
 // T when T is a pointer, interface, map, slice, channel or function type, and is a type error otherwise. An
 // error item ends the stream with that error. When the consumer stops early, the rest of the rxgo channel is
 // drained in the background until rxgo closes it (rxgo operators close it once their context ends).
+//
+// Readiness: given the Observable of [ToObservable] itself, the stream declares the Hubs of the bridged
+// stream (see [stream.Stream.Hubs]), and Observe and Subscribe return once the consumer is registered at
+// them, as on the bridged stream. Given any other Observable, including one that rxgo operators built on top
+// of ToObservable, it declares none (rxgo's operators do not say what they read): Observe and Subscribe
+// return at once, and values that a hot source emits before the rxgo chain has subscribed are not seen.
 func FromObservable[T any](obs rxgo.Observable) stream.Stream[T] {
 	want := reflect.TypeFor[T]()
 	nilable := false
@@ -84,7 +106,7 @@ func FromObservable[T any](obs rxgo.Observable) stream.Stream[T] {
 	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.UnsafePointer:
 		nilable = true
 	}
-	return stream.New(func(ctx context.Context, emit func(T) bool) error {
+	run := func(ctx context.Context, emit func(T) bool) error {
 		if obs == nil {
 			return nil
 		}
@@ -127,5 +149,10 @@ func FromObservable[T any](obs rxgo.Observable) stream.Stream[T] {
 				return nil
 			}
 		}
-	})
+	}
+	if so, ok := obs.(*sourced); ok {
+		// The run passes its ctx (and so the consumer's readiness) to rxgo, which hands it to the producer.
+		return stream.Derive(so.src, run)
+	}
+	return stream.New(run)
 }
