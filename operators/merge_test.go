@@ -109,8 +109,10 @@ func TestPipelineCancelNoLeak(t *testing.T) {
 	require.NoError(t, sub.Wait())
 	assert.Equal(t, 0, h.Consumers())
 	// goleak in TestMain also checks at the end of the package.
-	for i := 0; runtime.NumGoroutine() > before && i < 1000; i++ {
-		runtime.Gosched()
+	// Wait for the exiting goroutines with a time bound, not a number of yields: under load (go test ./...)
+	// 1000 yields were not always enough for them to finish returning.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
 }
