@@ -16,6 +16,13 @@ import (
 // a vsn 1.0.0 socket, which cannot carry one.
 var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
 
+// ErrPersistUnsupported is returned (wrapped) by [Channel.Send] with
+// [SendPersist] or [SendPersistTTL] on a public channel, over a vsn 1.0.0
+// socket, or with a TTL under one second. realtime-js refuses the same
+// sends (RealtimeChannel.send in 2.119.1: "cannot store a message on a
+// public channel", "cannot store a message with protocol 1.0.0").
+var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
+
 // Broadcast is one broadcast message, its payload decoded into T.
 type Broadcast[T any] struct {
 	// Event is the user's event name.
@@ -24,8 +31,22 @@ type Broadcast[T any] struct {
 	// when T is []byte.
 	Payload T
 	// Meta is the raw JSON metadata, nil when absent (replayed broadcasts
-	// carry {"replayed":true,"id":"..."}).
+	// carry {"id":"...","replayed":true}, database broadcasts {"id":"..."}).
 	Meta json.RawMessage
+	// ID is the message id from Meta ("id"), "" when it has none: the row
+	// id of a stored message (realtime.messages), or the id given to a REST
+	// batch message.
+	ID string
+	// Replayed reports a message replayed on join (see [BroadcastReplay]):
+	// stored earlier, not sent live.
+	Replayed bool
+}
+
+// broadcastMeta is the part of a broadcast's metadata the typed stream
+// reads.
+type broadcastMeta struct {
+	ID       string `json:"id"`
+	Replayed bool   `json:"replayed"`
 }
 
 // PayloadError reports a payload that could not be decoded into the
@@ -64,7 +85,14 @@ func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
 			if !all && !strings.EqualFold(name, event) {
 				return true
 			}
-			b := Broadcast[T]{Event: name, Meta: meta}
+			b := Broadcast[T]{Event: name}
+			if len(meta) > 0 {
+				b.Meta = append(json.RawMessage(nil), meta...)
+				var bm broadcastMeta // metadata of another shape leaves ID and Replayed unset
+				if json.Unmarshal(meta, &bm) == nil {
+					b.ID, b.Replayed = bm.ID, bm.Replayed
+				}
+			}
 			if err := decodePayload(payload, binary, &b.Payload); err != nil {
 				ch.c.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
 				return true
@@ -112,10 +140,54 @@ type SendOption func(*sendConfig)
 
 type sendConfig struct {
 	timeout time.Duration
+	persist bool
+	ttl     time.Duration // persist TTL; 0: none (the server's retention)
 }
 
 // SendTimeout overrides the push timeout for one send.
 func SendTimeout(d time.Duration) SendOption { return func(s *sendConfig) { s.timeout = d } }
+
+// SendPersist asks the server to store the broadcast, so that channels
+// joining later with [BroadcastReplay] receive it, for as long as the
+// server keeps messages. It is realtime-js's send({..., persist: true}):
+// the kind 3 frame carries the metadata {"persist":true}. Private
+// channels over vsn 2.0.0 only; elsewhere Send fails with
+// [ErrPersistUnsupported] and sends nothing. The server decides what it
+// stores (Supabase authorizes persistence with RLS); with [BroadcastAck]
+// its reply to a stored message carries the message id.
+func SendPersist() SendOption {
+	return func(s *sendConfig) { s.persist, s.ttl = true, 0 }
+}
+
+// SendPersistTTL is [SendPersist] for ttl only: realtime-js's
+// send({..., persist: {ttl}}), the metadata {"persist":{"ttl":N}} with N
+// in seconds (ttl rounded up to a whole second). A ttl under one second
+// makes Send fail with [ErrPersistUnsupported].
+func SendPersistTTL(ttl time.Duration) SendOption {
+	return func(s *sendConfig) {
+		s.persist, s.ttl = true, ttl
+		if ttl <= 0 {
+			s.ttl = -1
+		}
+	}
+}
+
+// persistMeta returns the kind 3 metadata of a persisted send, or an error
+// wrapping ErrPersistUnsupported.
+func (ch *Channel) persistMeta(sc *sendConfig) ([]byte, error) {
+	switch {
+	case !ch.cfg.private:
+		return nil, fmt.Errorf("%w: %s is a public channel", ErrPersistUnsupported, ch.topic)
+	case ch.c.ser.Version() == phoenix.VersionV1:
+		return nil, fmt.Errorf("%w: the socket speaks vsn 1.0.0", ErrPersistUnsupported)
+	case sc.ttl < 0 || sc.ttl > 0 && sc.ttl < time.Second:
+		return nil, fmt.Errorf("%w: a persist TTL must be at least 1s", ErrPersistUnsupported)
+	case sc.ttl == 0:
+		return []byte(`{"persist":true}`), nil
+	}
+	secs := int64((sc.ttl + time.Second - 1) / time.Second)
+	return fmt.Appendf(nil, `{"persist":{"ttl":%d}}`, secs), nil
+}
 
 // Send broadcasts payload under event to the channel's other subscribers
 // (and to this one with BroadcastSelf). A []byte payload is sent as
@@ -125,11 +197,19 @@ func SendTimeout(d time.Duration) SendOption { return func(s *sendConfig) { s.ti
 //
 // Send waits for the channel to be joined (up to the push timeout). With
 // BroadcastAck it waits for the server's acknowledgement; without, it
-// returns once the frame is written or buffered.
+// returns once the frame is written or buffered. [SendPersist] and
+// [SendPersistTTL] ask the server to store the message for replay.
 func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...SendOption) error {
 	sc := sendConfig{timeout: ch.c.cfg.pushTimeout}
 	for _, o := range opts {
 		o(&sc)
+	}
+	var meta []byte
+	if sc.persist {
+		var err error
+		if meta, err = ch.persistMeta(&sc); err != nil {
+			return err
+		}
 	}
 	var raw []byte
 	binary := false
@@ -167,6 +247,7 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		m.UserEvent = event
 		m.Payload = raw
 		m.Binary = binary
+		m.Meta = meta
 	}
 	popts := []PushOption{PushTimeout(sc.timeout)}
 	if !ch.cfg.broadcastAck {

@@ -12,6 +12,9 @@ import (
 // subscribers of a binary broadcast).
 type fanout struct {
 	v1, v2 *phoenix.Message
+	// id is the message id (meta.id), "" when it has none; channels whose
+	// join replayed it do not get it again.
+	id string
 }
 
 // encoded caches a fan-out frame per protocol version.
@@ -32,7 +35,7 @@ func (s *Server) fanoutBroadcast(pubsub string, except *channel, f fanout) int {
 	var enc [2]encoded
 	n := 0
 	for _, ch := range s.channelsOf(pubsub) {
-		if ch == except || ch.closed {
+		if ch == except || ch.closed || ch.alreadyReplayed(f.id) {
 			continue
 		}
 		if !s.sendFanout(ch, f, &enc) {
@@ -124,8 +127,15 @@ func (s *Server) handleBroadcast(ch *channel, m *phoenix.Message) {
 		except = ch
 	}
 	s.fanoutBroadcast(ch.pubsub, except, f)
+	// Delivered first, then stored (feat-broadcast-storage's
+	// BroadcastHandler): the live copy carries no id.
+	id := s.persistBroadcast(ch, m)
 	if ch.ack && !ch.closed {
-		c.reply(ch.joinRef, m.Ref, ch.topic, "ok", emptyObject)
+		resp := emptyObject
+		if id != "" { // {:reply, {:ok, %{id: id}}, socket}
+			resp = append(append([]byte(`{"id":`), appendString(nil, id)...), '}')
+		}
+		c.reply(ch.joinRef, m.Ref, ch.topic, "ok", resp)
 	}
 }
 

@@ -26,6 +26,10 @@ type channel struct {
 	bindings []binding
 	pgErr    string // subscription error of the bindings; "" when subscribed
 
+	// replayed holds the ids the join's broadcast replay sent, so live
+	// broadcasts with one of them are not delivered again.
+	replayed map[string]struct{}
+
 	token    string // current access token
 	expTimer *time.Timer
 	closed   bool

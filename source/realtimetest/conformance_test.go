@@ -28,7 +28,7 @@ const conformanceDir = "testdata/conformance"
 var conformanceChecks = []string{
 	"subscribe-v2", "postgres-v2", "broadcast-v2", "presence-v2",
 	"subscribe-v1", "postgres-v1", "broadcast-v1", "presence-v1",
-	"token-expiry", "reconnect", "heartbeat-timeout",
+	"persist-replay", "token-expiry", "reconnect", "heartbeat-timeout",
 }
 
 // TestConformanceRealtimeJS runs the official client, @supabase/realtime-js
@@ -128,6 +128,25 @@ func TestConformanceRealtimeJS(t *testing.T) {
 		return f.Dir == Out && f.Msg.Topic == "realtime:room-v2" && f.Msg.Event == phoenix.EventReply && f.Msg.Ref != "" &&
 			bytes.Contains(f.Data, []byte(`{"status":"ok","response":{}}`))
 	})
+	// persist-replay: realtime-js's persist metadata on kind 3, httpSend's
+	// persist query (the server stored it), and the replays it received.
+	has("kind 3 with {\"persist\":true} from realtime-js", func(f Frame) bool {
+		return f.Dir == In && f.Msg.Kind == phoenix.KindUserBroadcastPush && f.Msg.Topic == "realtime:persisted" &&
+			string(f.Msg.Meta) == `{"persist":true}`
+	})
+	has("kind 3 with {\"persist\":{\"ttl\":60}} from realtime-js", func(f Frame) bool {
+		return f.Dir == In && f.Msg.Kind == phoenix.KindUserBroadcastPush && f.Msg.Topic == "realtime:persisted" &&
+			string(f.Msg.Meta) == `{"persist":{"ttl":60}}`
+	})
+	has("replayed broadcasts to realtime-js", func(f Frame) bool {
+		return f.Dir == Out && !f.Binary && f.Msg.Topic == "realtime:persisted" && f.Msg.Event == phoenix.EventBroadcast &&
+			f.Msg.JoinRef != "" && bytes.Contains(f.Data, []byte(`"replayed":true`))
+	})
+	stored := s.StoredBroadcasts("persisted")
+	if assert.Len(t, stored, 3, "two socket sends and one httpSend were persisted") {
+		assert.Equal(t, 60*time.Second, stored[1].ExpiresAt.Sub(stored[1].InsertedAt), "persist {ttl: 60}")
+		assert.JSONEq(t, `{"n":3}`, string(stored[2].Payload), "httpSend with persist")
+	}
 	has("heartbeat from realtime-js", func(f Frame) bool {
 		return f.Dir == In && f.Msg.Topic == phoenix.TopicPhoenix && f.Msg.Event == phoenix.EventHeartbeat
 	})

@@ -19,6 +19,7 @@
 //     kind 3 in and kind 4 out, the REST endpoints POST /api/broadcast and
 //     POST /api/broadcast/:topic/events/:event, and database broadcasts
 //     ([Server.EmitBroadcast]);
+//   - broadcast persistence and replay (below);
 //   - presence track and untrack, presence_state and presence_diff;
 //   - postgres_changes bindings with the real filter operators, fed by
 //     [Server.EmitChange];
@@ -39,9 +40,63 @@
 // blocks the others. [Server.Close] stops every goroutine and timer of the
 // server.
 //
+// # Persisted broadcasts and replay
+//
+// The server keeps private broadcasts in an in-memory realtime.messages
+// and replays them on join, as the real server does:
+//
+//   - Stored: database broadcasts on private topics ([Server.EmitBroadcast]
+//     with Private, as realtime.send() inserts a row, delivered live with
+//     meta {"id":...}); client broadcasts on private channels whose kind 3
+//     metadata (or JSON payload) carries "persist": true or
+//     {"ttl": seconds}; POST /api/broadcast/:topic/events/:event with
+//     ?private=true&persist=true or &persist[ttl]=N (persist without
+//     private is a 422 {"errors":{"persist":["can only be used on private
+//     channels"]}}); and fixtures from [Server.StoreBroadcast]. Public
+//     broadcasts and the batch endpoint store nothing replayable. A
+//     persisted client or REST broadcast is delivered live first, without
+//     an id, then stored; with broadcast.ack the reply is
+//     {"status":"ok","response":{"id":"<uuid>"}}.
+//   - Replay: config.broadcast.replay {"since": ms epoch, "limit": n} on a
+//     private channel selects the messages of that channel inserted at or
+//     after since (and before now + 1 minute), the latest limit of them
+//     (absent or null: 25; clamped to 1..25), oldest first. They are pushed
+//     right after the join reply: JSON ones as
+//     [join_ref,null,topic,"broadcast",{"event":E,"meta":{"id":ID,"replayed":true},"payload":P,"type":"broadcast"}],
+//     binary ones as kind 4 with the metadata {"id":ID,"replayed":true} on
+//     vsn 2.0.0 and not at all on vsn 1.0.0. A live broadcast whose meta.id
+//     the join replayed is not delivered to that channel again.
+//     "Replay is not allowed for public channels" and "Replay params are
+//     not valid" are the real join errors.
+//
+// Where this comes from (github.com/supabase/realtime): on main,
+// lib/realtime/messages.ex (replay/5: @hard_limit 25, the query, the
+// reversal), lib/realtime_web/channels/realtime_channel.ex
+// (maybe_replay_messages/5, handle_info({:replay, ...}), replay/3),
+// lib/realtime_web/channels/payloads/broadcast/replay.ex,
+// lib/realtime_web/channels/realtime_channel/message_dispatcher.ex
+// (already_replayed?/2), lib/realtime_web/socket/v2_serializer.ex (binary
+// replays as kind 4), lib/realtime/tenants/replication_connection.ex
+// (realtime.send rows with meta id) and test
+// realtime_web/channels/realtime_channel_test.exs ("replay messages on
+// private topic"). Storing client and REST broadcasts is not on main: it
+// is the unmerged branch feat-broadcast-storage (32aadbe4, August 2026):
+// Messages.persist/5, realtime_channel/broadcast_handler.ex
+// (maybe_persist, the {:ok, %{id: id}} ack), tenants/single_broadcast.ex
+// (validate_persist_is_private) and
+// controllers/broadcast_single_controller.ex (?persist=true). Two
+// differences are the emulator's own: that branch decides what to store
+// by a "persistence" RLS policy and a feature flag and ignores the
+// client's metadata, while the emulator (which has no RLS) stores what
+// the client asks to persist, as realtime-js 2.119.1 sends it; and that
+// branch has no TTL (rows live until the 72 h cleanup of
+// Messages.delete_old_messages/1) and reads only persist=true, while the
+// emulator accepts persist[ttl]=N and {"ttl":N} and stops replaying a
+// message once its TTL has passed.
+//
 // What the emulator does not do: Row Level Security (private channels are
-// authorized for everyone), broadcast replay (accepted, replays nothing),
-// JWKS keys and asymmetric algorithms, the legacy join API without
+// authorized for everyone), the 72 h retention of stored messages, JWKS
+// keys and asymmetric algorithms, the legacy join API without
 // "config", long polling. Rate limits are averaged over the last minute like
 // the real counters, but trip at once instead of on the next 5 s tick. The
 // real server's error delays (5 s for joins, 2 s for handshakes) are off

@@ -97,7 +97,9 @@ type DBBroadcast struct {
 // written by the database: vsn 2.0.0 sockets get binary kind 4 with the
 // metadata {"id":...}, vsn 1.0.0 sockets get
 // {"type":"broadcast","event":...,"payload":...,"meta":{"id":...}} (JSON
-// payloads only). It returns how many channels it reached; the error wraps
+// payloads only). A private broadcast is also stored for replay (see
+// [Server.StoreBroadcast]), and channels whose join already replayed its id
+// do not receive it again. It returns how many channels it reached; the error wraps
 // [ErrInvalidChange] for an empty topic or event or a JSON payload that is
 // not valid JSON, and [ErrServerClosed] after Close.
 func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
@@ -130,5 +132,9 @@ func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
 		return 0, fmt.Errorf("realtimetest: emit broadcast: %w", ErrServerClosed)
 	}
 	s.countEvent(1)
+	if b.Private { // realtime.send inserts a row; private rows are replayable
+		s.store(StoredBroadcast{ID: id, Topic: b.Topic, Event: b.Event, Payload: append([]byte(nil), payload...), Binary: b.Binary})
+	}
+	f.id = id
 	return s.fanoutBroadcast(pubsubTopic(b.Topic, b.Private), nil, f), nil
 }

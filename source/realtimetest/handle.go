@@ -184,6 +184,13 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 	if old != nil {
 		old.sendClose()
 	}
+	// Replay first (RealtimeChannel sends {:replay, messages} to itself
+	// during the join), then the system messages and presence_state.
+	if jc.hasReplay && jc.private {
+		if since, limit, ok := replayParams(jc.replay); ok {
+			s.replay(ch, s.selectReplay(name, since, limit, now))
+		}
+	}
 	s.pushPostgresStatus(ch, pgErr)
 	if jc.replicationReady {
 		ch.push(phoenix.EventSystem, systemMessage("system", "ok", "Replication connection established", name))

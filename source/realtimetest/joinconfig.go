@@ -153,23 +153,8 @@ func isNullOrFalse(raw json.RawMessage) bool {
 }
 
 // replayValid reports whether broadcast.replay carries an integer "since"
-// and an optional integer "limit".
+// (within DateTime's range) and an optional integer "limit".
 func replayValid(raw json.RawMessage) bool {
-	r, err := parseObject(raw)
-	if err != nil || r == nil {
-		return false
-	}
-	since, ok := r.get("since")
-	if !ok {
-		return false
-	}
-	if _, isNum, isInt := jsonNumber(since); !isNum || !isInt {
-		return false
-	}
-	if limit, ok := r.get("limit"); ok && string(limit) != "null" {
-		if _, isNum, isInt := jsonNumber(limit); !isNum || !isInt {
-			return false
-		}
-	}
-	return true
+	_, _, ok := replayParams(raw)
+	return ok
 }

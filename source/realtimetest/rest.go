@@ -278,7 +278,7 @@ func (s *Server) restBroadcastJSON(m batchMessage) {
 	p = append(p, m.payload...)
 	p = append(p, `,"type":"broadcast"}`...)
 	msg := &phoenix.Message{Topic: "realtime:" + m.topic, Event: phoenix.EventBroadcast, Payload: p}
-	s.fanoutBroadcast(pubsubTopic(m.topic, m.private), nil, fanout{v1: msg, v2: msg})
+	s.fanoutBroadcast(pubsubTopic(m.topic, m.private), nil, fanout{v1: msg, v2: msg, id: m.id})
 }
 
 // serveSingleBroadcast implements POST /api/broadcast/:topic/events/:event
@@ -316,11 +316,23 @@ func (s *Server) serveSingleBroadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	topic, event := r.PathValue("topic"), r.PathValue("event")
+	q := r.URL.Query()
+	private := q.Get("private") == "true"
+	persist, ttl, ttlOK := restPersist(q)
+	var errs []string // the changeset's errors, keys sorted
 	if len(payload) > s.cfg.maxPayloadBytes {
-		writeJSON(w, http.StatusUnprocessableEntity, []byte(`{"errors":{"payload":["Payload size exceeds tenant limit"]}}`))
+		errs = append(errs, `"payload":["Payload size exceeds tenant limit"]`)
+	}
+	switch {
+	case !ttlOK:
+		errs = append(errs, `"persist":["is invalid"]`)
+	case persist && !private:
+		errs = append(errs, `"persist":["can only be used on private channels"]`)
+	}
+	if len(errs) > 0 {
+		writeJSON(w, http.StatusUnprocessableEntity, []byte(`{"errors":{`+strings.Join(errs, ",")+`}}`))
 		return
 	}
-	private := r.URL.Query().Get("private") == "true"
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -336,5 +348,13 @@ func (s *Server) serveSingleBroadcast(w http.ResponseWriter, r *http.Request) {
 		f.v1 = &phoenix.Message{Topic: full, Event: phoenix.EventBroadcast, UserEvent: event, Payload: payload}
 	}
 	s.fanoutBroadcast(pubsubTopic(topic, private), nil, f)
+	if persist { // delivered first, then stored; the live copy has no id
+		b := StoredBroadcast{Topic: topic, Event: event, Payload: append([]byte(nil), payload...), Binary: binary,
+			InsertedAt: time.Now()}
+		if ttl > 0 {
+			b.ExpiresAt = b.InsertedAt.Add(ttl)
+		}
+		s.store(b)
+	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -50,6 +50,8 @@ type Server struct {
 	conns    map[ConnID]*conn
 	topics   map[string]map[*channel]struct{} // pubsub topic → channels
 	presence map[string]*presenceTopic        // pubsub topic → presence
+	stored   map[string][]*storedMessage      // private channel name → broadcasts kept for replay
+	storeSeq uint64                           // insertion sequence of stored
 	users    int                              // sockets counted as users
 	events   *rateWindow
 	joins    *rateWindow
@@ -85,6 +87,7 @@ func Start(opts ...Option) (*Server, error) {
 		conns:    map[ConnID]*conn{},
 		topics:   map[string]map[*channel]struct{}{},
 		presence: map[string]*presenceTopic{},
+		stored:   map[string][]*storedMessage{},
 		events:   newRateWindow(),
 		joins:    newRateWindow(),
 		stopped:  true,

@@ -123,12 +123,69 @@ type Message struct {
 	ID string
 }
 
+// BroadcastOption tunes one [Client.Broadcast] or [Client.BroadcastBinary].
+type BroadcastOption func(*broadcastConfig)
+
+type broadcastConfig struct {
+	persist bool
+	ttl     time.Duration // 0: none; < 0: invalid
+}
+
+// Persist asks the server to store the message for replay on join
+// (config.broadcast.replay), for as long as it keeps messages: the query
+// persist=true, as realtime-js's httpSend(event, payload, {persist: true})
+// sends it. Private channels only: on a public one the call fails with a
+// [*MessageError] matching [ErrPersistUnsupported] and sends nothing.
+func Persist() BroadcastOption {
+	return func(c *broadcastConfig) { c.persist, c.ttl = true, 0 }
+}
+
+// PersistTTL is [Persist] for ttl only: the query persist[ttl]=N with N in
+// seconds (ttl rounded up to a whole second), as httpSend(..., {persist:
+// {ttl: N}}) sends it. A ttl under one second is refused like a public
+// channel.
+func PersistTTL(ttl time.Duration) BroadcastOption {
+	return func(c *broadcastConfig) {
+		c.persist, c.ttl = true, ttl
+		if ttl < time.Second {
+			c.ttl = -1
+		}
+	}
+}
+
+// query returns the single-message endpoint's query: private=true, then
+// persist=true or persist%5Bttl%5D=N, in realtime-js's order and escaping.
+func (bc *broadcastConfig) query(private bool) (string, error) {
+	q := ""
+	if private {
+		q = "private=true"
+	}
+	if !bc.persist {
+		return q, nil
+	}
+	switch {
+	case !private:
+		return "", &MessageError{Index: -1, Field: "persist", Reason: "public channel", Err: ErrPersistUnsupported}
+	case bc.ttl < 0:
+		return "", &MessageError{Index: -1, Field: "persist", Reason: "TTL under one second", Err: ErrPersistUnsupported}
+	case bc.ttl == 0:
+		return q + "&persist=true", nil
+	}
+	secs := (bc.ttl + time.Second - 1) / time.Second
+	return q + "&" + url.QueryEscape("persist[ttl]") + "=" + strconv.FormatInt(int64(secs), 10), nil
+}
+
 // Broadcast sends one message to the channel topic, as realtime-js's
 // httpSend does: POST /api/broadcast/<topic>/events/<event>, with
 // ?private=true for a private channel and the payload as the JSON body.
 // The server relays it as a broadcast with that event and payload.
-func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any, private bool) error {
+// [Persist] and [PersistTTL] ask the server to store it for replay.
+func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any, private bool, opts ...BroadcastOption) error {
 	topic, err := checkTarget(-1, topic, event)
+	if err != nil {
+		return err
+	}
+	query, err := broadcastQuery(private, opts)
 	if err != nil {
 		return err
 	}
@@ -139,21 +196,37 @@ func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any
 	if err != nil {
 		return &MessageError{Index: -1, Field: "payload", Reason: "cannot encode as JSON", Err: err}
 	}
-	return c.post(ctx, c.singleURL(topic, event, private), "application/json", body)
+	return c.post(ctx, c.singleURL(topic, event, query), "application/json", body)
 }
 
 // BroadcastBinary sends data as a binary broadcast (application/octet-stream)
 // to the single-message endpoint. Subscribers on protocol 2.0.0 receive it
-// as a binary frame; those on 1.0.0 do not receive it.
-func (c *Client) BroadcastBinary(ctx context.Context, topic, event string, data []byte, private bool) error {
+// as a binary frame; those on 1.0.0 do not receive it. [Persist] and
+// [PersistTTL] ask the server to store it for replay.
+func (c *Client) BroadcastBinary(ctx context.Context, topic, event string, data []byte, private bool, opts ...BroadcastOption) error {
 	topic, err := checkTarget(-1, topic, event)
+	if err != nil {
+		return err
+	}
+	query, err := broadcastQuery(private, opts)
 	if err != nil {
 		return err
 	}
 	if data == nil {
 		return &MessageError{Index: -1, Field: "payload", Reason: "nil payload"}
 	}
-	return c.post(ctx, c.singleURL(topic, event, private), "application/octet-stream", data)
+	return c.post(ctx, c.singleURL(topic, event, query), "application/octet-stream", data)
+}
+
+// broadcastQuery applies opts and returns the single-message query.
+func broadcastQuery(private bool, opts []BroadcastOption) (string, error) {
+	var bc broadcastConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&bc)
+		}
+	}
+	return bc.query(private)
 }
 
 // BroadcastBatch sends several messages in one request: POST /api/broadcast
@@ -212,14 +285,12 @@ func checkTarget(index int, topic, event string) (string, error) {
 	return topic, nil
 }
 
-func (c *Client) singleURL(topic, event string, private bool) *url.URL {
+func (c *Client) singleURL(topic, event, query string) *url.URL {
 	u := c.base
 	escapedBase := u.EscapedPath()
 	u.Path += "/broadcast/" + topic + "/events/" + event
 	u.RawPath = escapedBase + "/broadcast/" + url.PathEscape(topic) + "/events/" + url.PathEscape(event)
-	if private {
-		u.RawQuery = "private=true"
-	}
+	u.RawQuery = query
 	return &u
 }
 

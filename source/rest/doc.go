@@ -14,6 +14,11 @@
 // both forms work. Every request carries the apikey header and, when a token
 // is configured, Authorization: Bearer <token>.
 //
+// [Persist] and [PersistTTL] ask the server to store a single message for
+// replay on join (private channels only; the query persist=true or
+// persist[ttl]=N, as realtime-js's httpSend writes it). The batch endpoint
+// does not persist.
+//
 // The server answers 202 Accepted; anything else becomes a [*StatusError]
 // that matches one of the sentinel errors ([ErrUnauthorized],
 // [ErrForbidden], [ErrNotFound], [ErrInvalid], [ErrRateLimited],

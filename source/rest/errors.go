@@ -33,6 +33,11 @@ var (
 	// ErrInvalidConfig is returned by [New] for an unusable base URL or
 	// API key.
 	ErrInvalidConfig = errors.New("rest: invalid configuration")
+	// ErrPersistUnsupported is matched by the [*MessageError] of a
+	// [Persist] or [PersistTTL] broadcast to a public channel (or with a
+	// TTL under one second): only private channels store messages
+	// (realtime-js's httpSend refuses it too).
+	ErrPersistUnsupported = errors.New("rest: persist needs a private channel")
 )
 
 // StatusError is a response other than 2xx.
@@ -85,7 +90,7 @@ type MessageError struct {
 	// Index is the message's position in a batch, or -1 for a single
 	// message.
 	Index int
-	// Field is "topic", "event" or "payload".
+	// Field is "topic", "event", "payload" or "persist".
 	Field string
 	// Reason says what is wrong.
 	Reason string

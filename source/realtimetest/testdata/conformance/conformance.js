@@ -12,6 +12,9 @@
 //   LOG <text>             diagnostics
 //   END pass=<n> fail=<m>  last line; the exit code is 0 only if fail=0
 //
+// Checks: subscribe, postgres, broadcast and presence on each vsn,
+// persist-replay, token-expiry, reconnect, heartbeat-timeout.
+//
 // Actions: insert-<vsn> (emit an INSERT into public.messages with
 // id 1, body "hello"), drop (drop every socket abruptly), halfopen (stop
 // answering until the client has closed its socket, then answer again).
@@ -277,9 +280,61 @@ async function heartbeatTimeout() {
   }
 }
 
+// Persist and replay: one client stores broadcasts on a private channel
+// (send with persist over the socket, httpSend with persist over REST) and
+// a second one joins with broadcast.replay {since, limit: 2}: it receives
+// exactly the latest two, in order, marked meta.replayed with their ids.
+async function persistReplay() {
+  const sender = newClient('2.0.0')
+  const receiver = newClient('2.0.0')
+  try {
+    const since = Date.now() - 60000
+    const out = sender.channel('persisted', { config: { private: true, broadcast: { ack: true } } })
+    await within(5000, 'SUBSCRIBED (sender)', subscribe(out, []))
+    const results = []
+    results.push(await within(5000, 'send persist', out.send({ type: 'broadcast', event: 'note', payload: { n: 1 }, persist: true })))
+    results.push(await within(5000, 'send persist ttl', out.send({ type: 'broadcast', event: 'note', payload: { n: 2 }, persist: { ttl: 60 } })))
+    results.push(await within(5000, 'send not persisted', out.send({ type: 'broadcast', event: 'note', payload: { n: 0 } })))
+    const http = await within(5000, 'httpSend persist', out.httpSend('note', { n: 3 }, { persist: true }))
+    if (results.some((r) => r !== 'ok') || !http.success) {
+      fail('persist-replay', `send resolved ${results.join(',')}, httpSend ${JSON.stringify(http)}`)
+      return
+    }
+
+    const got = []
+    const two = deferred()
+    const inbound = receiver.channel('persisted', {
+      config: { private: true, broadcast: { replay: { since, limit: 2 } } },
+    })
+    inbound.on('broadcast', { event: 'note' }, (p) => {
+      got.push(p)
+      if (got.length === 2) two.resolve()
+    })
+    await within(5000, 'SUBSCRIBED (replay)', subscribe(inbound, []))
+    await within(5000, 'two replayed broadcasts', two.promise)
+    await new Promise((r) => setTimeout(r, 300)) // nothing else may follow
+    const problems = []
+    if (got.length !== 2) problems.push(`${got.length} broadcasts`)
+    got.forEach((p, i) => {
+      if (!p.meta || p.meta.replayed !== true || typeof p.meta.id !== 'string') problems.push(`meta ${JSON.stringify(p.meta)}`)
+      if (!p.payload || p.payload.n !== i + 2) problems.push(`payload ${JSON.stringify(p.payload)}`)
+    })
+    if (problems.length) fail('persist-replay', `${problems.join('; ')}: ${JSON.stringify(got)}`)
+    else pass('persist-replay')
+  } catch (e) {
+    fail('persist-replay', e.message)
+  } finally {
+    await sender.removeAllChannels()
+    await receiver.removeAllChannels()
+    sender.disconnect()
+    receiver.disconnect()
+  }
+}
+
 async function main() {
   await roundTrip('2.0.0')
   await roundTrip('1.0.0')
+  await persistReplay()
   await tokenExpiry()
   await reconnect()
   await heartbeatTimeout()
