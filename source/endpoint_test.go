@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/source/rest"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 const testKey = "SECRET-anon-key"

@@ -28,9 +28,9 @@ import (
 	"github.com/supabase-community/gotrue-go"
 
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/source/supabase"
 	"github.com/rxrealtime/rxrealtime/source/supabase/gotruetest"
-	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func main() {

@@ -15,9 +15,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/source/supabase/gotruetest"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
