@@ -219,15 +219,18 @@ func TestDialWithExpiredContext(t *testing.T) {
 func TestHandshakeErrorCarriesStatusAndBody(t *testing.T) {
 	bigBody := strings.Repeat("z", MaxHandshakeBody+100)
 	cases := []struct {
-		name     string
-		status   int
-		body     string
-		wantBody string
+		name      string
+		status    int
+		body      string
+		wantBody  string
+		wantMsg   string
+		temporary bool
 	}{
-		{name: "401", status: http.StatusUnauthorized, body: `{"error":"Unauthorized: JWT expired"}`, wantBody: `{"error":"Unauthorized: JWT expired"}`},
-		{name: "403", status: http.StatusForbidden, body: `{"error":"Tenant suspended"}`, wantBody: `{"error":"Tenant suspended"}`},
-		{name: "429", status: http.StatusTooManyRequests, body: `{"error":"Too many connections"}`, wantBody: `{"error":"Too many connections"}`},
-		{name: "capped body", status: http.StatusInternalServerError, body: bigBody, wantBody: bigBody[:MaxHandshakeBody]},
+		{name: "401", status: http.StatusUnauthorized, body: `{"error":"Unauthorized: JWT expired"}`, wantBody: `{"error":"Unauthorized: JWT expired"}`, wantMsg: "Unauthorized: JWT expired"},
+		{name: "403", status: http.StatusForbidden, body: `{"error":"Tenant suspended"}`, wantBody: `{"error":"Tenant suspended"}`, wantMsg: "Tenant suspended"},
+		{name: "429", status: http.StatusTooManyRequests, body: `{"error":"Too many connections"}`, wantBody: `{"error":"Too many connections"}`, wantMsg: "Too many connections", temporary: true},
+		{name: "message field", status: http.StatusBadRequest, body: `{"message":"bad\nthing"}`, wantBody: `{"message":"bad\nthing"}`, wantMsg: "badthing"},
+		{name: "capped body", status: http.StatusInternalServerError, body: bigBody, wantBody: bigBody[:MaxHandshakeBody], temporary: true},
 		{name: "empty body", status: http.StatusNotFound, body: "", wantBody: ""},
 	}
 	for _, tc := range cases {
@@ -244,6 +247,11 @@ func TestHandshakeErrorCarriesStatusAndBody(t *testing.T) {
 			require.ErrorAs(t, err, &he)
 			assert.Equal(t, tc.status, he.StatusCode)
 			assert.Equal(t, tc.wantBody, string(he.Body))
+			assert.Equal(t, tc.wantMsg, he.Message)
+			assert.Equal(t, tc.temporary, he.Temporary())
+			if tc.wantMsg != "" {
+				assert.Contains(t, err.Error(), tc.wantMsg, "the server's explanation is in the text")
+			}
 			assert.Equal(t, "application/json", he.Header.Get("Content-Type"))
 			assert.Equal(t, "test", he.Header.Get("X-Reason"))
 			msg := err.Error()

@@ -1,12 +1,14 @@
 package transport
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // ErrClosed is returned (possibly wrapped) by every method of a [Conn] after
@@ -111,9 +113,10 @@ func (e *protocolError) Is(target error) bool { return target == ErrProtocol }
 // Realtime: 401, 403, 404, 429 or 500 with a JSON body such as
 // {"error":"..."}).
 //
-// Its Error method prints the status and the redacted URL (scheme, host and
-// path only); it never prints the body, the headers or the query string, so it
-// is safe to log. Inspect Body and Header explicitly if needed.
+// Its Error method prints the status, the redacted URL (scheme, host and path only) and the server's
+// short explanation (Message, from the JSON body's "error" or "message", at most 200 printable bytes); it
+// never prints the raw body, the headers or the query string, so it is safe to log. Inspect Body and
+// Header explicitly if needed.
 type HandshakeError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
@@ -124,6 +127,9 @@ type HandshakeError struct {
 	Header http.Header
 	// URL is the dialled URL reduced to scheme://host/path.
 	URL string
+	// Message is the server's explanation: the "error" (or "message") string of a JSON body such as
+	// Supabase Realtime's {"error":"API key is missing"}, empty when the body has none.
+	Message string
 }
 
 // MaxHandshakeBody caps how many bytes of a rejected handshake's response
@@ -140,7 +146,41 @@ func (e *HandshakeError) Error() string {
 	if t := http.StatusText(e.StatusCode); t != "" {
 		s += " " + t
 	}
+	if e.Message != "" {
+		s += ": " + strconv.Quote(e.Message)
+	}
 	return s
+}
+
+// Temporary reports whether retrying the same request may succeed: a 5xx, 408 Request Timeout or 429 Too
+// Many Requests. Any other status (401, 403, 404...) is the server's final word on this request.
+func (e *HandshakeError) Temporary() bool {
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
+}
+
+// handshakeMessage extracts the "error" or "message" string of a JSON error body, bounded and printable.
+func handshakeMessage(body []byte) string {
+	var v struct {
+		Error   any    `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	msg := v.Message
+	if s, ok := v.Error.(string); ok && s != "" {
+		msg = s
+	}
+	msg = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, msg)
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
 }
 
 // DialError wraps any failure of [Dial] other than a [*HandshakeError]:
