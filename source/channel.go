@@ -2,14 +2,17 @@ package source
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
@@ -63,7 +66,10 @@ type Channel struct {
 	rejoinTimer *time.Timer
 	rejoinGen   uint64 // invalidates timers that fired while being replaced
 	pgReady     bool
-	upEmitted   bool   // SUBSCRIBED emitted for the current join
+	upEmitted   bool // SUBSCRIBED emitted for the current join
+	everUp      bool // SUBSCRIBED once: from then on the channel rejoins by itself
+	waiters     int  // Subscribe calls waiting
+	joinStart   time.Time
 	systemErr   string // message of the last system error, for the phx_close after it
 	lastErr     error
 	joinToken   string        // the access token the current join carried
@@ -136,8 +142,20 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
 	}
 	c.channels[topic] = ch
-	ch.rt = c.router.attach(topic, ch)
+	ch.presence.events = socketHub[presence.Event[json.RawMessage]](c, topic)
+	ch.rt = c.router.attach(topic, ch, ch.presence.events)
 	return ch, nil
+}
+
+// emitStatus publishes a status change. One that carries an error is also reported ([ChannelError]): on
+// the error stream, to the error handler and to the log at Warn. ch.mu held (statuses never block).
+func (ch *Channel) emitStatus(ev StatusEvent) {
+	ch.statuses.emit(ev)
+	if ev.Err != nil {
+		ch.c.report(&ChannelError{Topic: ch.topic, Status: ev.Status, Err: ev.Err})
+	} else {
+		ch.c.logAttrs(slog.LevelDebug, "rxrealtime: channel "+ev.Status.String(), slog.String("topic", ch.topic))
+	}
 }
 
 // Topic returns the channel's topic, "realtime:<name>".
@@ -177,11 +195,20 @@ func (ch *Channel) Err() error {
 
 // Subscribe joins the channel and waits until it is SUBSCRIBED, closed
 // for good, or ctx ends. A refused or timed-out join does not end the wait:
-// the channel keeps rejoining with backoff, and ctx's error then wraps the
-// last join error. The channel stays subscribed (and rejoins) until
-// [Channel.Unsubscribe] or the client closes. Calling Subscribe again only
-// waits. Subscribing before [Client.Connect] is allowed: the join goes
-// out when the socket opens.
+// the channel keeps rejoining with backoff. Subscribing before
+// [Client.Connect] is allowed: the join goes out when the socket opens.
+//
+// When ctx ends before the channel was ever SUBSCRIBED, Subscribe returns
+// an error wrapping both ctx's error and the last join error (a
+// [*JoinError], [ErrJoinTimeout]...), and abandons the join, as any
+// ctx-taking call in Go would: no rejoin follows, a join the server did
+// accept is left, and the channel is CLOSED (not closed for good: calling
+// Subscribe again joins anew). Concurrent calls share one join: it is
+// abandoned when the last of them gives up.
+//
+// Once SUBSCRIBED, the channel stays subscribed and rejoins by itself after
+// errors and reconnects until [Channel.Unsubscribe] or the client closes;
+// calling Subscribe then only waits for SUBSCRIBED.
 func (ch *Channel) Subscribe(ctx context.Context) error {
 	ch.mu.Lock()
 	if ch.isGone() {
@@ -191,6 +218,7 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 	}
 	first := !ch.subscribed && ch.state == stClosed
 	ch.subscribed = true
+	ch.waiters++
 	ch.mu.Unlock()
 	if first {
 		ch.join()
@@ -214,20 +242,54 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 	ch.mu.Lock()
 	up := ch.upCh
 	ch.mu.Unlock()
+	done := func() {
+		ch.mu.Lock()
+		ch.waiters--
+		ch.mu.Unlock()
+	}
 	select {
 	case <-up:
+		done()
 		return nil
 	case <-ch.gone:
+		done()
 		return closedErr(ch.Err())
 	case <-ctx.Done():
-		ch.mu.Lock()
-		last := ch.lastErr
-		ch.mu.Unlock()
-		if last != nil {
-			return fmt.Errorf("%w (last error: %w)", ctx.Err(), last)
-		}
-		return ctx.Err()
+		return ch.giveUp(ctx.Err())
 	}
+}
+
+// giveUp ends a Subscribe whose ctx ended: the last waiter of a channel
+// never SUBSCRIBED abandons its join.
+func (ch *Channel) giveUp(ctxErr error) error {
+	ch.mu.Lock()
+	ch.waiters--
+	last := ch.lastErr
+	err := fmt.Errorf("rxrealtime: subscribe %q: %w", ch.topic, ctxErr)
+	if last != nil {
+		err = fmt.Errorf("rxrealtime: subscribe %q: %w (last error: %w)", ch.topic, ctxErr, last)
+	}
+	abandon := ch.waiters == 0 && !ch.everUp && ch.subscribed && !ch.isGone()
+	var leaveRef string
+	var sess uint64
+	joined := false
+	if abandon {
+		joined = ch.state == stJoining || ch.state == stJoined
+		leaveRef, sess = ch.currentJoinRef(), ch.joinSession
+		ch.subscribed = false
+		ch.state = stClosed
+		ch.stopRejoinLocked()
+		ch.leftJoined()
+		empty := "" // the join's reply, if it comes, is stale now
+		ch.joinRef.Store(&empty)
+		ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
+		ch.c.logAttrs(slog.LevelInfo, "rxrealtime: subscribe abandoned", slog.String("topic", ch.topic), slog.Any("error", err))
+	}
+	ch.mu.Unlock()
+	if joined && leaveRef != "" {
+		ch.leaveAsync(leaveRef, sess) // the server may have accepted it
+	}
+	return err
 }
 
 // join sends a phx_join with a fresh join_ref and the current token, if
@@ -256,7 +318,8 @@ func (ch *Channel) join() {
 	token := ch.c.accessToken()
 	ch.joinToken = token
 	ch.joinSession = ch.c.sessions.Load()
-	ch.statuses.emit(StatusEvent{Status: StatusJoining})
+	ch.joinStart = time.Now()
+	ch.emitStatus(StatusEvent{Status: StatusJoining})
 	ch.mu.Unlock()
 
 	payload, err := ch.joinPayload(token)
@@ -286,6 +349,10 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		ch.mu.Unlock()
 		return // a stale join
 	}
+	if outcome := joinOutcome(r.err); outcome != "" {
+		d, topic := time.Since(ch.joinStart), ch.topic
+		ch.c.observe(func(m Metrics) { m.Join(topic, outcome, d) })
+	}
 	var re *ReplyError
 	switch {
 	case r.err == nil:
@@ -297,7 +364,7 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 			err = fmt.Errorf("%w: %w", ErrBindingMismatch, err)
 			ch.lastErr = err
 			ch.state = stErrored
-			ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
+			ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
 			sess := ch.joinSession
 			ch.mu.Unlock()
 			ch.leaveAsync(ref, sess)
@@ -330,7 +397,7 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		ch.leftJoined()
 		empty := "" // what that join may still produce is stale
 		ch.joinRef.Store(&empty)
-		ch.statuses.emit(StatusEvent{Status: StatusTimedOut, Err: ErrJoinTimeout})
+		ch.emitStatus(StatusEvent{Status: StatusTimedOut, Err: ErrJoinTimeout})
 		sess := ch.joinSession
 		ch.mu.Unlock()
 		// As phoenix.js: leave the join that may still land, before any
@@ -345,13 +412,27 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		err := newJoinError(ch.topic, re.Reason)
 		ch.state = stErrored
 		ch.lastErr = err
-		ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
+		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
 		ch.scheduleRejoinLocked()
 		ch.mu.Unlock()
 	default:
 		// The session dropped (socketClosed handles it) or the client closed.
 		ch.mu.Unlock()
 	}
+}
+
+// joinOutcome is the Metrics outcome of a join reply; "" when the join just lost its session.
+func joinOutcome(err error) string {
+	var re *ReplyError
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrPushTimeout):
+		return OutcomeTimeout
+	case errors.As(err, &re):
+		return OutcomeError
+	}
+	return ""
 }
 
 func newJoinError(topic, reason string) *JoinError {
@@ -369,9 +450,9 @@ func (ch *Channel) markUpLocked() {
 	if ch.upEmitted || ch.state != stJoined {
 		return
 	}
-	ch.upEmitted = true
+	ch.upEmitted, ch.everUp = true, true
 	close(ch.upCh)
-	ch.statuses.emit(StatusEvent{Status: StatusSubscribed})
+	ch.emitStatus(StatusEvent{Status: StatusSubscribed})
 }
 
 // leftJoined resets the joined/subscribed signals. ch.mu held.
@@ -460,7 +541,7 @@ func (ch *Channel) onServerError() {
 	}
 	ch.state = stErrored
 	ch.lastErr = ErrServerError
-	ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: ErrServerError})
+	ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: ErrServerError})
 	ch.scheduleRejoinLocked()
 }
 
@@ -479,7 +560,7 @@ func (ch *Channel) onServerClose() {
 	ch.leftJoined()
 	rejoin := reason.expired && !ch.cfg.noRejoinOnExpiry && ch.subscribed
 	if rejoin {
-		ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: reason})
+		ch.emitStatus(StatusEvent{Status: StatusClosed, Err: reason})
 		ch.stopRejoinLocked()
 		if ch.c.State() == StateOpen { // else the next socket open rejoins
 			ch.tries++
@@ -534,7 +615,7 @@ func (ch *Channel) socketClosed(cause error) {
 	ch.state = stErrored
 	ch.lastErr = err
 	ch.leftJoined()
-	ch.statuses.emit(StatusEvent{Status: StatusChannelError, Err: err})
+	ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
 }
 
 // Unsubscribe leaves the channel: it sends phx_leave and waits for the
@@ -636,30 +717,21 @@ func (ch *Channel) finish(err error) {
 	ch.goneErr = err
 	ch.stopRejoinLocked()
 	ch.leftJoined()
-	ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
+	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
 	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
 
 	c := ch.c
-	detached := false
 	c.mu.Lock()
 	if c.channels[ch.topic] == ch {
 		delete(c.channels, ch.topic)
-		// Detach under c.mu, so a new channel of the same name cannot
-		// attach to this route (and share the hub completed below).
-		c.router.mu.Lock()
-		if v, ok := c.router.routes.Load(ch.topic); ok && v.(*route) == ch.rt {
-			c.router.routes.Delete(ch.topic)
-			detached = true
-		}
-		c.router.mu.Unlock()
 	}
+	// Detach under c.mu, so a new channel of the same name cannot attach
+	// to this route and share the streams it completes: every stream of
+	// the channel ends here, whatever closed it.
+	c.router.detach(ch.rt, nil)
 	c.mu.Unlock()
-	if detached {
-		ch.rt.hub.Complete(nil)
-	}
-	ch.presence.events.Complete(nil)
 }
 
 // sendToken pushes an access_token refresh to the joined channel. The

@@ -15,7 +15,7 @@ import (
 // stay raw JSON here; typed views decode them for their consumer.
 type presenceState struct {
 	tracker presence.Tracker[json.RawMessage]
-	events  stream.Hub[presence.Event[json.RawMessage]]
+	events  *stream.Hub[presence.Event[json.RawMessage]] // fed by the reader, owned by the channel's route
 }
 
 // onPresence runs on the reader goroutine.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/operators"
 	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -30,6 +31,10 @@ type Client struct {
 	sessions atomic.Uint64
 	pending  pendingTable
 	router   router
+	ctr      counters
+	notify   notifier
+	attempts atomic.Int64 // dials since the last session opened
+	healthy  atomic.Bool  // a session has opened once: from then on every failure is retried
 
 	mu       sync.Mutex
 	sess     *session // the open session taking direct writes; nil while offline or flushing
@@ -44,6 +49,8 @@ type Client struct {
 	done     chan struct{}
 	err      error
 
+	lastCause error // why the last dial or session failed, guarded by mu
+
 	closeOnce sync.Once
 	channels  map[string]*Channel // live channels by topic, guarded by mu
 
@@ -51,12 +58,35 @@ type Client struct {
 	errs       *stream.Hub[error]
 	heartbeats *stream.Hub[HeartbeatEvent]
 	messages   *stream.Hub[phoenix.Message]
-	changes    stream.Hub[*inboundChange] // every channel's changes, for AllChanges
+	changes    *stream.Hub[*inboundChange] // every channel's changes, for AllChanges
 }
 
-// sideStream is the default consumer policy of the state, error and
-// heartbeat streams.
-var sideStream = stream.WithDefaults(stream.DropOldest(), stream.WithBuffer(64))
+// DefaultStreamBuffer is the mailbox size of a consumer of a stream fed by the socket (Messages, Topic and
+// every channel stream) that did not choose one with stream.WithBuffer. Its default policy is
+// stream.DropNewest: the socket never waits on a consumer (see the package documentation,
+// "Backpressure").
+const DefaultStreamBuffer = 1024
+
+// sideBuffer is the mailbox size of the state, error and heartbeat streams, whose consumers lose the
+// oldest events by default.
+const sideBuffer = 64
+
+// socketHub returns a hub fed by the socket's reader: it never waits for a consumer, its consumers drop
+// the newest messages past DefaultStreamBuffer unless they chose otherwise, and a consumer that falls
+// behind is reported as slow, naming topic.
+func socketHub[T any](c *Client, topic string) *stream.Hub[T] {
+	return stream.NewHub[T](stream.NeverWait(),
+		stream.WithDefaults(stream.DropNewest(), stream.WithBuffer(DefaultStreamBuffer)),
+		stream.DropCounter(&c.ctr.dropped),
+		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { c.slowConsumer(topic, ev) }))
+}
+
+// sideHub returns a hub for the state, error and heartbeat streams: never waiting, DropOldest by default.
+func sideHub[T any](c *Client) *stream.Hub[T] {
+	return stream.NewHub[T](stream.NeverWait(),
+		stream.WithDefaults(stream.DropOldest(), stream.WithBuffer(sideBuffer)),
+		stream.DropCounter(&c.ctr.dropped))
+}
 
 // New returns a client for the Realtime endpoint rawURL (for example
 // "wss://<ref>.supabase.co/realtime/v1" or "ws://127.0.0.1:4000/socket");
@@ -77,7 +107,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{
+	c := &Client{
 		url:     u,
 		logURL:  redactURL(u),
 		cfg:     cfg,
@@ -85,13 +115,22 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		state:   StateConnecting,
 		firstUp: make(chan struct{}),
 		done:    make(chan struct{}),
-		// Side streams must never stall the reader: a consumer that does
-		// not keep up loses the oldest events unless it asks for Block.
-		states:     stream.NewHub[StateChange](sideStream),
-		errs:       stream.NewHub[error](sideStream),
-		heartbeats: stream.NewHub[HeartbeatEvent](sideStream),
-		messages:   stream.NewHub[phoenix.Message](),
-	}, nil
+	}
+	// No stream fed by the socket ever waits for its consumers (the socket never waits on a user).
+	c.states = sideHub[StateChange](c)
+	c.errs = sideHub[error](c)
+	c.heartbeats = sideHub[HeartbeatEvent](c)
+	c.messages = socketHub[phoenix.Message](c, "")
+	c.changes = socketHub[*inboundChange](c, "")
+	c.router.newRoute = func(topic string) *route {
+		return &route{topic: topic, hub: socketHub[phoenix.Message](c, topic), changes: socketHub[*inboundChange](c, topic)}
+	}
+	c.notify.onPanic = func(r any) {
+		if l := c.cfg.logger; l != nil {
+			l.Error("rxrealtime: a callback panicked", slog.Any("panic", r))
+		}
+	}
+	return c, nil
 }
 
 // Connect is [New] followed by [Client.Connect]. If the first connection
@@ -112,9 +151,19 @@ func Connect(ctx context.Context, rawURL string, opts ...Option) (*Client, error
 }
 
 // Connect starts the connection and waits until it opens, ctx ends, or
-// reconnect attempts run out. When ctx ends first the client keeps trying
-// in the background (pushes wait in the offline buffer) until
-// [Client.Close]. Calling Connect again only waits.
+// the client gives up. It gives up at once on a permanent rejection of
+// the handshake (an HTTP 4xx other than 408 and 429: a wrong key or path),
+// and after [WithMaxReconnects] failed attempts. Its error is a
+// [*ConnectError] that says why: the last attempt's cause (a
+// *transport.HandshakeError with the status and the server's message, or
+// the network error) and, when ctx ended first, ctx's error. When ctx ends
+// first the client keeps trying in the background (pushes wait in the
+// offline buffer) until [Client.Close]. Calling Connect again only waits.
+//
+// Once a session has opened, the client never gives up on its own (unless
+// WithMaxReconnects says so): a later 401 or 403, say after a key
+// rotation, is retried with backoff, asking the token provider again
+// before each attempt, and each failure is reported.
 func (c *Client) Connect(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closing {
@@ -130,10 +179,40 @@ func (c *Client) Connect(ctx context.Context) error {
 	case <-c.firstUp:
 		return nil
 	case <-c.done:
-		return c.Err()
+		if err := c.Err(); err != nil {
+			return err
+		}
+		return ErrClosed
 	case <-ctx.Done():
-		return ctx.Err()
+		return &ConnectError{Attempts: int(c.attempts.Load()), Err: ctx.Err(), Last: c.lastFailure()}
 	}
+}
+
+// lastFailure is why the last dial or session failed.
+func (c *Client) lastFailure() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastCause
+}
+
+// shouldRetry decides whether the connection retries after err: always once a session has opened;
+// before that, not after a permanent rejection of the handshake.
+func (c *Client) shouldRetry(err error) bool {
+	if c.healthy.Load() {
+		return true
+	}
+	var he *transport.HandshakeError
+	return !errors.As(err, &he) || he.Temporary()
+}
+
+// giveUpError is the error the client stops with when the retry operator ends with err.
+func (c *Client) giveUpError(err error) error {
+	attempts := int(c.attempts.Load())
+	var ex *operators.RetryExhaustedError
+	if errors.As(err, &ex) {
+		return &ConnectError{Attempts: attempts, Last: ex.Last}
+	}
+	return &ConnectError{Attempts: attempts, Last: err, Permanent: !c.healthy.Load()}
 }
 
 // start runs the connection supervisor. Called with c.mu held.
@@ -143,6 +222,7 @@ func (c *Client) start() {
 	conn := operators.RetryWithBackoff(c.connection(), c.cfg.backoff,
 		operators.RetryOnComplete(true),
 		operators.MaxAttempts(c.cfg.maxReconnects),
+		operators.ShouldRetry(c.shouldRetry),
 		operators.OnRetry(c.onRetry),
 	)
 	c.emitState(StateChange{State: StateConnecting})
@@ -153,6 +233,9 @@ func (c *Client) start() {
 		})
 		if ctx.Err() != nil {
 			err = nil // the user closed the client
+		} else if err != nil {
+			err = c.giveUpError(err)
+			c.logAttrs(slog.LevelError, "rxrealtime: giving up", slog.Any("error", err))
 		}
 		c.shutdown(err)
 	}()
@@ -169,18 +252,21 @@ func (c *Client) onRetry(attempt int, cause error, delay time.Duration) {
 	c.mu.Lock()
 	c.state = StateReconnecting
 	c.mu.Unlock()
+	c.ctr.reconnects.Add(1)
 	c.emitState(StateChange{State: StateReconnecting, Attempt: attempt, Delay: delay, Cause: cause})
-	c.report(&ReconnectError{Attempt: attempt, Cause: cause})
-	if f := c.cfg.metrics.Reconnect; f != nil {
-		f(attempt, cause)
-	}
+	c.report(&ReconnectError{Attempt: attempt, Delay: delay, Cause: cause})
+	c.observe(func(m Metrics) { m.Reconnect(attempt, delay, cause) })
 }
 
 // Close leaves every joined channel (waiting for the replies until ctx
 // ends), closes the WebSocket with code 1000 and stops every goroutine the
-// client started. Pending and buffered pushes fail with [ErrClosed]. It
-// never reconnects. Close returns ctx's error if the client has not
-// stopped before ctx ends; it stops all the same, soon after.
+// client started. Pending and buffered pushes fail with [ErrClosed]; every
+// stream of the client and its channels completes. It never reconnects.
+// Close returns once the error handler, the logger and the Metrics have
+// been given every notification queued before; after it returns none is
+// called again from the client's goroutines. Close returns ctx's error if
+// the client has not stopped before ctx ends (a callback that blocks for
+// good holds it up); it stops all the same, soon after.
 func (c *Client) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
@@ -226,7 +312,7 @@ func (c *Client) shutdown(err error) {
 	for _, m := range outbox {
 		if p := c.pending.take(m.Ref); p != nil {
 			p.deliver(pushResult{err: closedErr})
-		} else if m.Event != phoenix.EventJoin && m.Event != phoenix.EventLeave {
+		} else if !isControl(m) {
 			// A push that waited for no reply already returned to its
 			// caller: tell them it never left.
 			c.report(&UnsentError{Topic: m.Topic, Event: m.Event, Err: closedErr})
@@ -245,6 +331,10 @@ func (c *Client) shutdown(err error) {
 	c.heartbeats.Complete(nil)
 	c.messages.Complete(err)
 	c.changes.Complete(err)
+	if err == nil {
+		c.logAttrs(slog.LevelInfo, "rxrealtime: closed")
+	}
+	<-c.notify.stop() // the callbacks queued so far run before Close returns
 	close(c.done)
 }
 
@@ -252,8 +342,9 @@ func (c *Client) shutdown(err error) {
 // reconnect attempts ran out (then [Client.Err] says why).
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Err is why the client stopped on its own (reconnects exhausted); nil
-// while running and after a user Close.
+// Err is why the client stopped on its own, a [*ConnectError] (a
+// permanent rejection, or reconnects exhausted); nil while running and
+// after a user Close.
 func (c *Client) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -292,24 +383,35 @@ func (c *Client) Serializer() phoenix.Serializer { return c.ser }
 func (c *Client) emitState(s StateChange) {
 	s.At = time.Now()
 	c.states.Emit(s)
-	c.logDebug("rxrealtime: state", slog.String("state", s.State.String()), slog.Int("attempt", s.Attempt))
+	c.logAttrs(slog.LevelDebug, "rxrealtime: state", slog.String("state", s.State.String()), slog.Int("attempt", s.Attempt))
+	c.observe(func(m Metrics) { m.State(s.State) })
 }
 
-// report publishes a non-fatal error.
+// report publishes a non-fatal error: on the error stream at once, and to the error handler and the log
+// (Warn) on the observer goroutine, so that neither can stall the caller (often the socket's reader).
 func (c *Client) report(err error) {
 	c.errs.Emit(err)
-	if c.cfg.onError != nil {
-		c.cfg.onError(err)
+	if f := c.cfg.onError; f != nil {
+		c.notify.post(func() { f(err) })
 	}
-	if c.cfg.logger != nil {
-		c.cfg.logger.Warn("rxrealtime: error", slog.String("url", c.logURL), slog.Any("error", err))
-	}
+	c.logAttrs(slog.LevelWarn, "rxrealtime: error", slog.Any("error", err))
 }
 
-func (c *Client) logDebug(msg string, attrs ...slog.Attr) {
-	if c.cfg.logger != nil {
-		c.cfg.logger.LogAttrs(context.Background(), slog.LevelDebug, msg, attrs...)
+// logAttrs logs on the observer goroutine. Attributes never carry a key or a token: URLs are redacted.
+func (c *Client) logAttrs(level slog.Level, msg string, attrs ...slog.Attr) {
+	l := c.cfg.logger
+	if l == nil || !l.Enabled(context.Background(), level) {
+		return
 	}
+	attrs = append(attrs, slog.String("url", c.logURL))
+	c.notify.post(func() { l.LogAttrs(context.Background(), level, msg, attrs...) })
+}
+
+// slowConsumer reports a slow-consumer episode of a stream of topic ("" for client-wide streams).
+func (c *Client) slowConsumer(topic string, ev stream.SlowConsumer) {
+	c.ctr.slow.Add(1)
+	c.report(&SlowConsumerError{Topic: topic, Queued: ev.Queued, Dropped: ev.Dropped, Blocking: ev.Blocking})
+	c.observe(func(m Metrics) { m.SlowConsumer(topic, ev.Dropped) })
 }
 
 // send writes m now if a session is open, else queues it in the offline
@@ -329,7 +431,12 @@ func (c *Client) send(ctx context.Context, m *phoenix.Message, force bool) error
 		return ErrSendBufferFull
 	}
 	c.outbox = append(c.outbox, m)
+	var stale []*phoenix.Message
+	if isControl(m) {
+		stale = c.compactOutboxLocked()
+	}
 	c.mu.Unlock()
+	c.dropStale(stale)
 	return nil
 }
 
@@ -385,6 +492,10 @@ func (c *Client) refreshToken(ctx context.Context) {
 		return
 	}
 	c.mu.Lock()
+	changed := c.token != tok
 	c.token = tok
 	c.mu.Unlock()
+	if changed {
+		c.logAttrs(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
+	}
 }

@@ -14,5 +14,5 @@ import (
 // change comes from; a change reaches this stream when its ids include a
 // binding of the channel of its topic, as with Changes.
 func AllChanges[T any](c *Client, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](c, &c.changes, types)
+	return typedChanges[T](c, c.changes, types)
 }

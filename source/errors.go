@@ -3,6 +3,8 @@ package source
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 var (
@@ -51,12 +53,13 @@ func (e *ReplyError) Unwrap() error { return ErrReply }
 // without the user asking: Cause says why (a *transport.CloseError with
 // the server's code, ErrHeartbeatTimeout, a network error...).
 type ReconnectError struct {
-	Attempt int
+	Attempt int           // the reconnect attempt about to be made, from 1
+	Delay   time.Duration // the backoff wait before it
 	Cause   error
 }
 
 func (e *ReconnectError) Error() string {
-	return fmt.Sprintf("rxrealtime: connection lost (reconnect attempt %d): %v", e.Attempt, e.Cause)
+	return fmt.Sprintf("rxrealtime: connection lost, reconnect attempt %d in %v: %v", e.Attempt, e.Delay.Round(time.Millisecond), e.Cause)
 }
 
 // Unwrap returns the cause.
@@ -87,3 +90,97 @@ func (e *UnsentError) Error() string {
 
 // Unwrap returns why the client stopped (ErrClosed after Close).
 func (e *UnsentError) Unwrap() error { return e.Err }
+
+// ErrSlowConsumer is matched (errors.Is) by every [*SlowConsumerError].
+var ErrSlowConsumer = errors.New("rxrealtime: slow consumer")
+
+// SlowConsumerError reports that a consumer of a topic's streams fell behind: its mailbox was full when a
+// message arrived. The socket did not wait for it (it never waits on a user): the consumer lost messages
+// by its drop policy (Dropped counts them, over all its episodes), or, for a consumer that chose
+// stream.Block, its mailbox grew past its buffer (Blocking). It is reported once per episode (see
+// stream.SlowConsumer) on [Client.Errors], to the error handler, to the log at Warn and to [Metrics].
+type SlowConsumerError struct {
+	Topic    string // "realtime:<name>", or "" for a client-wide stream (Messages, AllChanges, ...)
+	Queued   int    // messages queued for the consumer when the episode started
+	Dropped  uint64
+	Blocking bool
+}
+
+func (e *SlowConsumerError) Error() string {
+	where := "a client-wide stream"
+	if e.Topic != "" {
+		where = fmt.Sprintf("a stream of %q", e.Topic)
+	}
+	if e.Blocking {
+		return fmt.Sprintf("rxrealtime: slow consumer of %s: %d messages queued, mailbox growing (Block)", where, e.Queued)
+	}
+	return fmt.Sprintf("rxrealtime: slow consumer of %s: mailbox full at %d messages, %d dropped so far", where, e.Queued, e.Dropped)
+}
+
+// Is makes errors.Is(err, ErrSlowConsumer) true.
+func (e *SlowConsumerError) Is(target error) bool { return target == ErrSlowConsumer }
+
+// ChannelError is published on [Client.Errors], given to the error handler and logged at Warn for every
+// channel status change that carries an error: a refused or timed-out join, a server phx_error or
+// phx_close, a socket drop, a binding mismatch. Err is the status's error; the channel's status stream
+// has the same event.
+type ChannelError struct {
+	Topic  string
+	Status Status
+	Err    error
+}
+
+func (e *ChannelError) Error() string {
+	return fmt.Sprintf("rxrealtime: channel %q %s: %v", e.Topic, e.Status, e.Err)
+}
+
+// Unwrap returns the status's error.
+func (e *ChannelError) Unwrap() error { return e.Err }
+
+// ConnectError is why a connection could not be established: returned by [Connect] and [Client.Connect]
+// when ctx ended first (Err is ctx's error) or the client gave up (a permanent rejection, or
+// WithMaxReconnects ran out; Err is nil), and by [Client.Err] after the client gave up. Last is the cause
+// of the last failed attempt: a *transport.HandshakeError with the HTTP status and the server's message, a
+// *transport.DialError wrapping the network error (*net.OpError, *net.DNSError...), and so on. errors.Is
+// and errors.As see both Err and Last.
+type ConnectError struct {
+	Attempts int   // dials made
+	Err      error // ctx's error, or nil when the client gave up
+	Last     error // the last attempt's cause; nil if no attempt failed yet
+	// Permanent tells that the server's answer cannot change by retrying (a 4xx other than 408 and 429
+	// before any session opened), so the client stopped at once.
+	Permanent bool
+}
+
+func (e *ConnectError) Error() string {
+	var b strings.Builder
+	b.WriteString("rxrealtime: connect")
+	switch {
+	case e.Err != nil:
+		fmt.Fprintf(&b, ": %v", e.Err)
+	case e.Permanent:
+		b.WriteString(": rejected")
+	default:
+		b.WriteString(": gave up")
+	}
+	fmt.Fprintf(&b, " after %d attempt", e.Attempts)
+	if e.Attempts != 1 {
+		b.WriteByte('s')
+	}
+	if e.Last != nil {
+		fmt.Fprintf(&b, "; last error: %v", e.Last)
+	}
+	return b.String()
+}
+
+// Unwrap returns Err and Last.
+func (e *ConnectError) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.Last != nil {
+		errs = append(errs, e.Last)
+	}
+	return errs
+}

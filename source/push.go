@@ -3,6 +3,8 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -180,20 +182,48 @@ func (c *Client) push(ctx context.Context, m *phoenix.Message, opts ...PushOptio
 	if p == nil {
 		return Reply{}, nil
 	}
+	start := time.Now()
 	timer := time.NewTimer(pc.timeout)
 	defer timer.Stop()
 	select {
 	case r := <-p.done:
+		c.observePush(m, pushOutcome(r.err), start)
 		return r.reply, r.err
 	case <-timer.C:
 		c.pending.take(m.Ref)
 		c.unbuffer(m)
+		c.ctr.pushTimeouts.Add(1)
+		c.logAttrs(slog.LevelInfo, "rxrealtime: push timed out", slog.String("topic", m.Topic),
+			slog.String("event", m.Event), slog.String("ref", m.Ref), slog.Duration("timeout", pc.timeout))
+		c.observePush(m, OutcomeTimeout, start)
 		return Reply{}, ErrPushTimeout
 	case <-ctx.Done():
 		c.pending.take(m.Ref)
 		c.unbuffer(m)
+		c.observePush(m, OutcomeCancelled, start)
 		return Reply{}, ctx.Err()
 	}
+}
+
+// observePush gives a finished push to the Metrics.
+func (c *Client) observePush(m *phoenix.Message, outcome string, start time.Time) {
+	topic, event, d := m.Topic, m.Event, time.Since(start)
+	c.observe(func(mt Metrics) { mt.Push(topic, event, outcome, d) })
+}
+
+// pushOutcome is the Metrics outcome of a push's result.
+func pushOutcome(err error) string {
+	switch {
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrReply):
+		return OutcomeError
+	case errors.Is(err, ErrConnectionLost):
+		return OutcomeConnectionLost
+	case errors.Is(err, ErrClosed):
+		return OutcomeClosed
+	}
+	return OutcomeError
 }
 
 // replyReason extracts response.reason from an error reply, if present.
@@ -249,6 +279,7 @@ func (c *Client) pushAsyncRef(m *phoenix.Message, timeout time.Duration, force b
 	a.mu.Lock()
 	a.timer = time.AfterFunc(timeout, func() {
 		if c.pending.take(ref) != nil {
+			c.ctr.pushTimeouts.Add(1)
 			c.unbuffer(m)
 			a.finish(pushResult{err: ErrPushTimeout})
 		}

@@ -30,14 +30,17 @@ type route struct {
 	// parsed once by the reader, for the typed Changes streams.
 	changes *stream.Hub[*inboundChange]
 	handler topicHandler
+	// owned are the other streams of the topic's channel (presence events), completed with the route.
+	owned []interface{ Complete(error) }
 }
 
 // router maps topics to routes. Lookups are lock-free (sync.Map is built
 // for keys written once and read often), so routing cost does not depend
 // on the number of topics.
 type router struct {
-	routes sync.Map // string → *route
-	mu     sync.Mutex
+	routes   sync.Map // string → *route
+	mu       sync.Mutex
+	newRoute func(topic string) *route // a route with its hubs (set by New)
 }
 
 func (r *router) get(topic string) *route {
@@ -58,7 +61,7 @@ func (r *router) ensure(topic string) *route {
 	if rt := r.get(topic); rt != nil {
 		return rt
 	}
-	rt := &route{topic: topic, hub: stream.NewHub[phoenix.Message](), changes: stream.NewHub[*inboundChange]()}
+	rt := r.newRoute(topic)
 	r.routes.Store(topic, rt)
 	return rt
 }
@@ -66,17 +69,27 @@ func (r *router) ensure(topic string) *route {
 // attach sets the topic's handler, keeping its stream if one exists.
 // Routes are immutable once stored, so the reader never sees a half-made
 // one: attach stores a new route that shares the old hub.
-func (r *router) attach(topic string, h topicHandler) *route {
+func (r *router) attach(topic string, h topicHandler, owned ...interface{ Complete(error) }) *route {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rt := &route{topic: topic, handler: h}
+	rt := r.newRoute(topic)
 	if old := r.get(topic); old != nil {
 		rt.hub, rt.changes = old.hub, old.changes
-	} else {
-		rt.hub, rt.changes = stream.NewHub[phoenix.Message](), stream.NewHub[*inboundChange]()
 	}
+	rt.handler, rt.owned = h, owned
 	r.routes.Store(topic, rt)
 	return rt
+}
+
+// detach removes rt if it is still the topic's route, and completes every stream it owns: the one place
+// a topic's streams end, whatever ended the channel.
+func (r *router) detach(rt *route, err error) {
+	r.mu.Lock()
+	if v, ok := r.routes.Load(rt.topic); ok && v.(*route) == rt {
+		r.routes.Delete(rt.topic)
+	}
+	r.mu.Unlock()
+	rt.complete(err)
 }
 
 // remove drops the topic's route and completes its stream.
@@ -108,8 +121,11 @@ func (r *router) closeAll(err error) {
 	})
 }
 
-// complete ends the route's streams.
+// complete ends every stream of the route.
 func (rt *route) complete(err error) {
 	rt.hub.Complete(err)
 	rt.changes.Complete(err)
+	for _, h := range rt.owned {
+		h.Complete(err)
+	}
 }

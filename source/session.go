@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -63,9 +65,8 @@ func (s *session) write(ctx context.Context, m *phoenix.Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 	}
-	if f := s.c.cfg.metrics.FrameOut; f != nil {
-		f(size, binary)
-	}
+	s.c.ctr.framesOut.Add(1)
+	s.c.ctr.bytesOut.Add(uint64(size))
 	return nil
 }
 
@@ -87,13 +88,21 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		topts = append(topts, transport.WithHeader(h[0], h[1]))
 	}
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.dialTimeout)
+	attempt := c.attempts.Add(1)
 	conn, err := transport.Dial(dctx, c.url, topts...)
 	cancel()
 	if err != nil {
+		if ctx.Err() == nil {
+			c.failed(err)
+			c.logAttrs(slog.LevelInfo, "rxrealtime: dial failed", slog.Int64("attempt", attempt), slog.Any("error", err))
+		}
 		return err
 	}
 	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
 	operators.MarkHealthy(ctx) // the dial worked: the next loss starts the backoff afresh
+	c.healthy.Store(true)
+	c.attempts.Store(0)
+	c.logAttrs(slog.LevelInfo, "rxrealtime: connected", slog.Uint64("session", s.id), slog.Int64("attempt", attempt))
 
 	// A user Close cancels ctx: close the socket cleanly so the read loop ends.
 	stop := context.AfterFunc(ctx, func() { s.fail(nil, transport.StatusNormalClosure, "") })
@@ -115,7 +124,26 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		err = cause
 	}
 	c.ended(s, err)
+	if ctx.Err() == nil {
+		c.failed(err)
+		attrs := []slog.Attr{slog.Uint64("session", s.id), slog.Any("cause", err)}
+		var ce *transport.CloseError
+		if errors.As(err, &ce) {
+			attrs = append(attrs, slog.Int("code", int(ce.Code)), slog.String("reason", ce.Reason))
+		}
+		c.logAttrs(slog.LevelWarn, "rxrealtime: disconnected", attrs...)
+	}
 	return err
+}
+
+// failed records why the last dial or session failed, for ConnectError.
+func (c *Client) failed(err error) {
+	if err == nil {
+		return
+	}
+	c.mu.Lock()
+	c.lastCause = err
+	c.mu.Unlock()
 }
 
 // readLoop reads, decodes and emits frames until the socket fails.
@@ -125,14 +153,11 @@ func (c *Client) readLoop(s *session, emit func(phoenix.Message) bool) error {
 		if err != nil {
 			return err
 		}
-		if f := c.cfg.metrics.FrameIn; f != nil {
-			f(len(data), binary)
-		}
+		c.ctr.framesIn.Add(1)
+		c.ctr.bytesIn.Add(uint64(len(data)))
 		var m phoenix.Message
 		if err := c.ser.Decode(&m, data, binary); err != nil {
-			if f := c.cfg.metrics.DecodeError; f != nil {
-				f(err)
-			}
+			c.ctr.decodeErrors.Add(1)
 			c.report(err) // the server ignores malformed frames; so do we, once reported
 			continue
 		}
@@ -187,7 +212,9 @@ func (c *Client) opened(s *session) {
 				// next session sends it.
 				c.mu.Lock()
 				c.outbox = append(batch[i:], c.outbox...)
+				stale := c.compactOutboxLocked()
 				c.mu.Unlock()
+				c.dropStale(stale)
 				s.fail(err, transport.StatusNormalClosure, "")
 				return
 			}
@@ -202,7 +229,9 @@ func (c *Client) ended(s *session, cause error) {
 	if c.sess == s {
 		c.sess = nil
 	}
+	stale := c.dropControlLocked()
 	c.mu.Unlock()
+	c.dropStale(stale)
 	c.pending.failSession(s.id, fmt.Errorf("%w: %w", ErrConnectionLost, cause))
 	c.router.each(func(rt *route) {
 		if rt.handler != nil {
@@ -264,7 +293,10 @@ func (c *Client) heartbeat(ctx context.Context, s *session) {
 
 func (c *Client) emitHeartbeat(ev HeartbeatEvent) {
 	c.heartbeats.Emit(ev)
-	if f := c.cfg.metrics.Heartbeat; f != nil {
-		f(ev)
+	switch ev.Status {
+	case HeartbeatOK:
+		c.observe(func(m Metrics) { m.Heartbeat(ev.Latency) })
+	case HeartbeatTimeout:
+		c.logAttrs(slog.LevelWarn, "rxrealtime: heartbeat timeout, reconnecting", slog.String("ref", ev.Ref))
 	}
 }

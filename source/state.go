@@ -85,18 +85,3 @@ type HeartbeatEvent struct {
 	Latency time.Duration
 	At      time.Time
 }
-
-// Metrics are optional hooks for a metrics system. Each is called on the
-// goroutine where the event happens and must not block.
-type Metrics struct {
-	// FrameIn is called for each frame read, with its size.
-	FrameIn func(size int, binary bool)
-	// FrameOut is called for each frame written, with its size.
-	FrameOut func(size int, binary bool)
-	// Reconnect is called before each reconnect attempt.
-	Reconnect func(attempt int, cause error)
-	// Heartbeat is called for each heartbeat step.
-	Heartbeat func(HeartbeatEvent)
-	// DecodeError is called for each malformed frame.
-	DecodeError func(err error)
-}

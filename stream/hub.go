@@ -31,6 +31,7 @@ type hubConfig struct {
 	onActive  func(active bool)
 	neverWait bool
 	onSlow    func(SlowConsumer)
+	dropped   *atomic.Uint64
 }
 
 // HubOption configures a Hub.
@@ -73,6 +74,12 @@ func OnSlowConsumer(fn func(SlowConsumer)) HubOption {
 	return func(c *hubConfig) { c.onSlow = fn }
 }
 
+// DropCounter makes the hub add every value its consumers drop (by their drop policies) to n, for a
+// producer that keeps one total over many hubs.
+func DropCounter(n *atomic.Uint64) HubOption {
+	return func(c *hubConfig) { c.dropped = n }
+}
+
 // NewHub returns a Hub ready for use.
 func NewHub[T any](opts ...HubOption) *Hub[T] {
 	h := &Hub[T]{}
@@ -95,12 +102,16 @@ type consumer[T any] struct {
 	policy   policy
 	dropped  atomic.Uint64
 	counters *counters
+	total    *atomic.Uint64 // the hub's DropCounter, if any
 }
 
 func (c *consumer[T]) drop() {
 	c.dropped.Add(1)
 	if c.counters != nil {
 		c.counters.dropped.Add(1)
+	}
+	if c.total != nil {
+		c.total.Add(1)
 	}
 }
 
@@ -246,6 +257,9 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 	}
 	buffer, pol, onDrop, ctr := merge(configFrom(ctx), defaults)
 	c := &consumer[T]{gone: make(chan struct{}), policy: pol, counters: ctr, limit: buffer}
+	if h.cfg != nil {
+		c.total = h.cfg.dropped
+	}
 	if h.cfg != nil && h.cfg.neverWait {
 		c.q = newQueue[T]()
 	} else {

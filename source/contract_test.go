@@ -1,0 +1,354 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
+	"github.com/rxrealtime/rxrealtime/transport"
+)
+
+// Defect 1 of the stream contract: one consumer that stops reading, with the default options, must not
+// freeze the client: heartbeats, other channels, acked sends, new joins and Close all go on, and the
+// consumer is reported as slow.
+func TestStalledConsumerDoesNotFreezeClient(t *testing.T) {
+	s := newServer(t)
+	slowErrs := make(chan error, 16)
+	c := connect(t, s, fast(source.WithErrorHandler(func(err error) {
+		var sc *source.SlowConsumerError
+		if errors.As(err, &sc) {
+			select {
+			case slowErrs <- err:
+			default:
+			}
+		}
+	}))...)
+	ctx := waitCtx(t)
+
+	stuck, err := c.Channel("stuck")
+	require.NoError(t, err)
+	forgotten := source.Broadcasts[int](stuck, "n").Observe(ctx) // never read
+	_ = forgotten
+	require.NoError(t, stuck.Subscribe(ctx))
+	other, err := c.Channel("other", source.BroadcastAck())
+	require.NoError(t, err)
+	require.NoError(t, other.Subscribe(ctx))
+
+	for i := range 3000 {
+		_, err := s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "stuck", Event: "n", Payload: []byte(fmt.Sprint(i))})
+		require.NoError(t, err)
+	}
+	// Heartbeats go every 100 ms with a 100 ms timeout: a frozen reader would miss several by now.
+	time.Sleep(500 * time.Millisecond)
+	assert.Equal(t, source.StateOpen, c.State())
+
+	sendCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	require.NoError(t, other.Send(sendCtx, "ping", map[string]int{"x": 1}), "an acked send on another channel completes")
+
+	late, err := c.Channel("late")
+	require.NoError(t, err)
+	require.NoError(t, late.Subscribe(sendCtx), "a new channel joins")
+
+	select {
+	case err := <-slowErrs:
+		assert.Contains(t, err.Error(), "realtime:stuck")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the stalled consumer was not reported as slow")
+	}
+
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelClose()
+	require.NoError(t, c.Close(closeCtx), "Close finishes within its ctx")
+}
+
+// Defect 2: every stream a user can get completes when its channel is closed for good or the client
+// closes. One table, every stream, every way to end.
+func TestEveryStreamEnds(t *testing.T) {
+	type streams map[string]<-chan struct{}
+	observe := func(ctx context.Context, c *source.Client, ch *source.Channel) streams {
+		ends := streams{}
+		add := func(name string, done <-chan struct{}) { ends[name] = done }
+		add("Messages", drainDone(c.Messages().Observe(ctx)))
+		add("Topic", drainDone(c.Topic(ch.Topic()).Observe(ctx)))
+		add("Channel.Messages", drainDone(ch.Messages().Observe(ctx)))
+		add("Changes", drainDone(source.Changes[map[string]any](ch).Observe(ctx)))
+		add("AllChanges", drainDone(source.AllChanges[map[string]any](c).Observe(ctx)))
+		add("Broadcasts", drainDone(source.Broadcasts[any](ch, "x").Observe(ctx)))
+		add("PresenceEvents", drainDone(source.PresenceEvents[any](ch).Observe(ctx)))
+		add("Statuses", drainDone(ch.Statuses().Observe(ctx)))
+		add("Systems", drainDone(ch.Systems().Observe(ctx)))
+		add("States", drainDone(c.States().Observe(ctx)))
+		add("Errors", drainDone(c.Errors().Observe(ctx)))
+		add("Heartbeats", drainDone(c.Heartbeats().Observe(ctx)))
+		return ends
+	}
+	channelScoped := []string{"Topic", "Channel.Messages", "Changes", "Broadcasts", "PresenceEvents", "Statuses", "Systems"}
+
+	for _, how := range []string{"Unsubscribe", "server close", "Client.Close"} {
+		t.Run(how, func(t *testing.T) {
+			s := newServer(t)
+			c := connect(t, s, fast()...)
+			ctx := waitCtx(t)
+			ch, err := c.Channel("room")
+			require.NoError(t, err)
+			ends := observe(ctx, c, ch)
+			require.NoError(t, ch.Subscribe(ctx))
+			switch how {
+			case "Unsubscribe":
+				require.NoError(t, ch.Unsubscribe(ctx))
+			case "server close":
+				require.Equal(t, 1, s.Faults().ShutdownChannels("realtime:room", "Too many messages per second"))
+			case "Client.Close":
+				require.NoError(t, c.Close(ctx))
+			}
+			names := channelScoped
+			if how == "Client.Close" {
+				names = nil
+				for name := range ends {
+					names = append(names, name)
+				}
+			}
+			for _, name := range names {
+				select {
+				case <-ends[name]:
+				case <-time.After(3 * time.Second):
+					t.Errorf("%s did not end after %s", name, how)
+				}
+			}
+		})
+	}
+}
+
+// drainDone reads ch until it closes and reports the end.
+func drainDone[T any](ch <-chan T) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range ch {
+		}
+	}()
+	return done
+}
+
+// Defect 3: Connect says why it failed, and does not retry what cannot succeed.
+func TestConnectSaysWhy(t *testing.T) {
+	s := newServer(t, realtimetest.WithJWTSecret("secret"))
+	refused := func() string { // a loopback port nobody listens on
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		return "ws://" + addr + "/socket"
+	}()
+	dnsFail := source.WithDialer(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: "nope.example", IsNotFound: true}
+	})
+	for _, tc := range []struct {
+		name      string
+		url       string
+		opts      []source.Option
+		permanent bool // Connect returns at once, with context.Background()
+		check     func(t *testing.T, err error)
+	}{
+		{"wrong key", s.URL(), []source.Option{source.WithAPIKey("not-a-jwt")}, true, func(t *testing.T, err error) {
+			var he *transport.HandshakeError
+			require.ErrorAs(t, err, &he)
+			assert.Contains(t, []int{401, 403}, he.StatusCode)
+			assert.NotEmpty(t, he.Message, "the server's JSON error")
+			assert.Contains(t, err.Error(), he.Message)
+			assert.NotContains(t, err.Error(), "not-a-jwt", "no key in errors")
+		}},
+		{"missing key", s.URL(), []source.Option{source.WithAPIKey("")}, true, func(t *testing.T, err error) {
+			var he *transport.HandshakeError
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, 401, he.StatusCode)
+			assert.Contains(t, err.Error(), "API key is missing")
+		}},
+		{"wrong path", "ws://" + s.Addr() + "/nope", []source.Option{source.WithAPIKey("k")}, true, func(t *testing.T, err error) {
+			var he *transport.HandshakeError
+			require.ErrorAs(t, err, &he)
+			assert.Equal(t, 404, he.StatusCode)
+		}},
+		{"connection refused", refused, []source.Option{source.WithAPIKey("k")}, false, func(t *testing.T, err error) {
+			var oe *net.OpError
+			require.ErrorAs(t, err, &oe)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+		}},
+		{"unknown host", s.URL(), []source.Option{source.WithAPIKey("k"), dnsFail}, false, func(t *testing.T, err error) {
+			var de *net.DNSError
+			require.ErrorAs(t, err, &de)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append(fast(), tc.opts...)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if tc.permanent {
+				ctx = context.Background()
+			} else {
+				ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+			}
+			start := time.Now()
+			c, err := source.Connect(ctx, tc.url, opts...)
+			require.Error(t, err)
+			require.Nil(t, c)
+			assert.Less(t, time.Since(start), 2*time.Second)
+			assert.True(t, strings.HasPrefix(err.Error(), "rxrealtime:"), "error text: %v", err)
+			tc.check(t, err)
+		})
+	}
+}
+
+// Defect 3, second half: the reconnect limit counts attempts truthfully and names no internal package.
+func TestMaxReconnectsCountsAttempts(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	dials := 0
+	var mu sync.Mutex
+	dialer := source.WithDialer(func(ctx context.Context, network, a string) (net.Conn, error) {
+		mu.Lock()
+		dials++
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, network, a)
+	})
+	_, err = source.Connect(context.Background(), "ws://"+addr+"/socket", fast(dialer, source.WithMaxReconnects(2))...)
+	require.Error(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 3, dials, "one connect and two reconnects")
+	assert.Contains(t, err.Error(), "3 attempts")
+	assert.NotContains(t, err.Error(), "operators:")
+	assert.True(t, strings.HasPrefix(err.Error(), "rxrealtime:"), err.Error())
+}
+
+// Defect 4: channel failures reach the error handler, the error stream and the log.
+func TestChannelFailuresAreVisible(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(s *realtimetest.Server)
+		want  string
+	}{
+		{"refused join", func(s *realtimetest.Server) { s.Faults().RejectJoins("ChannelRateLimitReached: Too many channels") }, "Too many channels"},
+		{"server shutdown", func(s *realtimetest.Server) {
+			s.Faults().ShutdownChannels("realtime:room", "Too many messages per second")
+		}, "Too many messages per second"},
+		{"crash", func(s *realtimetest.Server) { s.Faults().CrashChannels("realtime:room") }, "errored"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			logs := &logBuffer{}
+			handled := make(chan error, 64)
+			c := connect(t, s, fast(source.WithLogger(logs.logger()), source.WithErrorHandler(func(err error) {
+				select {
+				case handled <- err:
+				default:
+				}
+			}))...)
+			ctx := waitCtx(t)
+			errStream := collect(t, c.Errors())
+			ch, err := c.Channel("room")
+			require.NoError(t, err)
+			if tc.name != "refused join" {
+				require.NoError(t, ch.Subscribe(ctx))
+			}
+			tc.fault(s)
+			if tc.name == "refused join" {
+				sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+				require.Error(t, ch.Subscribe(sctx))
+			}
+			match := func(err error) bool {
+				var ce *source.ChannelError
+				return errors.As(err, &ce) && ce.Topic == "realtime:room" && strings.Contains(err.Error(), tc.want)
+			}
+			deadline := time.After(3 * time.Second)
+			for found := false; !found; {
+				select {
+				case err := <-handled:
+					found = match(err)
+				case <-deadline:
+					t.Fatal("the error handler was not told")
+				}
+			}
+			errStream.next(t, 3*time.Second, match)
+			require.Eventually(t, func() bool { return logs.contains("WARN", tc.want) }, 3*time.Second, 10*time.Millisecond,
+				"logged at Warn: %s", logs.String())
+		})
+	}
+}
+
+// Defect 6: Subscribe whose ctx ends says why and abandons the join.
+func TestSubscribeCancelledAbandonsJoin(t *testing.T) {
+	s := newServer(t)
+	c := connect(t, s, fast()...)
+	s.Faults().RejectJoins("Unauthorized: You do not have permissions to read from this Channel topic: room")
+	ch, err := c.Channel("room", source.RejoinBackoff(constBackoff(20*time.Millisecond)))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = ch.Subscribe(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var je *source.JoinError
+	require.ErrorAs(t, err, &je, "the last cause: %v", err)
+	assert.Contains(t, err.Error(), "Unauthorized")
+
+	st, ok := ch.Status()
+	require.True(t, ok)
+	assert.Equal(t, source.StatusClosed, st.Status, "the channel is back to closed")
+	joins := len(inFrames(s, "realtime:room", "phx_join"))
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, joins, len(inFrames(s, "realtime:room", "phx_join")), "no join after Subscribe gave up")
+
+	// Subscribe again works once the server accepts.
+	s.Faults().RejectJoins("")
+	require.NoError(t, ch.Subscribe(waitCtx(t)))
+}
+
+// logBuffer is a concurrency-safe slog text sink for tests.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// contains reports whether one logged line has the level and the text.
+func (b *logBuffer) contains(level, text string) bool {
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "level="+level) && strings.Contains(line, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
