@@ -12,6 +12,11 @@ import (
 type inboundChange struct {
 	topic string
 	env   postgres.Envelope
+	ch    *Channel
+	// ids are the server ids of ch's bindings, by binding index, as of the
+	// join the change arrived under: a per-binding consumer that reads the
+	// change after a rejoin still matches it against the right ids.
+	ids []int
 }
 
 // routeChange parses the envelope of a postgres_changes message once, if
@@ -26,14 +31,16 @@ func (c *Client) routeChange(rt *route, m *phoenix.Message) {
 	if ch == nil {
 		return
 	}
-	in := &inboundChange{topic: m.Topic}
+	in := &inboundChange{topic: m.Topic, ch: ch}
 	if err := postgres.ParseEnvelope(m.Payload, &in.env); err != nil {
 		c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
-	if !ch.ownsChange(in.env.IDs) {
+	p := ch.pgIDs.Load()
+	if p == nil || !ownedBy(*p, in.env.IDs) {
 		return
 	}
+	in.ids = *p
 	rt.changes.Emit(in)
 	c.changes.Emit(in)
 }

@@ -70,6 +70,12 @@ func (e *PayloadError) Unwrap() error { return e.Err }
 // decoded into T. A payload that does not decode is reported on
 // [Client.Errors] and skipped.
 func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
+	return broadcasts(ch, event, decodePayload[T])
+}
+
+// broadcasts is the stream of Broadcasts, with the payloads decoded by
+// decode.
+func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, binary bool, dst *T) error) stream.Stream[Broadcast[T]] {
 	msgs := ch.Messages()
 	all := event == "" || event == "*"
 	return stream.Derive(msgs, func(ctx context.Context, emit func(Broadcast[T]) bool) error {
@@ -93,7 +99,7 @@ func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
 					b.ID, b.Replayed = bm.ID, bm.Replayed
 				}
 			}
-			if err := decodePayload(payload, binary, &b.Payload); err != nil {
+			if err := decode(payload, binary, &b.Payload); err != nil {
 				ch.c.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
 				return true
 			}

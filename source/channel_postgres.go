@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"reflect"
 	"slices"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
@@ -9,8 +10,10 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// Changes is the hot stream of the channel's postgres_changes, rows
+// Changes is the hot stream of all the channel's postgres_changes, rows
 // decoded into T, optionally only of the given event types (none: all).
+// For the changes of one binding only, decoded into that binding's row
+// type, use [Bind] (realtime-js's one callback per .on(...)).
 //
 // As in realtime-js, a change is delivered when its ids include the
 // server id of one of the channel's bindings (from the current join). The
@@ -18,21 +21,72 @@ import (
 // pass those checks. Decoding runs on the consumer's goroutine, not the
 // socket reader's. A payload that does not decode is reported on
 // [Client.Errors] as a [*PayloadError] and skipped.
+//
+// # Channels of several tables
+//
+// On a channel whose bindings name more than one table (messages and
+// reactions, say), or a wildcard (every table of a schema), this stream
+// receives the rows of all of them. A struct T then decodes strictly: a row
+// with a column that no field of T takes (see [postgres.CheckColumns]) is
+// not delivered — it would arrive as a T with zero fields — but reported on
+// [Client.Errors] as a [*PayloadError] wrapping [postgres.ErrUnknownColumn]
+// and naming the column. So Changes[Message] on that channel delivers the
+// messages rows and reports every reactions row. Use a [Bind] stream per
+// table, or Changes[map[string]any] (never strict) and Change.Table, to
+// receive both. On a channel of one table, T may omit columns, as before.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](ch.c, ch.rt.changes, types)
+	return typedChanges[T](ch.c, ch.rt.changes, changeSpec{types: types, binding: -1, strict: strictFor[T](ch)})
+}
+
+// ChangesWith is [Changes] with the rows decoded by codec (a faster JSON
+// library's Unmarshal, say) instead of the built-in decoder. Rows are JSON,
+// so codec is given JSON even if wrapped by [Binary], and no value is
+// converted by its column type (the built-in decoder reads PostgreSQL text
+// forms such as "t" or "{1,2}"; see package postgres).
+func ChangesWith[T any](ch *Channel, codec Codec, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
+	return typedChanges[T](ch.c, ch.rt.changes, changeSpec{types: types, binding: -1, codec: codec, strict: strictFor[T](ch)})
+}
+
+// changeSpec says which changes a typed stream delivers and how it decodes
+// them.
+type changeSpec struct {
+	types []postgres.EventType
+	// binding is the index, in the channel's (deduplicated) bindings, of
+	// the binding whose changes the stream delivers; -1: any.
+	binding int
+	// codec decodes the rows; nil: the built-in decoder.
+	codec Codec
+	// strict says, per change, whether to check its columns against T
+	// (postgres.CheckColumns); nil: never.
+	strict func(*inboundChange) bool
 }
 
 // typedChanges decodes the rows of the changes of hub into T, on the
 // consumer's goroutine; a row that does not decode is reported and skipped.
-func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], types []postgres.EventType) stream.Stream[postgres.Change[T]] {
+func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec changeSpec) stream.Stream[postgres.Change[T]] {
 	in := hub.Stream()
 	return stream.Derive(in, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
 		return in.Run(ctx, func(ic *inboundChange) bool {
-			if !wanted(types, ic.env.Type) {
+			if !wanted(spec.types, ic.env.Type) {
 				return true
 			}
+			if spec.binding >= 0 && (spec.binding >= len(ic.ids) || !ic.env.Has(ic.ids[spec.binding])) {
+				return true
+			}
+			if spec.strict != nil && spec.strict(ic) {
+				if err := postgres.CheckColumns[T](&ic.env); err != nil {
+					c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+					return true
+				}
+			}
 			var chg postgres.Change[T]
-			if err := postgres.DecodeEnvelope(&ic.env, &chg); err != nil {
+			var err error
+			if spec.codec != nil {
+				err = postgres.DecodeEnvelopeWith(&ic.env, &chg, spec.codec.Unmarshal)
+			} else {
+				err = postgres.DecodeEnvelope(&ic.env, &chg)
+			}
+			if err != nil {
 				c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
 				return true
 			}
@@ -41,13 +95,57 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], types []pos
 	})
 }
 
-// ownsChange reports whether ids include one of the channel's binding ids.
-func (ch *Channel) ownsChange(ids []int) bool {
-	p := ch.pgIDs.Load()
-	if p == nil {
-		return false
+// strictFor returns the strictness of a stream of ch's changes into T:
+// always when T is a struct and ch's bindings name several tables, else
+// never (nil).
+func strictFor[T any](ch *Channel) func(*inboundChange) bool {
+	if !isStruct[T]() || !multiTable(ch.cfg.bindings) {
+		return nil
 	}
-	for _, id := range *p {
+	return func(*inboundChange) bool { return true }
+}
+
+// isStruct reports whether T is a struct or a pointer to one: the types
+// whose fields a row of another table would leave zero.
+func isStruct[T any]() bool {
+	rt := reflect.TypeFor[T]()
+	for rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	return rt.Kind() == reflect.Struct
+}
+
+// multiTable reports whether bindings may deliver rows of more than one
+// table: they name two tables, or one names every table of a schema, or
+// every schema.
+func multiTable(bs []postgres.Binding) bool {
+	for i := range bs {
+		s, t := tableOf(&bs[i])
+		if s == "*" || t == "" || t == "*" {
+			return true
+		}
+		if i > 0 {
+			if s0, t0 := tableOf(&bs[0]); s != s0 || t != t0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tableOf returns the schema and table a binding names, the schema
+// defaulted as the server does.
+func tableOf(b *postgres.Binding) (schema, table string) {
+	schema = b.Schema
+	if schema == "" {
+		schema = "public"
+	}
+	return schema, b.Table
+}
+
+// ownedBy reports whether ids (of a change) include one of bindingIDs.
+func ownedBy(bindingIDs, ids []int) bool {
+	for _, id := range bindingIDs {
 		if slices.Contains(ids, id) {
 			return true
 		}

@@ -13,6 +13,27 @@ import (
 // (bench: BenchmarkRouting). Change.Schema and Change.Table say where a
 // change comes from; a change reaches this stream when its ids include a
 // binding of the channel of its topic, as with Changes.
+//
+// A struct T decodes strictly, as with [Changes], the changes of a channel
+// whose bindings name several tables. Across channels each bound to one
+// table, every change is decoded into T: if those tables differ, use
+// AllChanges[map[string]any] (and Change.Table), or a stream per channel
+// or per binding ([Bind]), rather than a struct that fits only one table.
 func AllChanges[T any](c *Client, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](c, c.changes, types)
+	return typedChanges[T](c, c.changes, changeSpec{types: types, binding: -1, strict: allStrict[T]()})
+}
+
+// AllChangesWith is [AllChanges] with the rows decoded by codec, as
+// [ChangesWith] does.
+func AllChangesWith[T any](c *Client, codec Codec, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
+	return typedChanges[T](c, c.changes, changeSpec{types: types, binding: -1, codec: codec, strict: allStrict[T]()})
+}
+
+// allStrict checks the columns of a change into a struct T when its
+// channel's bindings name several tables.
+func allStrict[T any]() func(*inboundChange) bool {
+	if !isStruct[T]() {
+		return nil
+	}
+	return func(ic *inboundChange) bool { return multiTable(ic.ch.cfg.bindings) }
 }
