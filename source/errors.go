@@ -26,6 +26,11 @@ var (
 	// ErrInvalidURL reports an endpoint that is not a ws://, wss://, http://
 	// or https:// URL.
 	ErrInvalidURL = errors.New("rxrealtime: invalid endpoint URL")
+	// ErrInvalidOption is wrapped by the error [New] returns when an
+	// [Option] was given an unusable value; the error names the first such
+	// option ("rxrealtime: invalid option WithHeartbeat: interval 0s is not
+	// positive").
+	ErrInvalidOption = errors.New("rxrealtime: invalid option")
 )
 
 // ReplyError is a reply whose status is not "ok". Reason holds the

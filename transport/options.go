@@ -80,21 +80,13 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // errors.
 func WithHeader(key, value string) Option {
 	return func(o *options) {
-		if !validHeaderKey(key) {
-			o.fail("header name %q is not an HTTP token", key)
-			return
-		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			o.fail("value of header %q contains CR, LF or NUL", key)
+		if err := CheckHeader(key, value); err != nil {
+			o.fail("%v", err)
 			return
 		}
 		ck := http.CanonicalHeaderKey(key)
-		switch {
-		case ck == "Host":
+		if ck == "Host" {
 			o.host = value
-			return
-		case ck == "Upgrade", ck == "Connection", strings.HasPrefix(ck, "Sec-Websocket-"):
-			o.fail("header %q is managed by the WebSocket handshake", ck)
 			return
 		}
 		if o.header == nil {
@@ -102,6 +94,24 @@ func WithHeader(key, value string) Option {
 		}
 		o.header.Add(ck, value)
 	}
+}
+
+// CheckHeader reports why [WithHeader] would refuse key and value, or nil:
+// a name that is not an HTTP token, a value with CR, LF or NUL, or a header
+// the WebSocket handshake manages itself. The error does not print the
+// value.
+func CheckHeader(key, value string) error {
+	if !validHeaderKey(key) {
+		return fmt.Errorf("header name %q is not an HTTP token", key)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("value of header %q contains CR, LF or NUL", key)
+	}
+	ck := http.CanonicalHeaderKey(key)
+	if ck == "Upgrade" || ck == "Connection" || strings.HasPrefix(ck, "Sec-Websocket-") {
+		return fmt.Errorf("header %q is managed by the WebSocket handshake", ck)
+	}
+	return nil
 }
 
 // WithNetDialer makes [Dial] open its connection with dial instead of a
