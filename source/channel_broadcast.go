@@ -12,17 +12,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// ErrBinaryUnsupported is returned when sending a binary broadcast over
-// a vsn 1.0.0 socket, which cannot carry one.
-var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
-
-// ErrPersistUnsupported is returned (wrapped) by [Channel.Send] with
-// [SendPersist] or [SendPersistTTL] on a public channel, over a vsn 1.0.0
-// socket, or with a TTL under one second. realtime-js refuses the same
-// sends (RealtimeChannel.send in 2.119.1: "cannot store a message on a
-// public channel", "cannot store a message with protocol 1.0.0").
-var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
-
 // Broadcast is one broadcast message, its payload decoded into T.
 type Broadcast[T any] struct {
 	// Event is the user's event name.

@@ -13,10 +13,6 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// ErrBadURL is matched (errors.Is) by the [*DialError] Dial returns for a URL
-// that is not an absolute ws:// or wss:// URL with a host.
-var ErrBadURL = errors.New("transport: URL must be ws:// or wss:// with a host")
-
 // Dial opens a client WebSocket connection to rawURL (ws:// or wss://).
 //
 // ctx bounds the whole dial: DNS, TCP connect, TLS and the HTTP upgrade. It

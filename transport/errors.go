@@ -233,3 +233,7 @@ func stripURLError(err error) error {
 		return ue.Err
 	}
 }
+
+// ErrBadURL is matched (errors.Is) by the [*DialError] Dial returns for a URL
+// that is not an absolute ws:// or wss:// URL with a host.
+var ErrBadURL = errors.New("transport: URL must be ws:// or wss:// with a host")
