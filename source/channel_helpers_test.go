@@ -62,8 +62,8 @@ func chConnect(t *testing.T, s *realtimetest.Server, opts ...source.Option) *sou
 // 10 ms.
 func chFast(extra ...source.ChannelOption) []source.ChannelOption {
 	return append([]source.ChannelOption{
-		source.JoinTimeout(500 * time.Millisecond),
-		source.RejoinBackoff(operators.StepBackoff{10 * time.Millisecond}),
+		source.WithJoinTimeout(500 * time.Millisecond),
+		source.WithRejoinBackoff(operators.StepBackoff{10 * time.Millisecond}),
 	}, extra...)
 }
 

@@ -14,7 +14,7 @@ type Status uint8
 const (
 	// StatusJoining: a join is in flight.
 	StatusJoining Status = iota
-	// StatusSubscribed: the join succeeded (and, with WaitForPostgres, the
+	// StatusSubscribed: the join succeeded (and, with WithWaitForPostgres, the
 	// server reported PostgreSQL ready). Fires again after every rejoin.
 	StatusSubscribed
 	// StatusTimedOut: no join reply in time; a phx_leave for that join
@@ -26,7 +26,7 @@ const (
 	StatusChannelError
 	// StatusClosed: the channel was left or the server closed it. Err says
 	// why (nil after Unsubscribe). Only a close for an expired token is
-	// followed by a rejoin (see NoRejoinOnTokenExpiry); otherwise it is
+	// followed by a rejoin (see WithoutRejoinOnTokenExpiry); otherwise it is
 	// the last status and the stream completes.
 	StatusClosed
 )

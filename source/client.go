@@ -382,9 +382,6 @@ func (c *Client) Topic(topic string) stream.Stream[phoenix.Message] {
 	return c.router.ensure(topic).hub.Stream()
 }
 
-// Serializer returns the serializer in use.
-func (c *Client) Serializer() phoenix.Serializer { return c.ser }
-
 func (c *Client) emitState(s StateChange) {
 	s.At = time.Now()
 	c.states.Emit(s)

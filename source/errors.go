@@ -276,7 +276,7 @@ func (e *SystemError) Error() string {
 var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
 
 // ErrPersistUnsupported is returned (wrapped) by [Channel.Send] with
-// [SendPersist] or [SendPersistTTL] on a public channel, over a vsn 1.0.0
+// [Persist] or [PersistTTL] on a public channel, over a vsn 1.0.0
 // socket, or with a TTL under one second. realtime-js refuses the same
 // sends (RealtimeChannel.send in 2.119.1: "cannot store a message on a
 // public channel", "cannot store a message with protocol 1.0.0").
