@@ -530,7 +530,7 @@ func (ch *Channel) handle(m *phoenix.Message) bool {
 		ch.onServerError()
 	case phoenix.EventSystem:
 		ch.onSystem(m)
-	case phoenix.EventPresenceSt, phoenix.EventPresenceDif:
+	case phoenix.EventPresenceState, phoenix.EventPresenceDiff:
 		ch.onPresence(m)
 	}
 	return true

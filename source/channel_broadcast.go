@@ -121,7 +121,7 @@ func decodePayload[T any](payload []byte, binary bool, dst *T) error {
 	if binary {
 		return fmt.Errorf("binary payload (%d bytes) cannot decode into %T; use []byte", len(payload), *dst)
 	}
-	return unmarshalJSON(payload, dst)
+	return json.Unmarshal(payload, dst)
 }
 
 // persistMeta returns the kind 3 metadata of a persisted send, or an error

@@ -85,11 +85,15 @@ func WithWaitForPostgres() ChannelOption { return func(c *channelConfig) { c.wai
 
 // WithJoinTimeout sets how long a join waits for its reply (default: the
 // client's push timeout).
-func WithJoinTimeout(d time.Duration) ChannelOption { return func(c *channelConfig) { c.joinTimeout = d } }
+func WithJoinTimeout(d time.Duration) ChannelOption {
+	return func(c *channelConfig) { c.joinTimeout = d }
+}
 
 // WithRejoinBackoff sets the delays between rejoin attempts after a join
 // error, a join timeout or a channel error.
-func WithRejoinBackoff(b operators.Backoff) ChannelOption { return func(c *channelConfig) { c.rejoin = b } }
+func WithRejoinBackoff(b operators.Backoff) ChannelOption {
+	return func(c *channelConfig) { c.rejoin = b }
+}
 
 // WithoutRejoinOnTokenExpiry keeps a channel closed by the server for an
 // expired token closed. By default it fetches a fresh token and rejoins.

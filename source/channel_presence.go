@@ -25,7 +25,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		err    error
 	)
 	jr := ch.currentJoinRef()
-	if m.Event == phoenix.EventPresenceSt {
+	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
 		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
 	} else {
