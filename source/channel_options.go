@@ -7,11 +7,10 @@ import (
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 )
 
-// DefaultRejoinBackoff is phoenix.js's rejoin schedule, which realtime-js
-// uses: 1 s, 2 s, 5 s, then 10 s.
-var DefaultRejoinBackoff operators.Backoff = operators.StepBackoff{
-	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
-}
+// DefaultRejoinBackoff is a channel's rejoin schedule: phoenix.js's,
+// which realtime-js uses, [operators.RealtimeReconnect] (1 s, 2 s, 5 s,
+// then 10 s). The socket reconnects on [DefaultReconnectBackoff].
+var DefaultRejoinBackoff operators.Backoff = operators.RealtimeReconnect
 
 // ChannelOption configures a [Channel].
 type ChannelOption func(*channelConfig)

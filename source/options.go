@@ -21,13 +21,13 @@ const (
 	DefaultMaxFrameSize      = 5 * 1024 * 1024
 )
 
-// DefaultReconnectBackoff is exponential from 1 s, doubling, capped at
-// 10 s (1, 2, 4, 8, 10, 10 s... close to realtime-js's 1, 2, 5, 10 s), with
-// full jitter so that clients dropped together by a server restart do not
-// come back together.
-var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{
-	Initial: time.Second, Max: 10 * time.Second, Multiplier: 2, Jitter: operators.FullJitter,
-}
+// DefaultReconnectBackoff is the socket's reconnect schedule: the zero
+// [operators.ExponentialBackoff], 1 s doubling up to 10 s (1, 2, 4, 8, 10,
+// 10 s... close to realtime-js's 1, 2, 5, 10 s) with full jitter, so that
+// clients dropped together by a server restart do not come back together.
+// Channels rejoin on [DefaultRejoinBackoff]; both are described together
+// in package operators (see [operators.RealtimeReconnect]).
+var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{}
 
 // defaultSerializer is vsn 2.0.0 with lazy payloads: the reader finds a
 // payload's bounds without a pass over it; whoever decodes the payload
