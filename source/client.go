@@ -114,7 +114,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		url:     u,
-		logURL:  redactURL(u),
+		logURL:  transport.RedactURL(u),
 		cfg:     cfg,
 		ser:     cfg.serializer,
 		state:   StateConnecting,

@@ -34,7 +34,7 @@ type options struct {
 	tlsConfig       *tls.Config
 	header          http.Header
 	host            string
-	query           []string // alternating, already escaped key and value
+	query           []string // alternating key and value, unescaped
 	maxFrameSize    int64
 	writeTimeout    time.Duration
 	readBufferSize  int
@@ -131,8 +131,26 @@ func WithQuery(key, value string) Option {
 			o.fail("empty query parameter name")
 			return
 		}
-		o.query = append(o.query, url.QueryEscape(key), url.QueryEscape(value))
+		o.query = append(o.query, key, value)
 	}
+}
+
+// AppendQuery returns rawQuery (a URL's RawQuery, kept as is) followed by
+// the pairs of kv, alternating keys and values, each query-escaped and
+// joined with '&', in order: the query [WithQuery] builds. A trailing key
+// without a value is ignored.
+func AppendQuery(rawQuery string, kv ...string) string {
+	var b strings.Builder
+	b.WriteString(rawQuery)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[i+1]))
+	}
+	return b.String()
 }
 
 // WithMaxFrameSize bounds the payload of an incoming frame, and the total of
