@@ -31,6 +31,15 @@ func (s StepBackoff) Next(attempt int) time.Duration {
 	return s[i]
 }
 
+// The default backoffs, in one place. There are two, both spanning realtime-js's 1 s to 10 s:
+//
+//   - RealtimeReconnect, the fixed schedule of realtime-js (its reconnect and phoenix.js's rejoin timers):
+//     1 s, 2 s, 5 s, then 10 s. source uses it for channel rejoins (source.DefaultRejoinBackoff), where one
+//     client retries alone.
+//   - the zero ExponentialBackoff: 1 s doubling up to 10 s (DefaultBackoffInitial, DefaultBackoffMultiplier,
+//     DefaultBackoffMax) with FullJitter. source uses it for socket reconnects (source.DefaultReconnectBackoff),
+//     where the jitter keeps clients dropped together by a server restart from coming back together.
+
 // RealtimeReconnect is the reconnect schedule of the official realtime-js client: 1 s, 2 s, 5 s, then 10 s
 // for every later attempt.
 var RealtimeReconnect = StepBackoff{1 * time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
@@ -48,10 +57,11 @@ const (
 	NoJitter
 )
 
-// Defaults of ExponentialBackoff fields left at zero.
+// Defaults of ExponentialBackoff fields left at zero: the range of RealtimeReconnect, so that the zero
+// ExponentialBackoff is its jittered counterpart.
 const (
-	DefaultBackoffInitial    = 500 * time.Millisecond
-	DefaultBackoffMax        = 30 * time.Second
+	DefaultBackoffInitial    = 1 * time.Second
+	DefaultBackoffMax        = 10 * time.Second
 	DefaultBackoffMultiplier = 2.0
 )
 

@@ -2,35 +2,11 @@ package operators
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/stream"
 )
-
-// ErrSourceCompleted is the cause given to OnRetry and kept in RetryExhaustedError when the source completed
-// without error and RetryOnComplete(true) made it retry.
-var ErrSourceCompleted = errors.New("operators: source completed")
-
-// ErrRetryExhausted is matched (errors.Is) by a *RetryExhaustedError.
-var ErrRetryExhausted = errors.New("operators: retries exhausted")
-
-// RetryExhaustedError ends a RetryWithBackoff stream whose MaxAttempts ran out. It unwraps to both
-// ErrRetryExhausted and the last cause, so errors.Is/As see through it.
-type RetryExhaustedError struct {
-	Attempts int   // retries performed since the last reset (= MaxAttempts)
-	Last     error // cause of the last failure (ErrSourceCompleted for a clean end)
-}
-
-// Error describes the exhaustion and its last cause.
-func (e *RetryExhaustedError) Error() string {
-	return fmt.Sprintf("operators: retries exhausted after %d attempts: %v", e.Attempts, e.Last)
-}
-
-// Unwrap returns ErrRetryExhausted and the last cause.
-func (e *RetryExhaustedError) Unwrap() []error { return []error{ErrRetryExhausted, e.Last} }
 
 // RetryOption configures RetryWithBackoff.
 type RetryOption func(*retryConfig)

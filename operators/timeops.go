@@ -2,8 +2,6 @@ package operators
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -192,22 +190,6 @@ func BufferTime[T any](s stream.Stream[T], d time.Duration) stream.Stream[[]T] {
 		}
 	})
 }
-
-// ErrTimeout is matched (errors.Is) by the *TimeoutError that ends a Timeout stream.
-var ErrTimeout = errors.New("operators: timeout")
-
-// TimeoutError ends a Timeout stream whose source stayed silent too long.
-type TimeoutError struct {
-	After time.Duration // the configured timeout
-}
-
-// Error describes the timeout.
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("operators: no value within %v", e.After)
-}
-
-// Unwrap returns ErrTimeout.
-func (e *TimeoutError) Unwrap() error { return ErrTimeout }
 
 // Timeout fails with *TimeoutError (matching ErrTimeout) when s emits no value within d of the start of the
 // run or of the previous value; s is then stopped. Time spent by the consumer handling a value does not count.

@@ -47,7 +47,7 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 			continue
 		}
 		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-		if _, err := c.push(ctx, m, NoReply()); err != nil {
+		if _, err := c.push(ctx, m, noReply); err != nil {
 			return err
 		}
 	}

@@ -163,7 +163,7 @@ func TestNoRejoinOnTokenExpiry(t *testing.T) {
 	first := shortToken(t)
 	c := chConnect(t, s, source.WithAPIKey(s.Token("anon", time.Hour)),
 		source.WithAccessToken(func(context.Context) (string, error) { return first, nil }))
-	ch := chNew(t, c, "room", source.NoRejoinOnTokenExpiry())
+	ch := chNew(t, c, "room", source.WithoutRejoinOnTokenExpiry())
 	st := statusLog(t, ch)
 	chSubscribe(t, ch)
 	closed := waitStatus(t, st, source.StatusClosed, 1)
@@ -180,7 +180,7 @@ func TestTokenExpiryRejoinWaitsForReconnect(t *testing.T) {
 	// rejoins when the socket comes back, instead of staying closed.
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.RejoinBackoff(constBackoff(time.Hour)))
+	ch := chNew(t, c, "room", source.WithRejoinBackoff(constBackoff(time.Hour)))
 	st := statusLog(t, ch)
 	chSubscribe(t, ch)
 	s.Faults().ShutdownChannels("realtime:room", "Token has expired 3 seconds ago")

@@ -88,28 +88,31 @@ type Channel struct {
 // does); once the first is closed for good (after [Channel.Unsubscribe],
 // a server close, or a binding mismatch) the name is free again.
 //
-// Invalid options fail here with [ErrInvalidChannel]: a bad
-// postgres_changes binding, or broadcast replay on a public channel (the
-// server refuses it).
+// Invalid options fail here with an error wrapping [ErrInvalidChannel]
+// that names the option: a bad postgres_changes binding, broadcast replay
+// on a public channel (the server refuses it), a join timeout that is not
+// positive, a nil rejoin backoff.
 func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if name == "" || name == "realtime:" {
 		return nil, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
 	}
 	cfg := channelConfig{joinTimeout: c.cfg.pushTimeout, rejoin: DefaultRejoinBackoff}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.replay != nil && !cfg.private {
-		return nil, fmt.Errorf("%w: broadcast replay needs a private channel", ErrInvalidChannel)
+		return nil, fmt.Errorf("%w: WithBroadcastReplay needs a private channel (WithPrivate)", ErrInvalidChannel)
 	}
 	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0) {
-		return nil, fmt.Errorf("%w: broadcast replay needs a non-negative since and limit", ErrInvalidChannel)
+		return nil, fmt.Errorf("%w: WithBroadcastReplay needs a non-negative since and limit", ErrInvalidChannel)
 	}
 	if cfg.joinTimeout <= 0 {
-		return nil, fmt.Errorf("%w: join timeout %v is not positive", ErrInvalidChannel, cfg.joinTimeout)
+		return nil, fmt.Errorf("%w: WithJoinTimeout: timeout %v is not positive", ErrInvalidChannel, cfg.joinTimeout)
 	}
 	if cfg.rejoin == nil {
-		return nil, fmt.Errorf("%w: nil rejoin backoff", ErrInvalidChannel)
+		return nil, fmt.Errorf("%w: WithRejoinBackoff: nil backoff", ErrInvalidChannel)
 	}
 	if err := validateBindings(cfg.bindings); err != nil {
 		return nil, err
@@ -527,7 +530,7 @@ func (ch *Channel) handle(m *phoenix.Message) bool {
 		ch.onServerError()
 	case phoenix.EventSystem:
 		ch.onSystem(m)
-	case phoenix.EventPresenceSt, phoenix.EventPresenceDif:
+	case phoenix.EventPresenceState, phoenix.EventPresenceDiff:
 		ch.onPresence(m)
 	}
 	return true
@@ -742,7 +745,7 @@ func (ch *Channel) sendToken(token string) {
 		return
 	}
 	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-	if _, err := ch.c.push(context.Background(), m, NoReply()); err != nil {
+	if _, err := ch.c.push(context.Background(), m, noReply); err != nil {
 		ch.c.report(err) // the next rejoin carries the token anyway
 	}
 }

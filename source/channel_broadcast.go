@@ -12,17 +12,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// ErrBinaryUnsupported is returned when sending a binary broadcast over
-// a vsn 1.0.0 socket, which cannot carry one.
-var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
-
-// ErrPersistUnsupported is returned (wrapped) by [Channel.Send] with
-// [SendPersist] or [SendPersistTTL] on a public channel, over a vsn 1.0.0
-// socket, or with a TTL under one second. realtime-js refuses the same
-// sends (RealtimeChannel.send in 2.119.1: "cannot store a message on a
-// public channel", "cannot store a message with protocol 1.0.0").
-var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
-
 // Broadcast is one broadcast message, its payload decoded into T.
 type Broadcast[T any] struct {
 	// Event is the user's event name.
@@ -37,7 +26,7 @@ type Broadcast[T any] struct {
 	// id of a stored message (realtime.messages), or the id given to a REST
 	// batch message.
 	ID string
-	// Replayed reports a message replayed on join (see [BroadcastReplay]):
+	// Replayed reports a message replayed on join (see [WithBroadcastReplay]):
 	// stored earlier, not sent live.
 	Replayed bool
 }
@@ -138,49 +127,12 @@ func decodePayload[T any](payload []byte, binary bool, dst *T) error {
 	if binary {
 		return fmt.Errorf("binary payload (%d bytes) cannot decode into %T; use []byte", len(payload), *dst)
 	}
-	return unmarshalJSON(payload, dst)
-}
-
-// SendOption tunes one [Channel.Send].
-type SendOption func(*sendConfig)
-
-type sendConfig struct {
-	timeout time.Duration
-	persist bool
-	ttl     time.Duration // persist TTL; 0: none (the server's retention)
-}
-
-// SendTimeout overrides the push timeout for one send.
-func SendTimeout(d time.Duration) SendOption { return func(s *sendConfig) { s.timeout = d } }
-
-// SendPersist asks the server to store the broadcast, so that channels
-// joining later with [BroadcastReplay] receive it, for as long as the
-// server keeps messages. It is realtime-js's send({..., persist: true}):
-// the kind 3 frame carries the metadata {"persist":true}. Private
-// channels over vsn 2.0.0 only; elsewhere Send fails with
-// [ErrPersistUnsupported] and sends nothing. The server decides what it
-// stores (Supabase authorizes persistence with RLS); with [BroadcastAck]
-// its reply to a stored message carries the message id.
-func SendPersist() SendOption {
-	return func(s *sendConfig) { s.persist, s.ttl = true, 0 }
-}
-
-// SendPersistTTL is [SendPersist] for ttl only: realtime-js's
-// send({..., persist: {ttl}}), the metadata {"persist":{"ttl":N}} with N
-// in seconds (ttl rounded up to a whole second). A ttl under one second
-// makes Send fail with [ErrPersistUnsupported].
-func SendPersistTTL(ttl time.Duration) SendOption {
-	return func(s *sendConfig) {
-		s.persist, s.ttl = true, ttl
-		if ttl <= 0 {
-			s.ttl = -1
-		}
-	}
+	return json.Unmarshal(payload, dst)
 }
 
 // persistMeta returns the kind 3 metadata of a persisted send, or an error
 // wrapping ErrPersistUnsupported.
-func (ch *Channel) persistMeta(sc *sendConfig) ([]byte, error) {
+func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 	switch {
 	case !ch.cfg.private:
 		return nil, fmt.Errorf("%w: %s is a public channel", ErrPersistUnsupported, ch.topic)
@@ -196,20 +148,18 @@ func (ch *Channel) persistMeta(sc *sendConfig) ([]byte, error) {
 }
 
 // Send broadcasts payload under event to the channel's other subscribers
-// (and to this one with BroadcastSelf). A []byte payload is sent as
+// (and to this one with WithBroadcastSelf). A []byte payload is sent as
 // binary; json.RawMessage as JSON as is; anything else is marshalled to
 // JSON. On vsn 2.0.0 it goes out as a binary user-broadcast frame (kind
 // 3), as realtime-js does; on vsn 1.0.0 as a JSON broadcast.
 //
 // Send waits for the channel to be joined (up to the push timeout). With
-// BroadcastAck it waits for the server's acknowledgement; without, it
-// returns once the frame is written or buffered. [SendPersist] and
-// [SendPersistTTL] ask the server to store the message for replay.
-func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...SendOption) error {
-	sc := sendConfig{timeout: ch.c.cfg.pushTimeout}
-	for _, o := range opts {
-		o(&sc)
-	}
+// WithBroadcastAck it waits for the server's acknowledgement (unless
+// [NoReply]); without, it returns once the frame is written or buffered.
+// [Timeout] overrides the push timeout; [Persist] and [PersistTTL] ask the
+// server to store the message for replay.
+func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...CallOption) error {
+	sc := ch.c.callOptions(opts)
 	var meta []byte
 	if sc.persist {
 		var err error
@@ -235,7 +185,7 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		return err
 	}
 	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventBroadcast}
-	if ch.c.ser.Version() == "1.0.0" {
+	if ch.c.ser.Version() == phoenix.VersionV1 {
 		if binary {
 			return ErrBinaryUnsupported
 		}
@@ -255,11 +205,10 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		m.Binary = binary
 		m.Meta = meta
 	}
-	popts := []PushOption{PushTimeout(sc.timeout)}
 	if !ch.cfg.broadcastAck {
-		popts = append(popts, NoReply())
+		sc.noReply = true
 	}
-	_, err := ch.c.push(ctx, m, popts...)
+	_, err := ch.c.push(ctx, m, sc)
 	return err
 }
 
@@ -298,7 +247,7 @@ func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error 
 // Push sends a custom event on the channel and waits for its reply; see
 // [Client.Push] for the results. It waits for the channel to be joined
 // first (up to the push timeout).
-func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts ...PushOption) (Reply, error) {
+func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts ...CallOption) (Reply, error) {
 	if err := ch.waitJoined(ctx, ch.c.cfg.pushTimeout); err != nil {
 		return Reply{}, err
 	}
@@ -306,5 +255,5 @@ func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts 
 		payload = emptyObject
 	}
 	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: event, Payload: payload}
-	return ch.c.push(ctx, m, opts...)
+	return ch.c.push(ctx, m, ch.c.callOptions(opts))
 }

@@ -26,7 +26,7 @@ func TestBroadcastSelfAndAck(t *testing.T) {
 	s := rtServer(t)
 	c1 := chConnect(t, s)
 	c2 := chConnect(t, s)
-	acked := chNew(t, c1, "room", source.BroadcastSelf(), source.BroadcastAck())
+	acked := chNew(t, c1, "room", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	plain := chNew(t, c2, "room")
 	gotAcked := messageLog(t, acked, source.Broadcasts[chat](acked, "msg"))
 	gotPlain := messageLog(t, plain, source.Broadcasts[chat](plain, "msg"))
@@ -79,7 +79,7 @@ func TestBroadcastSelfAndAck(t *testing.T) {
 func TestBroadcastWireV2Binary(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s) // vsn 2.0.0 is the default
-	ch := chNew(t, c, "room", source.BroadcastSelf())
+	ch := chNew(t, c, "room", source.WithBroadcastSelf())
 	got := messageLog(t, ch, source.Broadcasts[json.RawMessage](ch, "*"))
 	bin := messageLog(t, ch, source.Broadcasts[[]byte](ch, "*"))
 	chSubscribe(t, ch)
@@ -124,7 +124,7 @@ func TestBroadcastWireV2Binary(t *testing.T) {
 func TestBroadcastWireV1JSON(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s, source.WithSerializer(phoenix.V1))
-	ch := chNew(t, c, "room", source.BroadcastSelf(), source.BroadcastAck())
+	ch := chNew(t, c, "room", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	got := messageLog(t, ch, source.Broadcasts[chat](ch, "msg"))
 	chSubscribe(t, ch)
 	require.NoError(t, ch.Send(chCtx(t), "msg", chat{From: "v1", Text: "hi"}))

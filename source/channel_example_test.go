@@ -27,8 +27,8 @@ func ExampleClient_Channel() {
 		Title string `json:"title"`
 	}
 	ch, _ := c.Channel("todos",
-		source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "todos"}),
-		source.WaitForPostgres())
+		source.WithPostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "todos"}),
+		source.WithWaitForPostgres())
 	statuses := ch.Statuses().Observe(ctx)
 	changes := source.Changes[Todo](ch).Observe(ctx) // registered when Observe returns
 	if err := ch.Subscribe(ctx); err != nil {
@@ -67,13 +67,13 @@ func ExampleBroadcasts() {
 	defer c.Close(ctx)
 
 	type Cursor struct{ X, Y int }
-	ch, _ := c.Channel("board", source.BroadcastSelf(), source.BroadcastAck())
+	ch, _ := c.Channel("board", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	cursors := source.Broadcasts[Cursor](ch, "cursor").Observe(ctx)
 	if err := ch.Subscribe(ctx); err != nil {
 		fmt.Println(err)
 		return
 	}
-	// With BroadcastAck, Send returns once the server has acknowledged.
+	// With WithBroadcastAck, Send returns once the server has acknowledged.
 	if err := ch.Send(ctx, "cursor", Cursor{X: 3, Y: 4}); err != nil {
 		fmt.Println(err)
 		return

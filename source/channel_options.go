@@ -7,11 +7,10 @@ import (
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 )
 
-// DefaultRejoinBackoff is phoenix.js's rejoin schedule, which realtime-js
-// uses: 1 s, 2 s, 5 s, then 10 s.
-var DefaultRejoinBackoff operators.Backoff = operators.StepBackoff{
-	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
-}
+// DefaultRejoinBackoff is a channel's rejoin schedule: phoenix.js's,
+// which realtime-js uses, [operators.RealtimeReconnect] (1 s, 2 s, 5 s,
+// then 10 s). The socket reconnects on [DefaultReconnectBackoff].
+var DefaultRejoinBackoff operators.Backoff = operators.RealtimeReconnect
 
 // ChannelOption configures a [Channel].
 type ChannelOption func(*channelConfig)
@@ -43,56 +42,60 @@ func (r *replayConfig) sinceMillis() int64 {
 	return r.since.UnixMilli()
 }
 
-// BroadcastSelf makes the channel receive its own broadcasts.
-func BroadcastSelf() ChannelOption { return func(c *channelConfig) { c.broadcastSelf = true } }
+// WithBroadcastSelf makes the channel receive its own broadcasts.
+func WithBroadcastSelf() ChannelOption { return func(c *channelConfig) { c.broadcastSelf = true } }
 
-// BroadcastAck makes the server acknowledge each broadcast: [Channel.Send]
+// WithBroadcastAck makes the server acknowledge each broadcast: [Channel.Send]
 // then waits for the reply.
-func BroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadcastAck = true } }
+func WithBroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadcastAck = true } }
 
-// BroadcastReplay asks the server to replay the broadcasts stored since
+// WithBroadcastReplay asks the server to replay the broadcasts stored since
 // the given time (the zero time: all of them), at most limit of them (0:
 // the server's default, 25 at most). Private channels only: on a public
 // channel [Client.Channel] fails with [ErrInvalidChannel], as the server
 // would refuse the join. Every rejoin asks again; replayed messages carry
 // meta {"replayed":true,"id":...}.
-func BroadcastReplay(since time.Time, limit int) ChannelOption {
+func WithBroadcastReplay(since time.Time, limit int) ChannelOption {
 	return func(c *channelConfig) { c.replay = &replayConfig{since: since, limit: limit} }
 }
 
-// Presence enables presence on the channel, under key (empty: the server
+// WithPresence enables presence on the channel, under key (empty: the server
 // picks a UUID). Calling [PresenceEvents] before Subscribe enables it too
 // (with a server-picked key), as a presence listener does in realtime-js.
-func Presence(key string) ChannelOption {
+func WithPresence(key string) ChannelOption {
 	return func(c *channelConfig) { c.presenceEnabled, c.presenceKey = true, key }
 }
 
-// PostgresChanges adds postgres_changes bindings. The server's ids are
+// WithPostgresChanges adds postgres_changes bindings. The server's ids are
 // matched to them by index, as realtime-js does; identical bindings are
 // sent once.
-func PostgresChanges(bindings ...postgres.Binding) ChannelOption {
+func WithPostgresChanges(bindings ...postgres.Binding) ChannelOption {
 	return func(c *channelConfig) { c.bindings = append(c.bindings, bindings...) }
 }
 
-// Private makes the channel private: the server checks the user's
+// WithPrivate makes the channel private: the server checks the user's
 // permissions (RLS on realtime.messages).
-func Private() ChannelOption { return func(c *channelConfig) { c.private = true } }
+func WithPrivate() ChannelOption { return func(c *channelConfig) { c.private = true } }
 
-// WaitForPostgres delays SUBSCRIBED until the server's system message
+// WithWaitForPostgres delays SUBSCRIBED until the server's system message
 // "Subscribed to PostgreSQL", so no change written right after SUBSCRIBED
 // is missed (realtime-js reports SUBSCRIBED too early).
-func WaitForPostgres() ChannelOption { return func(c *channelConfig) { c.waitForPostgres = true } }
+func WithWaitForPostgres() ChannelOption { return func(c *channelConfig) { c.waitForPostgres = true } }
 
-// JoinTimeout sets how long a join waits for its reply (default: the
+// WithJoinTimeout sets how long a join waits for its reply (default: the
 // client's push timeout).
-func JoinTimeout(d time.Duration) ChannelOption { return func(c *channelConfig) { c.joinTimeout = d } }
+func WithJoinTimeout(d time.Duration) ChannelOption {
+	return func(c *channelConfig) { c.joinTimeout = d }
+}
 
-// RejoinBackoff sets the delays between rejoin attempts after a join
+// WithRejoinBackoff sets the delays between rejoin attempts after a join
 // error, a join timeout or a channel error.
-func RejoinBackoff(b operators.Backoff) ChannelOption { return func(c *channelConfig) { c.rejoin = b } }
+func WithRejoinBackoff(b operators.Backoff) ChannelOption {
+	return func(c *channelConfig) { c.rejoin = b }
+}
 
-// NoRejoinOnTokenExpiry keeps a channel closed by the server for an
+// WithoutRejoinOnTokenExpiry keeps a channel closed by the server for an
 // expired token closed. By default it fetches a fresh token and rejoins.
-func NoRejoinOnTokenExpiry() ChannelOption {
+func WithoutRejoinOnTokenExpiry() ChannelOption {
 	return func(c *channelConfig) { c.noRejoinOnExpiry = true }
 }

@@ -24,15 +24,15 @@ func kind3(joinRef, ref, topic, event, meta string, enc byte, payload []byte) []
 func TestSendPersistWire(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.Private(), source.BroadcastAck())
+	ch := chNew(t, c, "room", source.WithPrivate(), source.WithBroadcastAck())
 	chSubscribe(t, ch)
 
 	type hi struct {
 		Hi string `json:"hi"`
 	}
-	require.NoError(t, ch.Send(chCtx(t), "msg", hi{"é"}, source.SendPersistTTL(time.Minute)))
-	require.NoError(t, ch.Send(chCtx(t), "msg", hi{"é"}, source.SendPersist()))
-	require.NoError(t, ch.Send(chCtx(t), "bin", []byte{1, 2, 3}, source.SendPersistTTL(1500*time.Millisecond)))
+	require.NoError(t, ch.Send(chCtx(t), "msg", hi{"é"}, source.PersistTTL(time.Minute)))
+	require.NoError(t, ch.Send(chCtx(t), "msg", hi{"é"}, source.Persist()))
+	require.NoError(t, ch.Send(chCtx(t), "bin", []byte{1, 2, 3}, source.PersistTTL(1500*time.Millisecond)))
 	require.NoError(t, ch.Send(chCtx(t), "live", hi{"x"}))
 
 	pushes := waitIn(t, s, "realtime:room", "broadcast", 4)
@@ -65,21 +65,21 @@ func TestSendPersistRefused(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
 	pub := chNew(t, c, "pub")
-	priv := chNew(t, c, "priv", source.Private())
+	priv := chNew(t, c, "priv", source.WithPrivate())
 	chSubscribe(t, pub)
 	chSubscribe(t, priv)
 
-	err := pub.Send(chCtx(t), "m", chat{}, source.SendPersist())
+	err := pub.Send(chCtx(t), "m", chat{}, source.Persist())
 	require.ErrorIs(t, err, source.ErrPersistUnsupported)
 	assert.Contains(t, err.Error(), "public channel")
 	for _, ttl := range []time.Duration{0, -time.Second, 999 * time.Millisecond} {
-		require.ErrorIs(t, priv.Send(chCtx(t), "m", chat{}, source.SendPersistTTL(ttl)), source.ErrPersistUnsupported, "ttl %v", ttl)
+		require.ErrorIs(t, priv.Send(chCtx(t), "m", chat{}, source.PersistTTL(ttl)), source.ErrPersistUnsupported, "ttl %v", ttl)
 	}
 
 	v1 := chConnect(t, s, source.WithSerializer(phoenix.V1))
-	v1priv := chNew(t, v1, "priv", source.Private())
+	v1priv := chNew(t, v1, "priv", source.WithPrivate())
 	chSubscribe(t, v1priv)
-	err = v1priv.Send(chCtx(t), "m", chat{}, source.SendPersist())
+	err = v1priv.Send(chCtx(t), "m", chat{}, source.Persist())
 	require.ErrorIs(t, err, source.ErrPersistUnsupported)
 	assert.Contains(t, err.Error(), "1.0.0")
 
@@ -101,21 +101,21 @@ func TestBroadcastReplayEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	sender := chConnect(t, s)
-	out := chNew(t, sender, "room", source.Private(), source.BroadcastAck())
+	out := chNew(t, sender, "room", source.WithPrivate(), source.WithBroadcastAck())
 	chSubscribe(t, out)
 	since := time.Now().Add(-time.Minute)
 	for _, text := range []string{"1", "2", "3"} {
-		require.NoError(t, out.Send(chCtx(t), "msg", chat{From: "a", Text: text}, source.SendPersist()))
+		require.NoError(t, out.Send(chCtx(t), "msg", chat{From: "a", Text: text}, source.Persist()))
 	}
 	require.NoError(t, out.Send(chCtx(t), "msg", chat{From: "a", Text: "not stored"}))
-	require.NoError(t, out.Send(chCtx(t), "file", []byte{7, 7}, source.SendPersist()))
+	require.NoError(t, out.Send(chCtx(t), "file", []byte{7, 7}, source.Persist()))
 	stored := s.StoredBroadcasts("room")
 	require.Len(t, stored, 5)
 
 	// A new private channel replaying since a minute ago, at most 3: the
 	// latest three stored after since, oldest first, marked replayed.
 	rx := chConnect(t, s)
-	in := chNew(t, rx, "room", source.Private(), source.BroadcastReplay(since, 3))
+	in := chNew(t, rx, "room", source.WithPrivate(), source.WithBroadcastReplay(since, 3))
 	msgs := messageLog(t, in, source.Broadcasts[chat](in, "msg"))
 	files := messageLog(t, in, source.Broadcasts[[]byte](in, "file"))
 	chSubscribe(t, in)
@@ -160,7 +160,7 @@ func TestBroadcastReplayEndToEnd(t *testing.T) {
 func TestDatabaseBroadcastCarriesID(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.Private())
+	ch := chNew(t, c, "room", source.WithPrivate())
 	got := messageLog(t, ch, source.Broadcasts[chat](ch, "*"))
 	chSubscribe(t, ch)
 	const id = "2d4c6e8a-1b3d-4f5a-9c7e-0a2b4c6d8e0f"

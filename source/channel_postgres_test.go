@@ -70,7 +70,7 @@ func errorLog(t *testing.T, c *source.Client) *chLog[error] {
 func TestPostgresFiltersOnTheWire(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "db", source.PostgresChanges(
+	ch := chNew(t, c, "db", source.WithPostgresChanges(
 		postgres.Binding{Event: postgres.Insert, Table: "messages", Filter: postgres.Eq("room", "lobby")},
 		postgres.Binding{Event: postgres.Update, Schema: "public", Table: "todos", Filter: postgres.In("id", 1, 2, 3)},
 		postgres.Binding{Event: postgres.Delete, Table: "todos", Filter: postgres.And(postgres.Gt("id", 10), postgres.Not(postgres.Eq("title", "a,b")))},
@@ -122,7 +122,7 @@ func TestPostgresFiltersOnTheWire(t *testing.T) {
 func TestPostgresEventTypes(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "db", source.PostgresChanges(postgres.Binding{Event: postgres.All, Table: "todos"}))
+	ch := chNew(t, c, "db", source.WithPostgresChanges(postgres.Binding{Event: postgres.All, Table: "todos"}))
 	all := messageLog(t, ch, source.Changes[todo](ch))
 	inserts := messageLog(t, ch, source.Changes[todo](ch, postgres.Insert))
 	notInserts := messageLog(t, ch, source.Changes[todo](ch, postgres.Update, postgres.Delete))
@@ -162,8 +162,8 @@ func TestPostgresEventTypes(t *testing.T) {
 func TestPostgresIDsMatching(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	todos := chNew(t, c, "todos", source.PostgresChanges(postgres.Binding{Table: "todos"}))
-	other := chNew(t, c, "other", source.PostgresChanges(postgres.Binding{Table: "other"}))
+	todos := chNew(t, c, "todos", source.WithPostgresChanges(postgres.Binding{Table: "todos"}))
+	other := chNew(t, c, "other", source.WithPostgresChanges(postgres.Binding{Table: "other"}))
 	gotTodos := messageLog(t, todos, source.Changes[todo](todos))
 	gotOther := messageLog(t, other, source.Changes[todo](other))
 	errs := errorLog(t, c)
@@ -278,7 +278,7 @@ func TestPostgresColumnConversions(t *testing.T) {
 
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "conv", source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "conv"}))
+	ch := chNew(t, c, "conv", source.WithPostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "conv"}))
 	typed := messageLog(t, ch, source.Changes[allTypes](ch))
 	maps := messageLog(t, ch, source.Changes[map[string]any](ch))
 	chSubscribe(t, ch)
@@ -312,7 +312,7 @@ func TestPostgresColumnConversions(t *testing.T) {
 func TestPostgresInt8Precision(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "big", source.PostgresChanges(postgres.Binding{Table: "big"}))
+	ch := chNew(t, c, "big", source.WithPostgresChanges(postgres.Binding{Table: "big"}))
 	type row struct {
 		ID int64 `json:"id"`
 	}
@@ -340,8 +340,8 @@ func TestWaitForPostgres(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s, source.WithHeartbeat(10*time.Second, 0))
 	binding := postgres.Binding{Event: postgres.Insert, Table: "todos"}
-	waiting := chNew(t, c, "waiting", source.PostgresChanges(binding), source.WaitForPostgres())
-	eager := chNew(t, c, "eager", source.PostgresChanges(binding))
+	waiting := chNew(t, c, "waiting", source.WithPostgresChanges(binding), source.WithWaitForPostgres())
+	eager := chNew(t, c, "eager", source.WithPostgresChanges(binding))
 	wst := statusLog(t, waiting)
 	est := statusLog(t, eager)
 	msgs := messageLog(t, waiting, waiting.Messages())
@@ -371,7 +371,7 @@ func TestWaitForPostgres(t *testing.T) {
 func TestWaitForPostgresEndToEnd(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "db", source.PostgresChanges(postgres.Binding{Table: "todos"}), source.WaitForPostgres())
+	ch := chNew(t, c, "db", source.WithPostgresChanges(postgres.Binding{Table: "todos"}), source.WithWaitForPostgres())
 	systems := messageLog(t, ch, ch.Systems())
 	got := messageLog(t, ch, source.Changes[todo](ch))
 	chSubscribe(t, ch)

@@ -25,7 +25,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		err    error
 	)
 	jr := ch.currentJoinRef()
-	if m.Event == phoenix.EventPresenceSt {
+	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
 		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
 	} else {
@@ -78,7 +78,7 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 // leaves and syncs, with metas decoded into M (phx_ref and phx_ref_prev
 // are in Meta.Ref and Meta.RefPrev). Calling it turns presence on for the
 // channel's joins to come (as a presence listener does in realtime-js), so
-// the server sends the presence state; [Presence] also sets the key. A meta
+// the server sends the presence state; [WithPresence] also sets the key. A meta
 // that does not decode is reported on [Client.Errors] and the event
 // skipped.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {

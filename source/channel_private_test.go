@@ -16,9 +16,9 @@ func TestPrivateChannel(t *testing.T) {
 	c1 := chConnect(t, s)
 	c2 := chConnect(t, s)
 	c3 := chConnect(t, s)
-	priv := chNew(t, c1, "room", source.Private())
+	priv := chNew(t, c1, "room", source.WithPrivate())
 	pub := chNew(t, c2, "room")
-	privPeer := chNew(t, c3, "room", source.Private())
+	privPeer := chNew(t, c3, "room", source.WithPrivate())
 	gotPriv := messageLog(t, priv, source.Broadcasts[chat](priv, "*"))
 	gotPub := messageLog(t, pub, source.Broadcasts[chat](pub, "*"))
 	chSubscribe(t, priv)
@@ -49,10 +49,10 @@ func TestBroadcastReplay(t *testing.T) {
 	c := chConnect(t, s)
 	since := time.UnixMilli(1_719_999_999_000)
 
-	_, err := c.Channel("room", source.BroadcastReplay(since, 10))
+	_, err := c.Channel("room", source.WithBroadcastReplay(since, 10))
 	require.ErrorIs(t, err, source.ErrInvalidChannel, "replay is for private channels only")
 
-	ch := chNew(t, c, "room", source.Private(), source.BroadcastReplay(since, 10))
+	ch := chNew(t, c, "room", source.WithPrivate(), source.WithBroadcastReplay(since, 10))
 	chSubscribe(t, ch)
 	j := decodeJoin(t, inFrames(s, "realtime:room", "phx_join")[0])
 	assert.True(t, j.Config.Private)
@@ -73,7 +73,7 @@ func TestReplayedBroadcastMeta(t *testing.T) {
 	// server sends it carries meta {"replayed":true,"id":...}.
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.Private(), source.BroadcastReplay(time.Time{}, 0))
+	ch := chNew(t, c, "room", source.WithPrivate(), source.WithBroadcastReplay(time.Time{}, 0))
 	got := messageLog(t, ch, source.Broadcasts[chat](ch, "*"))
 	chSubscribe(t, ch)
 	j := decodeJoin(t, inFrames(s, "realtime:room", "phx_join")[0])

@@ -2,8 +2,6 @@ package source
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -16,7 +14,7 @@ type Status uint8
 const (
 	// StatusJoining: a join is in flight.
 	StatusJoining Status = iota
-	// StatusSubscribed: the join succeeded (and, with WaitForPostgres, the
+	// StatusSubscribed: the join succeeded (and, with WithWaitForPostgres, the
 	// server reported PostgreSQL ready). Fires again after every rejoin.
 	StatusSubscribed
 	// StatusTimedOut: no join reply in time; a phx_leave for that join
@@ -28,7 +26,7 @@ const (
 	StatusChannelError
 	// StatusClosed: the channel was left or the server closed it. Err says
 	// why (nil after Unsubscribe). Only a close for an expired token is
-	// followed by a rejoin (see NoRejoinOnTokenExpiry); otherwise it is
+	// followed by a rejoin (see WithoutRejoinOnTokenExpiry); otherwise it is
 	// the last status and the stream completes.
 	StatusClosed
 )
@@ -56,75 +54,6 @@ type StatusEvent struct {
 	// Err says why, for TimedOut, ChannelError and Closed.
 	Err error
 	At  time.Time
-}
-
-var (
-	// ErrJoin is wrapped by every [*JoinError].
-	ErrJoin = errors.New("rxrealtime: join refused")
-	// ErrJoinTimeout is the error of a TIMED_OUT status.
-	ErrJoinTimeout = errors.New("rxrealtime: join timed out")
-	// ErrBindingMismatch means the server's postgres_changes bindings do
-	// not match the client's; the channel is left and not rejoined.
-	ErrBindingMismatch = errors.New("rxrealtime: mismatch between server and client bindings for postgres changes")
-	// ErrChannelClosed is returned by operations on a channel that is
-	// closed for good, and wrapped by server-side closes.
-	ErrChannelClosed = errors.New("rxrealtime: channel closed")
-	// ErrTokenExpired is wrapped by the close of a channel whose access
-	// token expired.
-	ErrTokenExpired = errors.New("rxrealtime: access token expired")
-	// ErrServerError is wrapped by CHANNEL_ERROR statuses caused by the
-	// server's phx_error.
-	ErrServerError = errors.New("rxrealtime: server errored the channel")
-	// ErrSocketClosed is wrapped by CHANNEL_ERROR statuses caused by the
-	// socket dropping; the cause (a *transport.CloseError,
-	// ErrHeartbeatTimeout, ...) is wrapped too.
-	ErrSocketClosed = errors.New("rxrealtime: socket closed")
-	// ErrNotJoined is returned by pushes on a channel that could not join
-	// before the push timeout.
-	ErrNotJoined = errors.New("rxrealtime: channel not joined")
-	// ErrDuplicateChannel is returned by Client.Channel for a topic that
-	// already has a live channel on this client.
-	ErrDuplicateChannel = errors.New("rxrealtime: channel already exists for this topic")
-	// ErrInvalidChannel reports an invalid channel configuration.
-	ErrInvalidChannel = errors.New("rxrealtime: invalid channel configuration")
-)
-
-// JoinError is a join the server refused. Code and Message split the
-// server's "<Code>: <message>" reason (for example "ChannelRateLimitReached",
-// "Too many channels").
-type JoinError struct {
-	Topic   string
-	Reason  string
-	Code    string
-	Message string
-}
-
-func (e *JoinError) Error() string {
-	return fmt.Sprintf("rxrealtime: join %q refused: %s", e.Topic, e.Reason)
-}
-
-// Unwrap makes errors.Is(err, ErrJoin) true.
-func (e *JoinError) Unwrap() error { return ErrJoin }
-
-// CloseReason is the error of a CLOSED status the server caused, with the
-// message of the system error that preceded the phx_close, if any.
-type CloseReason struct {
-	Topic   string
-	Message string
-	expired bool
-}
-
-func (e *CloseReason) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("rxrealtime: server closed channel %q", e.Topic)
-	}
-	return fmt.Sprintf("rxrealtime: server closed channel %q: %s", e.Topic, e.Message)
-}
-
-// Is makes errors.Is match ErrChannelClosed, and ErrTokenExpired when
-// the close was for an expired token.
-func (e *CloseReason) Is(target error) bool {
-	return target == ErrChannelClosed || (e.expired && target == ErrTokenExpired)
 }
 
 // statusQueueMax bounds the statuses queued for one slow consumer; past

@@ -177,7 +177,7 @@ func halfOpenJoin(t *testing.T, s *realtimetest.Server, ch *source.Channel) real
 func TestStatusChannelErrorBindingMismatch(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s, source.WithHeartbeat(10*time.Second, 0))
-	ch := chNew(t, c, "db", source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "todos"}))
+	ch := chNew(t, c, "db", source.WithPostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "todos"}))
 	st := statusLog(t, ch)
 	join := halfOpenJoin(t, s, ch)
 
@@ -209,7 +209,7 @@ func TestStatusChannelErrorNoBindingsEchoed(t *testing.T) {
 	// changes could never be delivered: that is a mismatch too.
 	s := rtServer(t)
 	c := chConnect(t, s, source.WithHeartbeat(10*time.Second, 0))
-	ch := chNew(t, c, "db", source.PostgresChanges(postgres.Binding{Table: "todos"}))
+	ch := chNew(t, c, "db", source.WithPostgresChanges(postgres.Binding{Table: "todos"}))
 	st := statusLog(t, ch)
 	join := halfOpenJoin(t, s, ch)
 	inject(s, join.Msg.JoinRef, join.Msg.Ref, "realtime:db", "phx_reply", `{"status":"ok","response":{}}`)
@@ -221,7 +221,7 @@ func TestStatusChannelErrorNoBindingsEchoed(t *testing.T) {
 func TestStatusTimedOut(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s, source.WithHeartbeat(10*time.Second, 0))
-	ch := chNew(t, c, "room", source.JoinTimeout(100*time.Millisecond))
+	ch := chNew(t, c, "room", source.WithJoinTimeout(100*time.Millisecond))
 	st := statusLog(t, ch)
 
 	s.Faults().DropReplies(true)

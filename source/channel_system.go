@@ -53,18 +53,6 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 	}
 }
 
-// SystemError is a system error message that does not close the channel
-// (for instance a failed postgres_changes subscription, which the server
-// retries). It is published on [Client.Errors].
-type SystemError struct {
-	Topic string
-	Event SystemEvent
-}
-
-func (e *SystemError) Error() string {
-	return "rxrealtime: " + e.Topic + ": " + e.Event.Extension + ": " + e.Event.Message
-}
-
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
 	msgs := ch.Messages()

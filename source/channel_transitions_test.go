@@ -20,7 +20,7 @@ import (
 func TestStaleJoinRefMessagesAreDropped(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.Presence("me"))
+	ch := chNew(t, c, "room", source.WithPresence("me"))
 	st := statusLog(t, ch)
 	msgs := messageLog(t, ch, ch.Messages())
 	chSubscribe(t, ch)
@@ -77,7 +77,7 @@ func TestErroredChannelsRejoinOnSocketOpen(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
 	// Rejoin backoff of an hour: only a socket open can rejoin in time.
-	ch := chNew(t, c, "room", source.RejoinBackoff(operators.StepBackoff{time.Hour}))
+	ch := chNew(t, c, "room", source.WithRejoinBackoff(operators.StepBackoff{time.Hour}))
 	st := statusLog(t, ch)
 	s.Faults().RejectJoins("RealtimeRestarting: Realtime is restarting, please standby")
 	go func() { _ = ch.Subscribe(chCtx(t)) }()
@@ -109,7 +109,7 @@ func TestRejoinBackoffSchedule(t *testing.T) {
 		mu.Unlock()
 		return source.DefaultRejoinBackoff.Next(n) / 100
 	})
-	ch := chNew(t, c, "room", source.RejoinBackoff(scaled))
+	ch := chNew(t, c, "room", source.WithRejoinBackoff(scaled))
 	st := statusLog(t, ch)
 	s.Faults().RejectJoins("RealtimeRestarting: Realtime is restarting, please standby")
 	go func() { _ = ch.Subscribe(chCtx(t)) }()
@@ -148,8 +148,8 @@ func TestJoinErrorDelayDoesNotBlockOtherChannels(t *testing.T) {
 	const delay = 300 * time.Millisecond
 	s := rtServer(t, realtimetest.WithPrivateOnly(), realtimetest.WithJoinErrorDelay(delay))
 	c := chConnect(t, s, source.WithHeartbeat(time.Second, 2*time.Second))
-	bad := chNew(t, c, "public", source.RejoinBackoff(operators.StepBackoff{time.Hour}))
-	good := chNew(t, c, "private", source.Private(), source.BroadcastSelf(), source.BroadcastAck(), source.JoinTimeout(2*time.Second))
+	bad := chNew(t, c, "public", source.WithRejoinBackoff(operators.StepBackoff{time.Hour}))
+	good := chNew(t, c, "private", source.WithPrivate(), source.WithBroadcastSelf(), source.WithBroadcastAck(), source.WithJoinTimeout(2*time.Second))
 	badSt := statusLog(t, bad)
 
 	go func() { _ = bad.Subscribe(chCtx(t)) }()
@@ -239,7 +239,7 @@ func TestChannelNameIsUniquePerClient(t *testing.T) {
 
 	// The name is free again, and the new channel has a live stream of
 	// its own (not the completed one of the old channel).
-	again := chNew(t, c, "realtime:room", source.BroadcastSelf())
+	again := chNew(t, c, "realtime:room", source.WithBroadcastSelf())
 	assert.Equal(t, "room", again.Name())
 	assert.Equal(t, "realtime:room", again.Topic())
 	got := messageLog(t, again, source.Broadcasts[map[string]int](again, "*"))
@@ -258,10 +258,10 @@ func TestChannelInvalidOptions(t *testing.T) {
 	}{
 		"empty name":            {"", nil},
 		"empty topic name":      {"realtime:", nil},
-		"replay on public":      {"r", []source.ChannelOption{source.BroadcastReplay(time.Now(), 10)}},
-		"negative replay limit": {"r", []source.ChannelOption{source.Private(), source.BroadcastReplay(time.Now(), -1)}},
-		"zero join timeout":     {"r", []source.ChannelOption{source.JoinTimeout(0)}},
-		"nil rejoin backoff":    {"r", []source.ChannelOption{source.RejoinBackoff(nil)}},
+		"replay on public":      {"r", []source.ChannelOption{source.WithBroadcastReplay(time.Now(), 10)}},
+		"negative replay limit": {"r", []source.ChannelOption{source.WithPrivate(), source.WithBroadcastReplay(time.Now(), -1)}},
+		"zero join timeout":     {"r", []source.ChannelOption{source.WithJoinTimeout(0)}},
+		"nil rejoin backoff":    {"r", []source.ChannelOption{source.WithRejoinBackoff(nil)}},
 	} {
 		_, err := c.Channel(tc.name, tc.opts...)
 		assert.ErrorIs(t, err, source.ErrInvalidChannel, name)

@@ -91,14 +91,19 @@ func sideHub[T any](c *Client) *stream.Hub[T] {
 // New returns a client for the Realtime endpoint rawURL (for example
 // "wss://<ref>.supabase.co/realtime/v1" or "ws://127.0.0.1:4000/socket");
 // "/websocket" and the query parameters are added as realtime-js does.
-// Nothing is dialled until [Client.Connect].
+// Nothing is dialled until [Client.Connect]. An option given an unusable
+// value (a zero heartbeat interval, a negative buffer...) makes New fail
+// with an error wrapping [ErrInvalidOption] that names the first such
+// option.
 func New(rawURL string, opts ...Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	if cfg.serializer == nil {
-		return nil, errors.New("rxrealtime: nil serializer")
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	if cfg.heartbeatTimeout <= 0 {
 		cfg.heartbeatTimeout = cfg.heartbeatInterval
@@ -109,7 +114,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		url:     u,
-		logURL:  redactURL(u),
+		logURL:  transport.RedactURL(u),
 		cfg:     cfg,
 		ser:     cfg.serializer,
 		state:   StateConnecting,
@@ -376,9 +381,6 @@ func (c *Client) Messages() stream.Stream[phoenix.Message] { return c.messages.S
 func (c *Client) Topic(topic string) stream.Stream[phoenix.Message] {
 	return c.router.ensure(topic).hub.Stream()
 }
-
-// Serializer returns the serializer in use.
-func (c *Client) Serializer() phoenix.Serializer { return c.ser }
 
 func (c *Client) emitState(s StateChange) {
 	s.At = time.Now()

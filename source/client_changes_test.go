@@ -28,7 +28,7 @@ func TestAllChangesDeliversEveryChannelsChangesToOneConsumer(t *testing.T) {
 
 	var chans []*source.Channel
 	for _, room := range []int64{1, 2, 3} {
-		ch, err := c.Channel("room-"+strconv.FormatInt(room, 10), source.WaitForPostgres(), source.PostgresChanges(postgres.Binding{
+		ch, err := c.Channel("room-"+strconv.FormatInt(room, 10), source.WithWaitForPostgres(), source.WithPostgresChanges(postgres.Binding{
 			Event: postgres.Insert, Schema: "public", Table: "messages", Filter: postgres.Eq("room_id", room),
 		}))
 		require.NoError(t, err)

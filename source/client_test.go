@@ -179,7 +179,7 @@ func TestPushOutcomesAreDistinctErrors(t *testing.T) {
 
 	// The push timeout.
 	s.Faults().DropReplies(true)
-	_, err = c.Push(waitCtx(t), "realtime:nowhere", "custom", nil, source.PushTimeout(50*time.Millisecond))
+	_, err = c.Push(waitCtx(t), "realtime:nowhere", "custom", nil, source.Timeout(50*time.Millisecond))
 	assert.ErrorIs(t, err, source.ErrPushTimeout)
 
 	// The caller's context.
@@ -202,7 +202,7 @@ func TestPushPendingWhenSocketDropsFailsFast(t *testing.T) {
 	s.Faults().DropReplies(true)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Push(context.Background(), "realtime:nowhere", "custom", nil, source.PushTimeout(5*time.Second))
+		_, err := c.Push(context.Background(), "realtime:nowhere", "custom", nil, source.Timeout(5*time.Second))
 		errc <- err
 	}()
 	_, err := s.WaitFor(waitCtx(t), func(f realtimetest.Frame) bool {

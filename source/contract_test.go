@@ -41,7 +41,7 @@ func TestStalledConsumerDoesNotFreezeClient(t *testing.T) {
 	forgotten := source.Broadcasts[int](stuck, "n").Observe(ctx) // never read
 	_ = forgotten
 	require.NoError(t, stuck.Subscribe(ctx))
-	other, err := c.Channel("other", source.BroadcastAck())
+	other, err := c.Channel("other", source.WithBroadcastAck())
 	require.NoError(t, err)
 	require.NoError(t, other.Subscribe(ctx))
 
@@ -299,7 +299,7 @@ func TestSubscribeCancelledAbandonsJoin(t *testing.T) {
 	s := newServer(t)
 	c := connect(t, s, fast()...)
 	s.Faults().RejectJoins("Unauthorized: You do not have permissions to read from this Channel topic: room")
-	ch, err := c.Channel("room", source.RejoinBackoff(constBackoff(20*time.Millisecond)))
+	ch, err := c.Channel("room", source.WithRejoinBackoff(constBackoff(20*time.Millisecond)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

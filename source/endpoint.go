@@ -3,9 +3,9 @@ package source
 import (
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
+	"github.com/rxrealtime/rxrealtime/transport"
 )
 
 // SocketEndpoint is the WebSocket endpoint [New] dials for rawURL, before
@@ -64,45 +64,26 @@ func endpointURL(raw string, cfg *config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %s", ErrInvalidURL, redactErr(err))
 	}
-	var b strings.Builder
-	q := u.RawQuery
-	b.WriteString(q)
-	add := func(k, v string) {
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(k))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(v))
-	}
+	var kv []string
 	if cfg.apiKey != "" && !cfg.apiKeyHeader {
-		add("apikey", cfg.apiKey)
+		kv = append(kv, "apikey", cfg.apiKey)
 	}
 	for _, p := range cfg.params {
-		add(p[0], p[1])
+		kv = append(kv, p[0], p[1])
 	}
 	if cfg.logLevel != "" {
-		add("log_level", cfg.logLevel)
+		kv = append(kv, "log_level", cfg.logLevel)
 	}
-	add("vsn", cfg.serializer.Version())
-	u.RawQuery = b.String()
+	kv = append(kv, "vsn", cfg.serializer.Version())
+	u.RawQuery = transport.AppendQuery(u.RawQuery, kv...)
 	return u.String(), nil
-}
-
-// redactURL drops the query string and user info, which may carry keys.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host + u.Path
 }
 
 // redactErr returns err's text with any URL query stripped: url.Parse
 // errors quote the whole input.
 func redactErr(err error) string {
 	if ue, ok := err.(*url.Error); ok {
-		return ue.Op + " " + redactURL(ue.URL) + ": " + ue.Err.Error()
+		return ue.Op + " " + transport.RedactURL(ue.URL) + ": " + ue.Err.Error()
 	}
 	return err.Error()
 }

@@ -26,6 +26,11 @@ var (
 	// ErrInvalidURL reports an endpoint that is not a ws://, wss://, http://
 	// or https:// URL.
 	ErrInvalidURL = errors.New("rxrealtime: invalid endpoint URL")
+	// ErrInvalidOption is wrapped by the error [New] returns when an
+	// [Option] was given an unusable value; the error names the first such
+	// option ("rxrealtime: invalid option WithHeartbeat: interval 0s is not
+	// positive").
+	ErrInvalidOption = errors.New("rxrealtime: invalid option")
 )
 
 // ReplyError is a reply whose status is not "ok". Reason holds the
@@ -184,3 +189,99 @@ func (e *ConnectError) Unwrap() []error {
 	}
 	return errs
 }
+
+var (
+	// ErrJoin is wrapped by every [*JoinError].
+	ErrJoin = errors.New("rxrealtime: join refused")
+	// ErrJoinTimeout is the error of a TIMED_OUT status.
+	ErrJoinTimeout = errors.New("rxrealtime: join timed out")
+	// ErrBindingMismatch means the server's postgres_changes bindings do
+	// not match the client's; the channel is left and not rejoined.
+	ErrBindingMismatch = errors.New("rxrealtime: mismatch between server and client bindings for postgres changes")
+	// ErrChannelClosed is returned by operations on a channel that is
+	// closed for good, and wrapped by server-side closes.
+	ErrChannelClosed = errors.New("rxrealtime: channel closed")
+	// ErrTokenExpired is wrapped by the close of a channel whose access
+	// token expired.
+	ErrTokenExpired = errors.New("rxrealtime: access token expired")
+	// ErrServerError is wrapped by CHANNEL_ERROR statuses caused by the
+	// server's phx_error.
+	ErrServerError = errors.New("rxrealtime: server errored the channel")
+	// ErrSocketClosed is wrapped by CHANNEL_ERROR statuses caused by the
+	// socket dropping; the cause (a *transport.CloseError,
+	// ErrHeartbeatTimeout, ...) is wrapped too.
+	ErrSocketClosed = errors.New("rxrealtime: socket closed")
+	// ErrNotJoined is returned by pushes on a channel that could not join
+	// before the push timeout.
+	ErrNotJoined = errors.New("rxrealtime: channel not joined")
+	// ErrDuplicateChannel is returned by Client.Channel for a topic that
+	// already has a live channel on this client.
+	ErrDuplicateChannel = errors.New("rxrealtime: channel already exists for this topic")
+	// ErrInvalidChannel reports an invalid channel configuration.
+	ErrInvalidChannel = errors.New("rxrealtime: invalid channel configuration")
+)
+
+// JoinError is a join the server refused. Code and Message split the
+// server's "<Code>: <message>" reason (for example "ChannelRateLimitReached",
+// "Too many channels").
+type JoinError struct {
+	Topic   string
+	Reason  string
+	Code    string
+	Message string
+}
+
+func (e *JoinError) Error() string {
+	return fmt.Sprintf("rxrealtime: join %q refused: %s", e.Topic, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrJoin) true.
+func (e *JoinError) Unwrap() error { return ErrJoin }
+
+// CloseReason is the error of a CLOSED status the server caused, with the
+// message of the system error that preceded the phx_close, if any.
+type CloseReason struct {
+	Topic   string
+	Message string
+	expired bool
+}
+
+func (e *CloseReason) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("rxrealtime: server closed channel %q", e.Topic)
+	}
+	return fmt.Sprintf("rxrealtime: server closed channel %q: %s", e.Topic, e.Message)
+}
+
+// Is makes errors.Is match ErrChannelClosed, and ErrTokenExpired when
+// the close was for an expired token.
+func (e *CloseReason) Is(target error) bool {
+	return target == ErrChannelClosed || (e.expired && target == ErrTokenExpired)
+}
+
+// SystemError is a system error message that does not close the channel
+// (for instance a failed postgres_changes subscription, which the server
+// retries). It is published on [Client.Errors].
+type SystemError struct {
+	Topic string
+	Event SystemEvent
+}
+
+func (e *SystemError) Error() string {
+	return "rxrealtime: " + e.Topic + ": " + e.Event.Extension + ": " + e.Event.Message
+}
+
+// ErrBinaryUnsupported is returned when sending a binary broadcast over
+// a vsn 1.0.0 socket, which cannot carry one.
+var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
+
+// ErrPersistUnsupported is returned (wrapped) by [Channel.Send] with
+// [Persist] or [PersistTTL] on a public channel, over a vsn 1.0.0
+// socket, or with a TTL under one second. realtime-js refuses the same
+// sends (RealtimeChannel.send in 2.119.1: "cannot store a message on a
+// public channel", "cannot store a message with protocol 1.0.0").
+var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
+
+// errSuperseded resolves the push of a control message dropped from the buffer. A channel ignores it: the
+// join it belonged to is stale.
+var errSuperseded = errors.New("rxrealtime: superseded by a newer control message")

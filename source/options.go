@@ -3,11 +3,13 @@ package source
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -19,13 +21,13 @@ const (
 	DefaultMaxFrameSize      = 5 * 1024 * 1024
 )
 
-// DefaultReconnectBackoff is exponential from 1 s, doubling, capped at
-// 10 s (1, 2, 4, 8, 10, 10 s... close to realtime-js's 1, 2, 5, 10 s), with
-// full jitter so that clients dropped together by a server restart do not
-// come back together.
-var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{
-	Initial: time.Second, Max: 10 * time.Second, Multiplier: 2, Jitter: operators.FullJitter,
-}
+// DefaultReconnectBackoff is the socket's reconnect schedule: the zero
+// [operators.ExponentialBackoff], 1 s doubling up to 10 s (1, 2, 4, 8, 10,
+// 10 s... close to realtime-js's 1, 2, 5, 10 s) with full jitter, so that
+// clients dropped together by a server restart do not come back together.
+// Channels rejoin on [DefaultRejoinBackoff]; both are described together
+// in package operators (see [operators.RealtimeReconnect]).
+var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{}
 
 // defaultSerializer is vsn 2.0.0 with lazy payloads: the reader finds a
 // payload's bounds without a pass over it; whoever decodes the payload
@@ -60,6 +62,15 @@ type config struct {
 	onError           func(error)
 	dialTimeout       time.Duration
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
+	err               error // the first invalid option, reported by New
+}
+
+// fail records the first invalid option: New returns it, wrapping
+// ErrInvalidOption and naming the option.
+func (c *config) fail(option, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w %s: "+format, append([]any{ErrInvalidOption, option}, args...)...)
+	}
 }
 
 func defaultConfig() config {
@@ -82,76 +93,172 @@ func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
 // instead of the query string, keeping it out of URLs and proxy logs.
 func WithAPIKeyHeader() Option { return func(c *config) { c.apiKeyHeader = true } }
 
-// WithParam adds a query parameter to the socket URL. Repeatable.
+// WithParam adds a query parameter to the socket URL. Repeatable. key
+// must not be empty.
 func WithParam(key, value string) Option {
-	return func(c *config) { c.params = append(c.params, [2]string{key, value}) }
+	return func(c *config) {
+		if key == "" {
+			c.fail("WithParam", "empty query parameter name")
+			return
+		}
+		c.params = append(c.params, [2]string{key, value})
+	}
 }
 
-// WithHeader adds a handshake header. Repeatable.
+// WithHeader adds a handshake header. Repeatable. The header must be one
+// [transport.WithHeader] accepts (see [transport.CheckHeader]).
 func WithHeader(key, value string) Option {
-	return func(c *config) { c.headers = append(c.headers, [2]string{key, value}) }
+	return func(c *config) {
+		if err := transport.CheckHeader(key, value); err != nil {
+			c.fail("WithHeader", "%v", err)
+			return
+		}
+		c.headers = append(c.headers, [2]string{key, value})
+	}
 }
 
-// WithLogLevel sets the server-side log_level parameter: "info",
-// "warning" or "error".
-func WithLogLevel(level string) Option { return func(c *config) { c.logLevel = level } }
+// WithServerLogLevel sets the log_level query parameter, the level at
+// which the server logs this connection: "info", "warning" or "error" (""
+// leaves it out). The client's own logging is [WithLogger].
+func WithServerLogLevel(level string) Option {
+	return func(c *config) {
+		switch level {
+		case "", "info", "warning", "error":
+			c.logLevel = level
+		default:
+			c.fail("WithServerLogLevel", "level %q is not info, warning or error", level)
+		}
+	}
+}
 
 // WithSerializer selects the wire format. The default is vsn 2.0.0, as in
-// realtime-js: phoenix.NewV2(phoenix.WithLazyPayloads()).
-func WithSerializer(s phoenix.Serializer) Option { return func(c *config) { c.serializer = s } }
+// realtime-js: phoenix.NewV2(phoenix.WithLazyPayloads()). s must not be
+// nil.
+func WithSerializer(s phoenix.Serializer) Option {
+	return func(c *config) {
+		if s == nil {
+			c.fail("WithSerializer", "nil serializer")
+			return
+		}
+		c.serializer = s
+	}
+}
 
 // WithHeartbeat sets the heartbeat interval and the time to wait for its
 // reply. A zero timeout means "equal to the interval", as in realtime-js.
+// interval must be positive, timeout not negative.
 func WithHeartbeat(interval, timeout time.Duration) Option {
-	return func(c *config) { c.heartbeatInterval, c.heartbeatTimeout = interval, timeout }
+	return func(c *config) {
+		switch {
+		case interval <= 0:
+			c.fail("WithHeartbeat", "interval %v is not positive", interval)
+		case timeout < 0:
+			c.fail("WithHeartbeat", "timeout %v is negative", timeout)
+		default:
+			c.heartbeatInterval, c.heartbeatTimeout = interval, timeout
+		}
+	}
 }
 
 // WithPushTimeout sets how long a push waits for its reply (default 10 s).
-func WithPushTimeout(d time.Duration) Option { return func(c *config) { c.pushTimeout = d } }
+// d must be positive.
+func WithPushTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("WithPushTimeout", "timeout %v is not positive", d)
+			return
+		}
+		c.pushTimeout = d
+	}
+}
 
 // WithSendBuffer bounds the number of pushes held while the socket is
 // down (default 100). A push that finds the buffer full fails with
-// [ErrSendBufferFull].
-func WithSendBuffer(n int) Option { return func(c *config) { c.sendBuffer = n } }
+// [ErrSendBufferFull]. 0 buffers nothing; n must not be negative.
+func WithSendBuffer(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.fail("WithSendBuffer", "size %d is negative", n)
+			return
+		}
+		c.sendBuffer = n
+	}
+}
 
 // WithMaxFrameSize bounds incoming frames (default 5 MB, the server's own
-// limit).
-func WithMaxFrameSize(n int64) Option { return func(c *config) { c.maxFrameSize = n } }
+// limit). n must be positive.
+func WithMaxFrameSize(n int64) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.fail("WithMaxFrameSize", "size %d is not positive", n)
+			return
+		}
+		c.maxFrameSize = n
+	}
+}
 
-// WithReconnectBackoff sets the delay schedule between reconnect attempts.
-func WithReconnectBackoff(b operators.Backoff) Option { return func(c *config) { c.backoff = b } }
+// WithReconnectBackoff sets the delay schedule between reconnect attempts
+// (default [DefaultReconnectBackoff]). b must not be nil.
+func WithReconnectBackoff(b operators.Backoff) Option {
+	return func(c *config) {
+		if b == nil {
+			c.fail("WithReconnectBackoff", "nil backoff")
+			return
+		}
+		c.backoff = b
+	}
+}
 
 // WithMaxReconnects bounds consecutive failed reconnect attempts; 0 (the
 // default) retries forever. When they run out the client closes and
-// [Client.Done] reports the cause.
-func WithMaxReconnects(n int) Option { return func(c *config) { c.maxReconnects = n } }
+// [Client.Done] reports the cause. n must not be negative.
+func WithMaxReconnects(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.fail("WithMaxReconnects", "count %d is negative", n)
+			return
+		}
+		c.maxReconnects = n
+	}
+}
 
 // WithTLSConfig sets the TLS configuration for wss:// URLs. Certificates
-// are verified by default.
+// are verified by default; nil keeps the default.
 func WithTLSConfig(t *tls.Config) Option { return func(c *config) { c.tls = t } }
 
-// WithDialTimeout bounds each dial and handshake (default 10 s).
-func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+// WithDialTimeout bounds each dial and handshake (default 10 s). d must
+// be positive.
+func WithDialTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("WithDialTimeout", "timeout %v is not positive", d)
+			return
+		}
+		c.dialTimeout = d
+	}
+}
 
 // WithDialer makes the client open its TCP connections with dial: a
 // proxy, a custom resolver, or realtimetest's in-memory pipe
-// (Server.DialPipe) for tests under testing/synctest.
+// (Server.DialPipe) for tests under testing/synctest. nil keeps a
+// net.Dialer.
 func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(c *config) { c.netDial = dial }
 }
 
 // WithAccessToken sets the provider of the user's access token. It is
 // called before every (re)connect and before every channel join, so joins
-// always carry a fresh token.
+// always carry a fresh token. nil (the default) sets no provider.
 func WithAccessToken(p TokenProvider) Option { return func(c *config) { c.token = p } }
 
-// WithLogger sets the structured logger. Secrets never reach it.
+// WithLogger sets the structured logger. Secrets never reach it. nil
+// (the default) logs nothing.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// WithMetrics sets the metrics hooks.
+// WithMetrics sets the metrics hooks. nil (the default) sets none.
 func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = m } }
 
 // WithErrorHandler sets a callback for every non-fatal error (malformed
 // frame, failed reconnect, heartbeat timeout...). The same errors are on
-// [Client.Errors].
+// [Client.Errors]. nil (the default) sets none.
 func WithErrorHandler(f func(error)) Option { return func(c *config) { c.onError = f } }

@@ -1,10 +1,6 @@
 package source
 
-import (
-	"errors"
-
-	"github.com/rxrealtime/rxrealtime/transport/phoenix"
-)
+import "github.com/rxrealtime/rxrealtime/transport/phoenix"
 
 // The offline buffer (Client.outbox) holds what could not be written yet: user pushes, kept in order, and a
 // channel's control messages — phx_join, phx_leave, access_token — which are bound to the session they were
@@ -17,10 +13,6 @@ import (
 //     superseded, so a join, its leave and a later join of the same topic go out in that order;
 //   - when a session ends, every control message still buffered is dropped (dropControlLocked): the server
 //     forgot that session's joins, and the next session rejoins every channel afresh with the current token.
-
-// errSuperseded resolves the push of a control message dropped from the buffer. A channel ignores it: the
-// join it belonged to is stale.
-var errSuperseded = errors.New("rxrealtime: superseded by a newer control message")
 
 func isControl(m *phoenix.Message) bool {
 	switch m.Event {

@@ -121,20 +121,63 @@ func (c *Client) nextRef() string {
 	return strconv.FormatUint(c.ref.Add(1), 10)
 }
 
-// PushOption tunes one push.
-type PushOption func(*pushConfig)
+// CallOption tunes one call: [Client.Push], [Channel.Push] or
+// [Channel.Send].
+type CallOption func(*callConfig)
 
-type pushConfig struct {
+type callConfig struct {
 	timeout time.Duration
 	noReply bool
+	persist bool
+	ttl     time.Duration // persist TTL; 0: none (the server's retention); -1: invalid
 }
 
-// PushTimeout overrides the client's push timeout for one push.
-func PushTimeout(d time.Duration) PushOption { return func(p *pushConfig) { p.timeout = d } }
+// callOptions applies opts over the client's push timeout.
+func (c *Client) callOptions(opts []CallOption) callConfig {
+	cc := callConfig{timeout: c.cfg.pushTimeout}
+	for _, o := range opts {
+		if o != nil {
+			o(&cc)
+		}
+	}
+	return cc
+}
+
+// Timeout overrides the client's push timeout (see [WithPushTimeout]) for
+// one call.
+func Timeout(d time.Duration) CallOption { return func(cc *callConfig) { cc.timeout = d } }
 
 // NoReply sends without waiting for a reply (the server sends none, as
-// for access_token or an unacknowledged broadcast).
-func NoReply() PushOption { return func(p *pushConfig) { p.noReply = true } }
+// for access_token or an unacknowledged broadcast). [Channel.Send] waits
+// for a reply only with [WithBroadcastAck]; NoReply makes it not wait
+// even then.
+func NoReply() CallOption { return func(cc *callConfig) { cc.noReply = true } }
+
+// Persist asks the server to store a broadcast sent with [Channel.Send],
+// so that channels joining later with [WithBroadcastReplay] receive it,
+// for as long as the server keeps messages. It is realtime-js's
+// send({..., persist: true}): the kind 3 frame carries the metadata
+// {"persist":true}. Private channels over vsn 2.0.0 only; elsewhere Send
+// fails with [ErrPersistUnsupported] and sends nothing. The server decides
+// what it stores (Supabase authorizes persistence with RLS); with
+// [WithBroadcastAck] its reply to a stored message carries the message id.
+// Pushes ignore it.
+func Persist() CallOption {
+	return func(cc *callConfig) { cc.persist, cc.ttl = true, 0 }
+}
+
+// PersistTTL is [Persist] for ttl only: realtime-js's
+// send({..., persist: {ttl}}), the metadata {"persist":{"ttl":N}} with N
+// in seconds (ttl rounded up to a whole second). A ttl under one second
+// makes Send fail with [ErrPersistUnsupported].
+func PersistTTL(ttl time.Duration) CallOption {
+	return func(cc *callConfig) {
+		cc.persist, cc.ttl = true, ttl
+		if ttl <= 0 {
+			cc.ttl = -1
+		}
+	}
+}
 
 // Push sends a message on topic and waits for its reply. payload is raw
 // JSON (nil means {}). It returns when the reply arrives, when the push
@@ -143,27 +186,20 @@ func NoReply() PushOption { return func(p *pushConfig) { p.noReply = true } }
 //
 // While the socket is down the push waits in the offline buffer (see
 // [WithSendBuffer]) and is sent on reconnect; its timeout runs meanwhile.
-func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...PushOption) (Reply, error) {
+func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...CallOption) (Reply, error) {
 	if len(payload) == 0 {
 		payload = emptyObject
 	}
 	m := &phoenix.Message{Topic: topic, Event: event, Payload: payload}
-	return c.push(ctx, m, opts...)
-}
-
-// PushMessage is Push for a prepared message (its Ref is assigned here),
-// for binary payloads or user broadcasts.
-func (c *Client) PushMessage(ctx context.Context, m *phoenix.Message, opts ...PushOption) (Reply, error) {
-	return c.push(ctx, m, opts...)
+	return c.push(ctx, m, c.callOptions(opts))
 }
 
 var emptyObject = []byte("{}")
 
-func (c *Client) push(ctx context.Context, m *phoenix.Message, opts ...PushOption) (Reply, error) {
-	pc := pushConfig{timeout: c.cfg.pushTimeout}
-	for _, o := range opts {
-		o(&pc)
-	}
+// noReply is the call configuration of a push that waits for no reply.
+var noReply = callConfig{noReply: true}
+
+func (c *Client) push(ctx context.Context, m *phoenix.Message, pc callConfig) (Reply, error) {
 	if err := ctx.Err(); err != nil {
 		return Reply{}, err
 	}

@@ -118,18 +118,7 @@
 // so that this one does not link rxgo. The round trip FromObservable(ToObservable(s)) keeps readiness: it
 // declares s's Hubs, so a value emitted after Observe returns is not lost; an rxgo operator in between hides
 // s, and the result is not waited for. rxgo costs a goroutine hand-off per operator per value, and boxes values
-// in interface{}, so the native operators of package operators are the ones to use on hot paths. Measured with
-// BenchmarkChain (go test -run '^$' -bench Chain -benchmem ./stream ./stream/rxinterop; Go 1.26.8, 2 vCPU), per
-// source value of a Filter+Map chain over ints:
-//
-//	native, Run (same goroutine)          4 ns    0 allocs
-//	native, Observe (one hand-off)      123 ns    0 allocs
-//	native, Hub.Emit → Subscribe        161 ns    0 allocs
-//	rxgo Filter+Map via the bridge      642 ns    1 alloc
-//	rxgo Filter+Map, plain FromChannel  461 ns    1 alloc
-//
-// Hub costs (BenchmarkHubEmit, BenchmarkHubIdleMemory): Emit with no consumer 1.3 ns and 0 allocs; delivered to
-// 1/10/100 Block consumers 139 ns / 1.6 µs / 25 µs per value including the consumers' receive (rxgo's
-// connectable fan-out: 1.1 / 3.9 / 37 µs); Emit into full DropNewest mailboxes 19 ns per consumer. An idle Hub
-// holds 80 bytes, 192 bytes once it has had a consumer.
+// in interface{}, so the native operators of package operators are the ones to use on hot paths. The measured
+// costs (BenchmarkChain, BenchmarkHubEmit, BenchmarkHubIdleMemory) are in bench/README.md, "Stream and
+// operator costs".
 package stream

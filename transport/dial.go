@@ -7,15 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
 )
-
-// ErrBadURL is matched (errors.Is) by the [*DialError] Dial returns for a URL
-// that is not an absolute ws:// or wss:// URL with a host.
-var ErrBadURL = errors.New("transport: URL must be ws:// or wss:// with a host")
 
 // Dial opens a client WebSocket connection to rawURL (ws:// or wss://).
 //
@@ -42,17 +37,7 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	}
 	u.Fragment, u.RawFragment = "", ""
 	if len(o.query) > 0 {
-		var b strings.Builder
-		b.WriteString(u.RawQuery)
-		for i := 0; i < len(o.query); i += 2 {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(o.query[i])
-			b.WriteByte('=')
-			b.WriteString(o.query[i+1])
-		}
-		u.RawQuery = b.String()
+		u.RawQuery = AppendQuery(u.RawQuery, o.query...)
 	}
 
 	var rejected *HandshakeError

@@ -207,6 +207,17 @@ func (e *DialError) Error() string {
 // Unwrap returns the cause.
 func (e *DialError) Unwrap() error { return e.Err }
 
+// RedactURL reduces raw to scheme://host/path: no user info, no query, no
+// fragment, so it can be logged without leaking credentials. An
+// unparsable raw gives "<invalid url>".
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid url>"
+	}
+	return redactURL(u)
+}
+
 // redactURL reduces u to scheme://host/path: no user info, no query, no
 // fragment, so it can be printed without leaking credentials.
 func redactURL(u *url.URL) string {
@@ -233,3 +244,7 @@ func stripURLError(err error) error {
 		return ue.Err
 	}
 }
+
+// ErrBadURL is matched (errors.Is) by the [*DialError] Dial returns for a URL
+// that is not an absolute ws:// or wss:// URL with a host.
+var ErrBadURL = errors.New("transport: URL must be ws:// or wss:// with a host")

@@ -34,7 +34,7 @@ type options struct {
 	tlsConfig       *tls.Config
 	header          http.Header
 	host            string
-	query           []string // alternating, already escaped key and value
+	query           []string // alternating key and value, unescaped
 	maxFrameSize    int64
 	writeTimeout    time.Duration
 	readBufferSize  int
@@ -80,21 +80,13 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // errors.
 func WithHeader(key, value string) Option {
 	return func(o *options) {
-		if !validHeaderKey(key) {
-			o.fail("header name %q is not an HTTP token", key)
-			return
-		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			o.fail("value of header %q contains CR, LF or NUL", key)
+		if err := CheckHeader(key, value); err != nil {
+			o.fail("%v", err)
 			return
 		}
 		ck := http.CanonicalHeaderKey(key)
-		switch {
-		case ck == "Host":
+		if ck == "Host" {
 			o.host = value
-			return
-		case ck == "Upgrade", ck == "Connection", strings.HasPrefix(ck, "Sec-Websocket-"):
-			o.fail("header %q is managed by the WebSocket handshake", ck)
 			return
 		}
 		if o.header == nil {
@@ -102,6 +94,24 @@ func WithHeader(key, value string) Option {
 		}
 		o.header.Add(ck, value)
 	}
+}
+
+// CheckHeader reports why [WithHeader] would refuse key and value, or nil:
+// a name that is not an HTTP token, a value with CR, LF or NUL, or a header
+// the WebSocket handshake manages itself. The error does not print the
+// value.
+func CheckHeader(key, value string) error {
+	if !validHeaderKey(key) {
+		return fmt.Errorf("header name %q is not an HTTP token", key)
+	}
+	if strings.ContainsAny(value, "\r\n\x00") {
+		return fmt.Errorf("value of header %q contains CR, LF or NUL", key)
+	}
+	ck := http.CanonicalHeaderKey(key)
+	if ck == "Upgrade" || ck == "Connection" || strings.HasPrefix(ck, "Sec-Websocket-") {
+		return fmt.Errorf("header %q is managed by the WebSocket handshake", ck)
+	}
+	return nil
 }
 
 // WithNetDialer makes [Dial] open its connection with dial instead of a
@@ -121,8 +131,26 @@ func WithQuery(key, value string) Option {
 			o.fail("empty query parameter name")
 			return
 		}
-		o.query = append(o.query, url.QueryEscape(key), url.QueryEscape(value))
+		o.query = append(o.query, key, value)
 	}
+}
+
+// AppendQuery returns rawQuery (a URL's RawQuery, kept as is) followed by
+// the pairs of kv, alternating keys and values, each query-escaped and
+// joined with '&', in order: the query [WithQuery] builds. A trailing key
+// without a value is ignored.
+func AppendQuery(rawQuery string, kv ...string) string {
+	var b strings.Builder
+	b.WriteString(rawQuery)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(kv[i]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(kv[i+1]))
+	}
+	return b.String()
 }
 
 // WithMaxFrameSize bounds the payload of an incoming frame, and the total of

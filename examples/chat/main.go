@@ -59,7 +59,7 @@ func join(ctx context.Context, url, name string) (*person, error) {
 	if err != nil {
 		return nil, err
 	}
-	room, err := c.Channel("room", source.Presence(name), source.BroadcastAck())
+	room, err := c.Channel("room", source.WithPresence(name), source.WithBroadcastAck())
 	if err != nil {
 		return nil, errors.Join(err, closeClient(c))
 	}

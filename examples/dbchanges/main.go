@@ -73,12 +73,12 @@ func run(ctx context.Context, out io.Writer) error {
 		_ = c.Close(closeCtx)
 	}()
 
-	// Every change of the todos of list 1. WaitForPostgres makes Subscribe
+	// Every change of the todos of list 1. WithWaitForPostgres makes Subscribe
 	// return only once the server's replication subscription is up, so no
 	// write made after it is missed.
 	ch, err := c.Channel("todos",
-		source.PostgresChanges(postgres.Binding{Event: postgres.All, Table: "todos", Filter: postgres.Eq("list_id", 1)}),
-		source.WaitForPostgres())
+		source.WithPostgresChanges(postgres.Binding{Event: postgres.All, Table: "todos", Filter: postgres.Eq("list_id", 1)}),
+		source.WithWaitForPostgres())
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func searchAsYouType(ctx context.Context, out io.Writer, typist, searcher *sourc
 }
 
 func liveTable(ctx context.Context, out io.Writer, srv *realtimetest.Server, c *source.Client) error {
-	room, err := c.Channel("room-7", source.WaitForPostgres(), source.PostgresChanges(postgres.Binding{
+	room, err := c.Channel("room-7", source.WithWaitForPostgres(), source.WithPostgresChanges(postgres.Binding{
 		Event: postgres.All, Schema: "public", Table: "messages", Filter: postgres.Eq("room_id", 7),
 	}))
 	if err != nil {

@@ -65,10 +65,10 @@ func run(ctx context.Context, out io.Writer) error {
 	defer client.Close(context.Background())
 
 	room, err := client.Channel("quickstart",
-		source.PostgresChanges(postgres.Binding{Event: postgres.Insert, Schema: "public", Table: "messages"}),
-		source.BroadcastSelf(), source.BroadcastAck(),
-		source.Presence("gopher"),
-		source.WaitForPostgres(),
+		source.WithPostgresChanges(postgres.Binding{Event: postgres.Insert, Schema: "public", Table: "messages"}),
+		source.WithBroadcastSelf(), source.WithBroadcastAck(),
+		source.WithPresence("gopher"),
+		source.WithWaitForPostgres(),
 	)
 	if err != nil {
 		return err

@@ -107,7 +107,7 @@ func session(ctx context.Context, out io.Writer, p project) error {
 	defer c.Close(context.WithoutCancel(ctx))
 	fmt.Fprintln(out, "connected")
 
-	ch, err := c.Channel("rxrealtime-example", source.BroadcastSelf(), source.BroadcastAck())
+	ch, err := c.Channel("rxrealtime-example", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	if err != nil {
 		return err
 	}

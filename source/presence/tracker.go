@@ -1,14 +1,8 @@
 package presence
 
 import (
-	"errors"
 	"sync"
 )
-
-// ErrTooManyPending is returned by [Tracker.HandleDiff] when
-// [MaxPendingDiffs] diffs already wait for a presence_state; the diff is
-// not kept.
-var ErrTooManyPending = errors.New("presence: too many diffs waiting for a presence_state")
 
 // MaxPendingDiffs bounds the diffs a [Tracker] holds while it waits for a
 // presence_state (phoenix.js holds any number).

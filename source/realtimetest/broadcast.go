@@ -209,7 +209,7 @@ func (s *Server) fanoutPresenceDiff(pubsub, topic string, d *presenceDiff) {
 	if d.empty() {
 		return
 	}
-	m := &phoenix.Message{Topic: topic, Event: phoenix.EventPresenceDif, Payload: d.appendJSON(nil)}
+	m := &phoenix.Message{Topic: topic, Event: phoenix.EventPresenceDiff, Payload: d.appendJSON(nil)}
 	var enc [2]encoded
 	for _, ch := range s.channelsOf(pubsub) {
 		s.sendFanout(ch, fanout{v1: m, v2: m}, &enc)

@@ -1,18 +1,12 @@
 package realtimetest
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// ErrInvalidChange is wrapped by the error [Server.EmitChange] returns for a
-// [Change] it cannot deliver: an unknown type, a missing schema or table, or
-// a record that is not a JSON object.
-var ErrInvalidChange = errors.New("realtimetest: invalid change")
 
 // Change types, as they appear in the "type" field of a postgres_changes
 // payload.

@@ -200,7 +200,7 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 		if pt := s.presence[ch.pubsub]; pt != nil {
 			state = pt.stateJSON()
 		}
-		ch.push(phoenix.EventPresenceSt, state)
+		ch.push(phoenix.EventPresenceState, state)
 	}
 	s.scheduleTokenCheck(ch, cl.exp)
 }

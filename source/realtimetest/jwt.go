@@ -7,7 +7,6 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"math"
@@ -16,10 +15,6 @@ import (
 	"time"
 	"unicode"
 )
-
-// ErrSign is returned (wrapped) by [SignJWT] when the claims cannot be
-// encoded as JSON or the secret is empty.
-var ErrSign = errors.New("realtimetest: cannot sign JWT")
 
 // SignJWT returns a compact HS256 JSON Web Token carrying claims, signed with
 // secret. It is a helper for tests: give the same secret to [WithJWTSecret]

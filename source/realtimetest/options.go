@@ -1,14 +1,9 @@
 package realtimetest
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
-
-// ErrInvalidOption is wrapped by the error [Start] returns when an [Option]
-// was given an unusable value (a negative limit, an empty secret, ...).
-var ErrInvalidOption = errors.New("realtimetest: invalid option")
 
 // Defaults of the real server (supabase/realtime config/runtime.exs and the
 // tenant schema), which the emulator uses unless an [Option] overrides them.

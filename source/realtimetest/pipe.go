@@ -2,7 +2,6 @@ package realtimetest
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 )
@@ -10,10 +9,6 @@ import (
 // PipeHost is the host of a server started [WithPipe]: its URL is
 // ws://realtimetest.pipe/socket, reachable only through [Server.DialPipe].
 const PipeHost = "realtimetest.pipe:80"
-
-// ErrNoPipe is returned by [Server.DialPipe] on a server that listens on
-// TCP, or that is stopped.
-var ErrNoPipe = errors.New("realtimetest: no pipe listener (server not started WithPipe, or stopped)")
 
 // WithPipe makes the server listen on an in-memory pipe instead of a TCP
 // port: clients connect with [Server.DialPipe] as their dial function

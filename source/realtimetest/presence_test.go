@@ -43,7 +43,7 @@ func TestPresenceTrackDiffStateUntrackLeave(t *testing.T) {
 	ref := a.push(ajr, "realtime:room1", "presence", trackA)
 	a.expect(`["` + ajr + `","` + ref + `","realtime:room1","phx_reply",{"status":"ok","response":{}}]`)
 	diff := a.nextMsg()
-	assert.Equal(t, phoenix.EventPresenceDif, diff.Event)
+	assert.Equal(t, phoenix.EventPresenceDiff, diff.Event)
 	assert.Empty(t, diff.JoinRef, "presence_diff is a fan-out frame")
 	r1, _ := presenceRefs(t, diff.Payload, "user-a")
 	require.NotEmpty(t, r1)
@@ -135,7 +135,7 @@ func TestPresenceRepliesForOddPayloads(t *testing.T) {
 	ref = a.push(jr, "realtime:r", "presence", `{"type":"presence","event":"track"}`)
 	a.expect(`["` + jr + `","` + ref + `","realtime:r","phx_reply",{"status":"ok","response":{}}]`)
 	m := a.nextMsg()
-	assert.Equal(t, phoenix.EventPresenceDif, m.Event)
+	assert.Equal(t, phoenix.EventPresenceDiff, m.Event)
 	assert.True(t, s.Clients()[0].Channels[0].PresenceEnabled)
 	a.expectNone()
 }

@@ -2,7 +2,6 @@ package realtimetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,10 +11,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
-
-// ErrServerClosed is returned (wrapped) by methods called after
-// [Server.Close].
-var ErrServerClosed = errors.New("realtimetest: server closed")
 
 // Server is an in-process Supabase Realtime compatible server listening on a
 // loopback port. Create one with [NewServer] or [Start] and stop it with

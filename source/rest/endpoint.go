@@ -52,15 +52,6 @@ type Endpoint struct {
 	API string
 }
 
-// URLError is a URL [ParseEndpoint] did not understand. URL is the input
-// without its query, fragment and user info, which may hold secrets.
-type URLError struct {
-	URL    string
-	Reason string
-}
-
-func (e *URLError) Error() string { return fmt.Sprintf("%q: %s", e.URL, e.Reason) }
-
 // socketSuffix matches the WebSocket endpoint's path, as realtime-js's
 // httpEndpointURL strips it.
 var socketSuffix = regexp.MustCompile(`(?i)(/socket/websocket|/socket|/websocket)/?$`)

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -148,3 +149,12 @@ func scrub(err error, secrets ...string) error {
 	}
 	return err
 }
+
+// URLError is a URL [ParseEndpoint] did not understand. URL is the input
+// without its query, fragment and user info, which may hold secrets.
+type URLError struct {
+	URL    string
+	Reason string
+}
+
+func (e *URLError) Error() string { return fmt.Sprintf("%q: %s", e.URL, e.Reason) }

@@ -31,7 +31,7 @@ func TestDecodeInternsWellKnownNames(t *testing.T) {
 		})
 		assert.Equal(t, f.allocs, allocs, f.frame)
 	}
-	for _, s := range []string{EventReply, EventPostgres, EventBroadcast, EventPresenceDif, EventPresenceSt,
+	for _, s := range []string{EventReply, EventPostgres, EventBroadcast, EventPresenceDiff, EventPresenceState,
 		EventPresence, EventSystem, EventClose, EventError, EventHeartbeat, EventJoin, EventLeave,
 		EventAccessToken, TopicPhoenix, "ok", "error", "timeout", ""} {
 		got, ok := intern([]byte(s))

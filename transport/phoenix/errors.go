@@ -57,3 +57,22 @@ func (e *EncodeError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrEncode) true.
 func (e *EncodeError) Unwrap() error { return ErrEncode }
+
+// PayloadError describes a payload that does not have the shape a helper
+// such as [ParseReply] or [ParseBroadcast] expects. It wraps
+// [ErrMalformed].
+type PayloadError struct {
+	// Shape names the expected payload ("reply", "broadcast").
+	Shape string
+	// Offset is the byte offset in the payload where parsing failed.
+	Offset int
+	// Reason says what was wrong.
+	Reason string
+}
+
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("phoenix: malformed %s payload at byte %d: %s", e.Shape, e.Offset, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrMalformed) true.
+func (e *PayloadError) Unwrap() error { return ErrMalformed }

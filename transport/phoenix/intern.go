@@ -13,10 +13,10 @@ func intern(b []byte) (s string, ok bool) {
 		return EventPostgres, true
 	case EventBroadcast:
 		return EventBroadcast, true
-	case EventPresenceDif:
-		return EventPresenceDif, true
-	case EventPresenceSt:
-		return EventPresenceSt, true
+	case EventPresenceDiff:
+		return EventPresenceDiff, true
+	case EventPresenceState:
+		return EventPresenceState, true
 	case EventPresence:
 		return EventPresence, true
 	case EventSystem:

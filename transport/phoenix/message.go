@@ -48,19 +48,19 @@ func (k Kind) String() string {
 
 // Well-known event names of the Phoenix and Realtime protocols.
 const (
-	EventJoin        = "phx_join"
-	EventLeave       = "phx_leave"
-	EventReply       = "phx_reply"
-	EventError       = "phx_error"
-	EventClose       = "phx_close"
-	EventHeartbeat   = "heartbeat"
-	EventBroadcast   = "broadcast"
-	EventPresence    = "presence"
-	EventPresenceSt  = "presence_state"
-	EventPresenceDif = "presence_diff"
-	EventPostgres    = "postgres_changes"
-	EventSystem      = "system"
-	EventAccessToken = "access_token"
+	EventJoin          = "phx_join"
+	EventLeave         = "phx_leave"
+	EventReply         = "phx_reply"
+	EventError         = "phx_error"
+	EventClose         = "phx_close"
+	EventHeartbeat     = "heartbeat"
+	EventBroadcast     = "broadcast"
+	EventPresence      = "presence"
+	EventPresenceState = "presence_state"
+	EventPresenceDiff  = "presence_diff"
+	EventPostgres      = "postgres_changes"
+	EventSystem        = "system"
+	EventAccessToken   = "access_token"
 	// TopicPhoenix is the topic of socket-level messages (heartbeats).
 	TopicPhoenix = "phoenix"
 )

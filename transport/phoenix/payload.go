@@ -2,29 +2,9 @@ package phoenix
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 )
-
-// PayloadError describes a payload that does not have the shape a helper
-// such as [ParseReply] or [ParseBroadcast] expects. It wraps
-// [ErrMalformed].
-type PayloadError struct {
-	// Shape names the expected payload ("reply", "broadcast").
-	Shape string
-	// Offset is the byte offset in the payload where parsing failed.
-	Offset int
-	// Reason says what was wrong.
-	Reason string
-}
-
-func (e *PayloadError) Error() string {
-	return fmt.Sprintf("phoenix: malformed %s payload at byte %d: %s", e.Shape, e.Offset, e.Reason)
-}
-
-// Unwrap makes errors.Is(err, ErrMalformed) true.
-func (e *PayloadError) Unwrap() error { return ErrMalformed }
 
 func payloadErr(shape string, off int, reason string) *PayloadError {
 	return &PayloadError{Shape: shape, Offset: off, Reason: reason}

@@ -110,7 +110,7 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 	}
 	chans := make([]*rx.Channel, 0, s.Channels)
 	for _, t := range frames.Topics(s.Channels) {
-		ch, err := c.Channel(t, rx.PostgresChanges(binding))
+		ch, err := c.Channel(t, rx.WithPostgresChanges(binding))
 		if err != nil {
 			return Result{}, err
 		}
@@ -187,7 +187,7 @@ func (rxRealtime) Join(ctx context.Context, endpoint string, v frames.Vsn, chann
 	}
 	chans := make([]*rx.Channel, 0, channels)
 	for _, t := range frames.Topics(channels) {
-		ch, err := c.Channel(t, rx.PostgresChanges(binding))
+		ch, err := c.Channel(t, rx.WithPostgresChanges(binding))
 		if err != nil {
 			return nil, errors.Join(err, c.Close(ctx))
 		}
