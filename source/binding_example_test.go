@@ -35,7 +35,7 @@ func ExampleBind() {
 	}
 	messages := source.Bind[Message](postgres.Binding{Event: postgres.Insert, Table: "messages"})
 	reactions := source.Bind[Reaction](postgres.Binding{Event: postgres.Insert, Table: "reactions"})
-	ch, _ := c.Channel("room", messages.Option(), reactions.Option(), source.WaitForPostgres())
+	ch, _ := c.Channel("room", messages.Option(), reactions.Option(), source.WithWaitForPostgres())
 	msgs := messages.Changes(ch).Observe(ctx)
 	reacts := reactions.Changes(ch).Observe(ctx)
 	if err := ch.Subscribe(ctx); err != nil {
@@ -89,7 +89,7 @@ func ExampleBroadcastsWith() {
 		From, To string
 	}
 	codec := source.Binary(gobPayloads{})
-	ch, _ := c.Channel("game", source.BroadcastSelf(), source.BroadcastAck())
+	ch, _ := c.Channel("game", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	moves := source.BroadcastsWith[Move](ch, "move", codec).Observe(ctx)
 	if err := ch.Subscribe(ctx); err != nil {
 		fmt.Println(err)

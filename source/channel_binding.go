@@ -48,7 +48,7 @@ func (b TypedBinding[T]) Binding() postgres.Binding { return b.binding }
 
 // Option is the channel option that adds the binding: [PostgresChanges]
 // with this binding.
-func (b TypedBinding[T]) Option() ChannelOption { return PostgresChanges(b.binding) }
+func (b TypedBinding[T]) Option() ChannelOption { return WithPostgresChanges(b.binding) }
 
 // Changes is the hot stream of the changes of this binding on ch, rows
 // decoded into T, optionally only of the given event types (none: all). It

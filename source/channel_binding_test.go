@@ -147,7 +147,7 @@ func TestBindAfterDeduplication(t *testing.T) {
 	a := postgres.Binding{Event: postgres.Insert, Table: "messages"}
 	aAgain := postgres.Binding{Event: "insert", Schema: "public", Table: "messages"} // renders as a
 	b := postgres.Binding{Table: "reactions"}
-	ch := chNew(t, c, "room", source.PostgresChanges(a, aAgain, b))
+	ch := chNew(t, c, "room", source.WithPostgresChanges(a, aAgain, b))
 	gotA := messageLog(t, ch, source.Bind[chatMessage](a).Changes(ch))
 	gotAAgain := messageLog(t, ch, source.Bind[chatMessage](aAgain).Changes(ch))
 	gotB := messageLog(t, ch, source.Bind[chatReaction](b).Changes(ch)) // index 2 given, 1 sent
@@ -171,7 +171,7 @@ func TestBindAfterDeduplication(t *testing.T) {
 func TestBindUnknownBindingEndsTheStream(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.PostgresChanges(postgres.Binding{Table: "messages"}))
+	ch := chNew(t, c, "room", source.WithPostgresChanges(postgres.Binding{Table: "messages"}))
 	for _, b := range []postgres.Binding{
 		{Table: "reactions"},
 		{Event: postgres.Insert, Table: "messages"},
@@ -192,7 +192,7 @@ func TestBindUnknownBindingEndsTheStream(t *testing.T) {
 func TestChangesOfSeveralTablesAreStrict(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.PostgresChanges(
+	ch := chNew(t, c, "room", source.WithPostgresChanges(
 		postgres.Binding{Table: "messages"}, postgres.Binding{Table: "reactions"}))
 	msgs := messageLog(t, ch, source.Changes[chatMessage](ch))
 	ptrs := messageLog(t, ch, source.Changes[*chatMessage](ch))
@@ -242,7 +242,7 @@ func TestChangesStrictnessFollowsTheBindings(t *testing.T) {
 	}
 	s := rtServer(t)
 	c := chConnect(t, s)
-	one := chNew(t, c, "one", source.PostgresChanges(postgres.Binding{Table: "messages"}))
+	one := chNew(t, c, "one", source.WithPostgresChanges(postgres.Binding{Table: "messages"}))
 	wild := source.Bind[chatMessage](postgres.Binding{Schema: "public"})
 	many := chNew(t, c, "many", wild.Option())
 	lenient := messageLog(t, one, source.Changes[idOnly](one))

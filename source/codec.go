@@ -81,7 +81,7 @@ func BroadcastsWith[T any](ch *Channel, event string, codec Codec) stream.Stream
 // SendWith is [Channel.Send] with payload encoded by codec: as a binary
 // broadcast for a [Binary] codec, else as JSON (which must be valid: it is
 // checked before anything is sent). The options are Send's.
-func (ch *Channel) SendWith(ctx context.Context, codec Codec, event string, payload any, opts ...SendOption) error {
+func (ch *Channel) SendWith(ctx context.Context, codec Codec, event string, payload any, opts ...CallOption) error {
 	b, err := codec.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("rxrealtime: broadcast payload: %w", err)

@@ -53,7 +53,7 @@ type move struct {
 func TestCodecBinaryBroadcastRoundTrip(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "game", source.BroadcastSelf(), source.BroadcastAck())
+	ch := chNew(t, c, "game", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	codec := source.Binary(gobCodec{})
 	moves := messageLog(t, ch, source.BroadcastsWith[move](ch, "move", codec))
 	errs := errorLog(t, c)
@@ -92,7 +92,7 @@ func TestCodecBinaryBroadcastRoundTrip(t *testing.T) {
 func TestCodecJSONBroadcast(t *testing.T) {
 	s := rtServer(t)
 	c := chConnect(t, s)
-	ch := chNew(t, c, "room", source.BroadcastSelf(), source.BroadcastAck())
+	ch := chNew(t, c, "room", source.WithBroadcastSelf(), source.WithBroadcastAck())
 	codec := &countingJSON{}
 	got := messageLog(t, ch, source.BroadcastsWith[chat](ch, "msg", codec))
 	errs := errorLog(t, c)

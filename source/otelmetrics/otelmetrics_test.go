@@ -109,7 +109,7 @@ func TestScriptedSession(t *testing.T) {
 	stop := m.Observe(client)
 	defer stop()
 
-	ch, err := client.Channel("room", source.BroadcastAck())
+	ch, err := client.Channel("room", source.WithBroadcastAck())
 	require.NoError(t, err)
 	statuses := ch.Statuses().Observe(ctx)
 	require.NoError(t, ch.Subscribe(ctx))
