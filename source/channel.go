@@ -418,6 +418,12 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
 		ch.scheduleRejoinLocked()
 		ch.mu.Unlock()
+	case errors.Is(r.err, errSuperseded):
+		// The join never left the buffer: its session ended first. Join
+		// again once the socket is open.
+		ch.state = stErrored
+		ch.scheduleRejoinLocked()
+		ch.mu.Unlock()
 	default:
 		// The session dropped (socketClosed handles it) or the client closed.
 		ch.mu.Unlock()

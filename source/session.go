@@ -174,11 +174,20 @@ func (c *Client) opened(s *session) {
 	c.state = StateOpen
 	buffered := c.outbox
 	c.outbox = nil
+	// Control messages still buffered were made for a session that ended:
+	// the rejoins below supersede them.
+	var stale []*phoenix.Message
+	if len(buffered) > 0 {
+		c.outbox = buffered
+		stale = c.dropControlLocked()
+		buffered, c.outbox = c.outbox, nil
+	}
 	if !c.upClosed {
 		c.upClosed = true
 		close(c.firstUp)
 	}
 	c.mu.Unlock()
+	c.dropStale(stale)
 	c.emitState(StateChange{State: StateOpen})
 
 	// Rejoins queue their joins in the (now empty) outbox, ahead of what
@@ -228,6 +237,12 @@ func (c *Client) ended(s *session, cause error) {
 	c.mu.Lock()
 	if c.sess == s {
 		c.sess = nil
+	}
+	if !c.closing {
+		// From now on no channel may join until the next session opens: a
+		// join made in this window would be queued for a session that will
+		// rejoin the channel anyway, and reach the server after that rejoin.
+		c.state = StateReconnecting
 	}
 	stale := c.dropControlLocked()
 	c.mu.Unlock()

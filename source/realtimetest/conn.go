@@ -128,12 +128,18 @@ func (c *conn) checkIdle() {
 // readLoop reads frames until the socket ends, then tears the connection
 // down.
 func (c *conn) readLoop() {
+	var frames int64
 	for {
 		data, binary, err := c.tc.ReadFrame()
 		if err != nil {
 			break
 		}
 		c.s.handleFrame(c, data, binary)
+		frames++
+		if n := c.s.faults.dropAfter.Load(); n > 0 && frames >= n {
+			_ = c.tc.CloseNow()
+			break
+		}
 	}
 	c.s.dropConn(c)
 }

@@ -18,6 +18,7 @@ type Faults struct {
 	dropReplies atomic.Bool
 	replyDelay  atomic.Int64 // nanoseconds
 	reject      atomic.Pointer[string]
+	dropAfter   atomic.Int64 // frames read from a connection before it is dropped; 0: off
 }
 
 // drops reports whether a frame (a reply or not) must be dropped now. It is
@@ -203,9 +204,19 @@ func (f *Faults) Restart() error {
 	return f.Start()
 }
 
+// DropAfterFrames makes the server drop every connection abruptly (as
+// DropAll does) once it has read n frames from it, counted from the
+// connection's start: a connection that breaks in the middle of what a
+// client sends right after connecting (its rejoins and its offline buffer).
+// It applies to the connections open now and to later ones until it is
+// turned off with 0 or Reset.
+func (f *Faults) DropAfterFrames(n int) { f.dropAfter.Store(int64(max(n, 0))) }
+
 // Reset turns every fault off: no half-open, no delayed or dropped
-// replies, no rejected joins. It does not restart a stopped server.
+// replies, no rejected joins, no drop after n frames. It does not restart a
+// stopped server.
 func (f *Faults) Reset() {
+	f.dropAfter.Store(0)
 	f.halfOpen.Store(false)
 	f.dropReplies.Store(false)
 	f.replyDelay.Store(0)

@@ -1,0 +1,448 @@
+package source_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/source/realtimetest"
+	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport"
+)
+
+// The network-failure property test: random schedules of server faults interleaved with user operations,
+// each run in virtual time (testing/synctest) over the test server's in-memory pipe. After the schedule the
+// faults stop, and the invariants of the stream contract must hold:
+//
+//   - every push and acked send resolves exactly once (reply, error or UnsentError), none past its ctx;
+//   - each consumer sees its channel's broadcasts in order, without duplicates;
+//   - every channel neither unsubscribed nor closed by the server is SUBSCRIBED again within the backoff
+//     bound;
+//   - a consumer that stalls never delays another channel's traffic;
+//   - Close returns within its ctx; every stream has completed; no goroutine is left (synctest.Test fails
+//     if one is still running when the bubble ends).
+//
+// The number of schedules is rapid's -rapid.checks (200 here unless set), or RXREALTIME_SCHEDULES.
+
+type opKind int
+
+const (
+	opSubscribe opKind = iota
+	opUnsubscribe
+	opSendAck
+	opPushNoReply
+	opTrack
+	opStall
+	opResume
+	opEmit
+	opDrop
+	opHalfOpen
+	opRestart
+	opCloseCode
+	opDelayReplies
+	opDropReplies
+	opRejectJoins
+	opCrash
+	opShutdown
+	opDropMidFlush
+	opHeal
+	numOps
+)
+
+var opNames = [...]string{"subscribe", "unsubscribe", "send-ack", "push-noreply", "track", "stall", "resume",
+	"emit", "drop", "half-open", "restart", "close-code", "delay-replies", "drop-replies", "reject-joins",
+	"crash", "shutdown", "drop-mid-flush", "heal"}
+
+type step struct {
+	op    opKind
+	ch    int           // channel index
+	code  int           // close code for opCloseCode
+	pause time.Duration // virtual time after the step
+}
+
+func (s step) String() string {
+	return fmt.Sprintf("%s(ch%d,%d)+%v", opNames[s.op], s.ch, s.code, s.pause)
+}
+
+const propChannels = 3
+
+func drawSchedule(t *rapid.T) []step {
+	n := rapid.IntRange(1, 30).Draw(t, "steps")
+	steps := make([]step, n)
+	for i := range steps {
+		steps[i] = step{
+			op:    opKind(rapid.IntRange(0, int(numOps)-1).Draw(t, "op")),
+			ch:    rapid.IntRange(0, propChannels-1).Draw(t, "ch"),
+			code:  rapid.SampledFrom([]int{1001, 1011, 1012}).Draw(t, "code"),
+			pause: time.Duration(rapid.IntRange(0, 3000).Draw(t, "pauseMs")) * time.Millisecond,
+		}
+	}
+	return steps
+}
+
+func TestPropertyNetworkFailures(t *testing.T) {
+	if f := flag.Lookup("rapid.checks"); f != nil && !isFlagSet("rapid.checks") {
+		checks := "200"
+		if v := os.Getenv("RXREALTIME_SCHEDULES"); v != "" {
+			if _, err := strconv.Atoi(v); err == nil {
+				checks = v
+			}
+		}
+		_ = f.Value.Set(checks)
+		defer func() { _ = f.Value.Set("100") }()
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		steps := drawSchedule(rt)
+		var problems []string
+		synctest.Test(t, func(t *testing.T) {
+			problems = runSchedule(steps)
+		})
+		if len(problems) > 0 {
+			rt.Fatalf("schedule %v:\n%v", steps, problems)
+		}
+	})
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// propChannel is one channel of the schedule and its consumer.
+type propChannel struct {
+	name     string
+	ch       *source.Channel
+	left     bool // unsubscribed by the user
+	wanted   bool // Subscribe was called
+	shut     bool // the server shut it down (the only close for good a schedule may cause)
+	seq      int  // next broadcast number the server sends
+	stalled  atomic.Bool
+	gate     chan struct{} // closed to resume a stalled consumer
+	mu       sync.Mutex
+	got      []int // broadcast numbers the consumer saw, per channel instance
+	consumer chan struct{}
+}
+
+// dumpFrames, when set (debugging), is given the server's recorded frames of a failed schedule.
+var dumpFrames func([]realtimetest.Frame)
+
+func runSchedule(steps []step) (problems []string) {
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	s := realtimetest.NewServer(realtimetest.WithPipe())
+	defer s.Close()
+	defer func() {
+		if len(problems) > 0 && dumpFrames != nil {
+			dumpFrames(s.Frames())
+		}
+	}()
+	c, err := source.Connect(context.Background(), s.URL(),
+		source.WithAPIKey("anon"), source.WithDialer(s.DialPipe),
+		source.WithHeartbeat(time.Second, time.Second),
+		source.WithPushTimeout(2*time.Second),
+		source.WithReconnectBackoff(operators.ExponentialBackoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2, Jitter: operators.FullJitter}))
+	if err != nil {
+		return []string{"connect: " + err.Error()}
+	}
+	consumerCtx, stopConsumers := context.WithCancel(context.Background())
+	defer stopConsumers()
+	var chans []*propChannel
+	defer func() { // on an early return too: nothing may be left running
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+		for _, pc := range chans {
+			if pc != nil && pc.stalled.Swap(false) {
+				pc.mu.Lock()
+				close(pc.gate)
+				pc.mu.Unlock()
+			}
+		}
+	}()
+
+	var calls sync.WaitGroup // pushes, sends, subscribes in flight
+	var outstanding atomic.Int64
+	chans = make([]*propChannel, propChannels)
+	open := func(i int) {
+		pc := &propChannel{name: fmt.Sprintf("p%d", i), gate: make(chan struct{}), consumer: make(chan struct{})}
+		ch, err := c.Channel(pc.name, source.WithBroadcastAck(), source.WithPresence(fmt.Sprintf("k%d", i)),
+			source.WithRejoinBackoff(operators.StepBackoff{200 * time.Millisecond, time.Second}))
+		if err != nil {
+			fail("channel %d: %v", i, err)
+			return
+		}
+		pc.ch = ch
+		in := source.Broadcasts[int](ch, "n").Observe(consumerCtx, stream.WithBuffer(64))
+		go func() {
+			defer close(pc.consumer)
+			for b := range in {
+				if pc.stalled.Load() {
+					pc.mu.Lock()
+					gate := pc.gate
+					pc.mu.Unlock()
+					<-gate
+				}
+				pc.mu.Lock()
+				pc.got = append(pc.got, b.Payload)
+				pc.mu.Unlock()
+			}
+		}()
+		chans[i] = pc
+	}
+	for i := range chans {
+		open(i)
+	}
+	call := func(timeout time.Duration, f func(ctx context.Context) error, check func(error)) {
+		calls.Add(1)
+		outstanding.Add(1)
+		go func() {
+			defer calls.Done()
+			defer outstanding.Add(-1)
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			start := time.Now()
+			err := f(ctx)
+			if d := time.Since(start); d > timeout+time.Second {
+				fail("a call took %v, past its ctx (%v): %v", d, timeout, err)
+			}
+			check(err)
+		}()
+	}
+
+	// A half-open connection loses what the server writes; TCP never resumes after losing data, so a
+	// half-open fault ends with the connection dropped (what the client's heartbeat would find anyway).
+	halfOpen := false
+	heal := func() {
+		s.Faults().Reset()
+		if halfOpen {
+			halfOpen = false
+			s.Faults().DropAll()
+		}
+	}
+	for _, st := range steps {
+		pc := chans[st.ch]
+		switch st.op {
+		case opSubscribe:
+			if pc == nil || pc.left {
+				if pc != nil {
+					if pc.stalled.Swap(false) { // a stalled consumer resumes: its loop must see the end
+						pc.mu.Lock()
+						close(pc.gate)
+						pc.gate = make(chan struct{})
+						pc.mu.Unlock()
+					}
+					select {
+					case <-pc.consumer: // its streams ended with the channel
+					case <-time.After(10 * time.Second):
+						fail("channel %d's stream did not end 10 s after Unsubscribe", st.ch)
+						return problems
+					}
+				}
+				open(st.ch)
+				pc = chans[st.ch]
+			}
+			if pc != nil {
+				pc.wanted = true
+				call(5*time.Second, pc.ch.Subscribe, func(error) {})
+			}
+		case opUnsubscribe:
+			if pc != nil && !pc.left {
+				pc.left = true
+				call(5*time.Second, pc.ch.Unsubscribe, func(error) {})
+			}
+		case opSendAck:
+			if pc != nil {
+				call(3*time.Second, func(ctx context.Context) error {
+					return pc.ch.Send(ctx, "ack", map[string]int{"x": 1})
+				}, func(error) {})
+			}
+		case opPushNoReply:
+			if pc != nil {
+				call(3*time.Second, func(ctx context.Context) error {
+					_, err := c.Push(ctx, pc.ch.Topic(), "noreply", nil, source.NoReply())
+					return err
+				}, func(error) {})
+			}
+		case opTrack:
+			if pc != nil {
+				call(3*time.Second, func(ctx context.Context) error { return pc.ch.Track(ctx, map[string]int{"v": 1}) },
+					func(error) {})
+			}
+		case opStall:
+			if pc != nil {
+				pc.stalled.Store(true)
+			}
+		case opResume:
+			if pc != nil && pc.stalled.Swap(false) {
+				pc.mu.Lock()
+				close(pc.gate)
+				pc.gate = make(chan struct{})
+				pc.mu.Unlock()
+			}
+		case opEmit:
+			if pc != nil {
+				for range 50 {
+					_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: pc.name, Event: "n", Payload: []byte(strconv.Itoa(pc.seq))})
+					pc.seq++
+				}
+			}
+		case opDrop:
+			s.Faults().DropAll()
+		case opHalfOpen:
+			s.Faults().SetHalfOpen(true)
+			halfOpen = true
+		case opRestart:
+			halfOpen = false // the restart dropped every connection
+			if err := s.Faults().Restart(); err != nil {
+				fail("restart: %v", err)
+			}
+		case opCloseCode:
+			s.Faults().CloseAll(transport.StatusCode(st.code))
+		case opDelayReplies:
+			s.Faults().DelayReplies(500 * time.Millisecond)
+		case opDropReplies:
+			s.Faults().DropReplies(true)
+		case opRejectJoins:
+			s.Faults().RejectJoins("ChannelRateLimitReached: Too many channels")
+		case opCrash:
+			if pc != nil {
+				s.Faults().CrashChannels(pc.ch.Topic())
+			}
+		case opShutdown:
+			if pc != nil {
+				pc.shut = true
+				s.Faults().ShutdownChannels(pc.ch.Topic(), "Too many messages per second")
+			}
+		case opDropMidFlush:
+			s.Faults().DropAfterFrames(1 + st.code%4) // every connection breaks after 1 to 4 frames
+		case opHeal:
+			heal()
+		}
+		time.Sleep(st.pause)
+	}
+
+	// Faults stop. Within the backoff bound (reconnect ≤ 2 s, rejoin ≤ 1 s, plus a join timeout and a
+	// heartbeat period of detection) every channel still wanted is SUBSCRIBED again.
+	heal()
+	for _, pc := range chans {
+		if pc != nil && pc.stalled.Swap(false) {
+			pc.mu.Lock()
+			close(pc.gate)
+			pc.gate = make(chan struct{})
+			pc.mu.Unlock()
+		}
+	}
+	time.Sleep(15 * time.Second)
+	synctest.Wait()
+	if n := outstanding.Load(); n != 0 {
+		fail("%d calls still unresolved 15 s after the faults stopped", n)
+	}
+	for i, pc := range chans {
+		if pc == nil || pc.left || !pc.wanted {
+			continue
+		}
+		select {
+		case <-pc.ch.Done(): // closed for good: only a server shutdown may do that
+			if !pc.shut {
+				fail("channel %d closed for good though nothing shut it down: %v", i, pc.ch.Err())
+			} else if pc.ch.Err() == nil {
+				fail("channel %d closed for good without a reason", i)
+			}
+			continue
+		default:
+		}
+		st, ok := pc.ch.Status()
+		subscribing := false
+		if ok && st.Status == source.StatusClosed && st.Err != nil && errors.Is(st.Err, context.DeadlineExceeded) {
+			subscribing = true // its only Subscribe gave up before SUBSCRIBED: abandoned, as documented
+		}
+		if !subscribing && (!ok || st.Status != source.StatusSubscribed) {
+			fail("channel %d not SUBSCRIBED after the faults stopped: %v", i, st)
+		}
+	}
+
+	// A stalled consumer does not delay another channel: stall channel 0's consumer, flood it, and a
+	// broadcast on channel 1 still arrives at once (in virtual time).
+	if a, b := chans[0], chans[1]; a != nil && b != nil && subscribed(a) && subscribed(b) {
+		a.stalled.Store(true)
+		for range 3000 {
+			_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: a.name, Event: "n", Payload: []byte(strconv.Itoa(a.seq))})
+			a.seq++
+		}
+		b.mu.Lock()
+		before := len(b.got)
+		b.mu.Unlock()
+		_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: b.name, Event: "n", Payload: []byte(strconv.Itoa(b.seq))})
+		b.seq++
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		b.mu.Lock()
+		if len(b.got) != before+1 {
+			fail("channel 1 got %d broadcasts, want %d, while channel 0's consumer was stalled", len(b.got), before+1)
+		}
+		b.mu.Unlock()
+		a.stalled.Store(false)
+		a.mu.Lock()
+		close(a.gate)
+		a.gate = make(chan struct{})
+		a.mu.Unlock()
+	}
+
+	closeCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.Close(closeCtx); err != nil {
+		fail("Close: %v after %v", err, time.Since(start))
+	}
+	callsDone := make(chan struct{})
+	go func() { calls.Wait(); close(callsDone) }()
+	select {
+	case <-callsDone:
+	case <-time.After(10 * time.Second):
+		fail("calls still unresolved 10 s after Close")
+		return problems
+	}
+	for i, pc := range chans {
+		if pc == nil {
+			continue
+		}
+		select {
+		case <-pc.consumer:
+		case <-time.After(time.Second):
+			fail("channel %d's stream did not end after Close", i)
+			continue
+		}
+		pc.mu.Lock()
+		for j := 1; j < len(pc.got); j++ {
+			if pc.got[j] <= pc.got[j-1] {
+				fail("channel %d: broadcast %d after %d (order or duplicate)", i, pc.got[j], pc.got[j-1])
+				break
+			}
+		}
+		pc.mu.Unlock()
+	}
+	stopConsumers()
+	return problems
+}
+
+func subscribed(pc *propChannel) bool {
+	st, ok := pc.ch.Status()
+	return ok && st.Status == source.StatusSubscribed
+}
