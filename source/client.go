@@ -88,9 +88,16 @@ func sideHub[T any](c *Client) *stream.Hub[T] {
 		stream.DropCounter(&c.ctr.dropped))
 }
 
-// New returns a client for the Realtime endpoint rawURL (for example
-// "wss://<ref>.supabase.co/realtime/v1" or "ws://127.0.0.1:4000/socket");
-// "/websocket" and the query parameters are added as realtime-js does.
+// New returns a client for rawURL. rawURL may be a Supabase project URL
+// ("https://<ref>.supabase.co", a self-hosted "https://host" or
+// "https://host/prefix", or the CLI's "http://localhost:54321", with or
+// without a trailing slash or "/realtime/v1"), resolved as supabase-js does
+// to "wss://…/realtime/v1/websocket", or a socket endpoint: any ws:// or
+// wss:// URL, and any http(s) URL whose path ends in /socket or
+// /websocket, is used as given ("/websocket" and the query parameters are
+// added as realtime-js does). See [SocketEndpoint] for the rule and
+// [RESTEndpoint] for the matching REST API base; a URL it cannot read gives
+// an error wrapping [ErrInvalidURL] that names it without its query string.
 // Nothing is dialled until [Client.Connect]. An option given an unusable
 // value (a zero heartbeat interval, a negative buffer...) makes New fail
 // with an error wrapping [ErrInvalidOption] that names the first such

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/realtimetest"
+	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport"
 )
 
@@ -351,4 +353,90 @@ func (b *logBuffer) contains(level, text string) bool {
 
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Block is an explicit choice: the consumer loses nothing, its mailbox grows, and the socket, the other
+// channels and Close go on regardless.
+func TestBlockingConsumerLosesNothingAndStallsNothing(t *testing.T) {
+	s := newServer(t)
+	c := connect(t, s, fast()...)
+	ctx := waitCtx(t)
+	stuck, err := c.Channel("stuck")
+	require.NoError(t, err)
+	gate := make(chan struct{})
+	var got []int
+	sub := source.Broadcasts[int](stuck, "n").Subscribe(ctx, func(b source.Broadcast[int]) {
+		<-gate
+		got = append(got, b.Payload)
+	}, stream.Block(), stream.WithBuffer(16))
+	require.NoError(t, stuck.Subscribe(ctx))
+	other, err := c.Channel("other", source.WithBroadcastAck())
+	require.NoError(t, err)
+	require.NoError(t, other.Subscribe(ctx))
+	errs := collect(t, c.Errors())
+
+	const n = 3000
+	for i := range n {
+		_, err := s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "stuck", Event: "n", Payload: []byte(fmt.Sprint(i))})
+		require.NoError(t, err)
+	}
+	sc := errs.next(t, 3*time.Second, func(err error) bool { return errors.Is(err, source.ErrSlowConsumer) })
+	var sce *source.SlowConsumerError
+	require.ErrorAs(t, sc, &sce)
+	assert.True(t, sce.Blocking, "reported as a growing mailbox, not as drops")
+	assert.Equal(t, "realtime:stuck", sce.Topic)
+
+	sendCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	require.NoError(t, other.Send(sendCtx, "ping", map[string]int{"x": 1}), "another channel's acked send completes")
+	assert.Equal(t, source.StateOpen, c.State())
+
+	close(gate)
+	require.Eventually(t, func() bool { return sub.Delivered() == n }, 5*time.Second, 10*time.Millisecond)
+	assert.Zero(t, sub.Dropped())
+	sub.Stop()
+	<-sub.Done()
+	for i, v := range got {
+		require.Equal(t, i, v, "in order, none lost")
+	}
+}
+
+// An error handler that blocks or panics cannot stall or kill the socket: the socket goes on, later
+// notifications still arrive, the panic is counted, and a blocked handler only holds up Close, within
+// Close's ctx.
+func TestCallbacksThatPanicOrBlockDoNotStallTheSocket(t *testing.T) {
+	s := newServer(t)
+	release := make(chan struct{})
+	var calls atomic.Int64
+	c, err := source.Connect(waitCtx(t), s.URL(), fast(source.WithErrorHandler(func(err error) {
+		switch calls.Add(1) {
+		case 1:
+			panic("handler bug")
+		case 2:
+			<-release // blocks until the test releases it
+		}
+	}))...)
+	require.NoError(t, err)
+	ctx := waitCtx(t)
+	ch, err := c.Channel("room", source.WithBroadcastAck())
+	require.NoError(t, err)
+	require.NoError(t, ch.Subscribe(ctx))
+
+	s.Faults().SendMalformed() // notification 1: the handler panics
+	s.Faults().SendMalformed() // notification 2: the handler blocks
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, 3*time.Second, 5*time.Millisecond)
+	for range 5 {
+		s.Faults().SendMalformed() // queued behind the blocked handler
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	require.NoError(t, ch.Send(sendCtx, "ping", map[string]int{"x": 1}), "the socket works while the handler is blocked")
+	assert.Equal(t, uint64(1), c.Stats().CallbackPanics)
+
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelClose()
+	assert.ErrorIs(t, c.Close(closeCtx), context.DeadlineExceeded, "Close waits for the blocked handler, within its ctx")
+	close(release)
+	<-c.Done()
+	assert.Equal(t, int64(7), calls.Load(), "the queued notifications ran before the client stopped")
 }

@@ -44,10 +44,64 @@
 //     ([StatusEvent]) with typed errors, not stream failures.
 //   - Cancellation: every Observe, Subscribe and iterator stops and frees
 //     its goroutines when its context ends.
-//   - Backpressure: each consumer picks its policy (stream.Block, the
-//     default of Observe; stream.DropNewest; stream.DropOldest). A blocking
-//     consumer whose mailbox is full stalls the socket's reader, heartbeat
-//     replies included: one stuck for longer than the heartbeat timeout
-//     makes the client reconnect. The state, error and heartbeat streams
-//     default to DropOldest so that a forgotten consumer stalls nothing.
+//
+// # Backpressure: the socket never waits on a user
+//
+// One reader goroutine serves every channel, control traffic included
+// (heartbeat and join replies, phx_close, phx_error, system messages), so
+// no consumer is allowed to hold it up. Every stream fed by the socket is a
+// stream.NeverWait hub: each consumer has its own mailbox, and when a
+// consumer does not keep up it is a slow consumer:
+//
+//   - By default (no policy given to Observe or Subscribe) a consumer's
+//     mailbox holds [DefaultStreamBuffer] messages (1,024) and, when it is
+//     full, newer messages are dropped for that consumer only
+//     (stream.DropNewest); stream.DropOldest drops the oldest instead, and
+//     stream.WithBuffer sets the size. Drops are counted exactly
+//     (Subscription.Dropped, stream.OnDrop, [Stats].Dropped).
+//   - stream.Block is available as an explicit choice: such a consumer
+//     loses nothing, and its mailbox grows past its buffer, without bound,
+//     while it is behind. Its cost is that memory; it still never holds up
+//     the socket, other channels, heartbeats, reconnects or Close.
+//   - The first full mailbox of an episode is reported, once, as a
+//     [*SlowConsumerError] naming the topic and the count: on
+//     [Client.Errors], to the error handler, in the log at Warn and to
+//     [Metrics]. An episode ends when the consumer takes from its mailbox
+//     again.
+//
+// The state, error and heartbeat streams drop their oldest events past 64
+// by default. The channel returned by Observe holds up to 32 more values
+// that have left the mailbox.
+//
+// # Every stream ends
+//
+// Every stream of a channel (Messages, Topic, Changes, per-binding
+// streams, Broadcasts, PresenceEvents, Statuses, Systems, and every
+// operator over them) completes when the channel is closed for good, and
+// every stream of the client (Messages, AllChanges, States, Errors,
+// Heartbeats) when the client closes: the channel's route owns its streams
+// and completes them all in one place. A range loop over Observe then ends;
+// use stream.Stream.All2 to learn why a stream ended.
+//
+// # Every failure says why
+//
+// [Connect] returns a [*ConnectError] wrapping the last attempt's cause (a
+// *transport.HandshakeError with the HTTP status and the server's message,
+// a *transport.DialError wrapping the *net.OpError or *net.DNSError) and,
+// when ctx ended first, ctx's error. A permanent rejection (an HTTP 4xx
+// other than 408 and 429) ends it at once. [Channel.Subscribe] whose ctx
+// ends before SUBSCRIBED returns ctx's error and the last join error, and
+// abandons the join. Every channel status that carries an error is
+// reported as a [*ChannelError]; reconnect attempts as [*ReconnectError].
+// Error texts start with "rxrealtime:" and never contain a key or token.
+//
+// # Callbacks
+//
+// The error handler, the logger and [Metrics] run on one observer
+// goroutine of the client, never on the socket's reader or writer: one
+// that blocks holds up only the notifications queued behind it (at most
+// 1,024; more are dropped and counted in [Stats].NotificationsDropped), and
+// one that panics is recovered, logged and counted
+// ([Stats].CallbackPanics). [Client.Close] returns after the notifications
+// queued before it have run.
 package source
