@@ -25,6 +25,10 @@ type session struct {
 
 	wmu  sync.Mutex // guards wbuf
 	wbuf []byte
+
+	// kick asks the token refresher to ask the provider now (after each
+	// heartbeat sent, as realtime-js does); nil without a provider.
+	kick chan struct{}
 }
 
 // fail ends the session with cause (the first cause wins) by closing its
@@ -99,6 +103,9 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		return err
 	}
 	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
+	if c.cfg.token != nil {
+		s.kick = make(chan struct{}, 1)
+	}
 	operators.MarkHealthy(ctx) // the dial worked: the next loss starts the backoff afresh
 	c.healthy.Store(true)
 	c.attempts.Store(0)
@@ -113,6 +120,13 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		defer wg.Done()
 		c.heartbeat(hbCtx, s)
 	}()
+	if s.kick != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.tokenRefresher(hbCtx, s.kick)
+		}()
+	}
 
 	c.opened(s)
 	err = c.readLoop(s, emit)
@@ -279,6 +293,12 @@ func (c *Client) heartbeat(ctx context.Context, s *session) {
 			return // the read loop sees the broken socket too
 		}
 		c.emitHeartbeat(HeartbeatEvent{Status: HeartbeatSent, Ref: m.Ref, At: sent})
+		if s.kick != nil {
+			select { // refresh the token on every heartbeat, as realtime-js does
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
 		t.Reset(timeout)
 		select {
 		case <-ctx.Done():
