@@ -58,6 +58,11 @@ type Client struct {
 	closeOnce sync.Once
 	channels  map[string]*Channel // live channels by topic, guarded by mu
 
+	// Idle disconnect (WithIdleDisconnect), guarded by mu.
+	idleTimer *time.Timer   // armed when the last channel goes
+	idle      bool          // the socket is (being) closed for want of channels
+	wake      chan struct{} // closed when a Subscribe ends the idle spell
+
 	states     *stream.Hub[StateChange]
 	errs       *stream.Hub[error]
 	heartbeats *stream.Hub[HeartbeatEvent]
@@ -311,6 +316,9 @@ func (c *Client) shutdown(err error) {
 	c.state = StateClosed
 	c.err = err
 	c.sess = nil
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
 	outbox := c.outbox
 	c.outbox = nil
 	c.mu.Unlock()

@@ -63,6 +63,7 @@ type config struct {
 	metrics           Metrics
 	onError           func(error)
 	dialTimeout       time.Duration
+	idleAfter         time.Duration // WithIdleDisconnect; 0: never
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	err               error // the first invalid option, reported by New
 }

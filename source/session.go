@@ -75,8 +75,23 @@ func (s *session) write(ctx context.Context, m *phoenix.Message) error {
 }
 
 // runSession is one run of the connection stream: dial, open, read until
-// the session ends. Its error is why it ended.
+// the session ends. Its error is why it ended. A session closed by the idle
+// disconnect is not an end for the retry operator: the run waits until a
+// channel subscribes, then dials again.
 func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool) error {
+	for {
+		if err := c.waitWhileIdle(ctx); err != nil {
+			return err
+		}
+		err := c.runOneSession(ctx, emit)
+		if !errors.Is(err, errIdle) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// runOneSession dials one WebSocket session and reads it until it ends.
+func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) bool) error {
 	c.refreshToken(ctx)
 	topts := []transport.Option{transport.WithMaxFrameSize(c.cfg.maxFrameSize)}
 	if c.cfg.tls != nil {
@@ -101,6 +116,10 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 			c.logAttrs(slog.LevelInfo, "rxrealtime: dial failed", slog.Int64("attempt", attempt), slog.Any("error", err))
 		}
 		return err
+	}
+	if c.isIdle() { // the idle delay ran out while dialling
+		_ = conn.Close(transport.StatusNormalClosure, "idle")
+		return errIdle
 	}
 	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
 	if c.cfg.token != nil {
@@ -138,7 +157,9 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		err = cause
 	}
 	c.ended(s, err)
-	if ctx.Err() == nil {
+	if errors.Is(err, errIdle) {
+		c.logAttrs(slog.LevelInfo, "rxrealtime: no channel left, disconnected until a channel subscribes", slog.Uint64("session", s.id))
+	} else if ctx.Err() == nil {
 		c.failed(err)
 		attrs := []slog.Attr{slog.Uint64("session", s.id), slog.Any("cause", err)}
 		var ce *transport.CloseError
@@ -224,6 +245,11 @@ func (c *Client) opened(s *session) {
 		batch := c.outbox
 		c.outbox = nil
 		if len(batch) == 0 {
+			if c.idle { // the idle delay ran out while flushing
+				c.mu.Unlock()
+				s.fail(errIdle, transport.StatusNormalClosure, "idle")
+				return
+			}
 			c.sess = s
 			c.mu.Unlock()
 			return
