@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source/rest"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -62,6 +63,8 @@ type Client struct {
 	idleTimer *time.Timer   // armed when the last channel goes
 	idle      bool          // the socket is (being) closed for want of channels
 	wake      chan struct{} // closed when a Subscribe ends the idle spell
+
+	restc *rest.Client // ViaRESTIfNotJoined's client, made on first use; guarded by mu
 
 	states     *stream.Hub[StateChange]
 	errs       *stream.Hub[error]
