@@ -61,21 +61,30 @@ func unixSeconds(s float64) time.Time {
 	return time.Unix(0, 0).Add(time.Duration(s * float64(time.Second)))
 }
 
-// refreshDelay is how long to wait before asking the provider again for a
-// token that is still token: until exp minus the lead (see refreshLead),
-// at least minRefreshGap. ok is false when the token's exp cannot be read
-// or has passed (only the heartbeat asks then).
-func refreshDelay(token string, now time.Time) (time.Duration, bool) {
+// refreshDelay is how long to wait before asking the provider again for
+// token: until exp minus the lead (see refreshLead), at least
+// minRefreshGap. When the provider, asked at that time, answered with the
+// same token (again: its own refresh comes later, as a session that
+// refreshes a minute before expiry does), the wait is half the time left
+// before exp instead, so it is asked a few times, not every minRefreshGap.
+// ok is false when the token's exp cannot be read or has passed (only the
+// heartbeat asks then).
+func refreshDelay(token string, now time.Time, again bool) (time.Duration, bool) {
 	exp, iat, ok := jwtTimes(token)
 	if !ok || !exp.After(now) {
 		return 0, false
 	}
-	life := exp.Sub(now)
+	left := exp.Sub(now)
+	life := left
 	if !iat.IsZero() && iat.Before(exp) {
 		life = exp.Sub(iat)
 	}
 	lead := max(life/10, min(refreshLead, life/2))
-	return max(exp.Add(-lead).Sub(now), minRefreshGap), true
+	d := left - lead
+	if again && d <= 0 {
+		d = left / 2
+	}
+	return max(d, minRefreshGap), true
 }
 
 // refreshToken asks the token provider for a fresh token and makes it the
@@ -127,8 +136,11 @@ func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
 	t.Stop()
 	defer t.Stop()
 	failures := 0
+	prev := ""
 	arm := func() {
-		d, ok := refreshDelay(c.accessToken(), time.Now())
+		tok := c.accessToken()
+		d, ok := refreshDelay(tok, time.Now(), tok == prev)
+		prev = tok
 		if failures > 0 {
 			retry := min(time.Second<<min(failures-1, 10), c.cfg.heartbeatInterval)
 			if !ok || retry < d {

@@ -50,14 +50,25 @@ func TestRefreshDelay(t *testing.T) {
 		{"opaque: heartbeat only", "opaque", 0, false},
 	}
 	for _, c := range cases {
-		d, ok := refreshDelay(c.token, now)
+		d, ok := refreshDelay(c.token, now, false)
 		assert.Equal(t, c.schedule, ok, c.name)
 		assert.Equal(t, c.want, d, c.name)
 	}
 	// No iat: the lifetime counts from now.
-	d, ok := refreshDelay(fakeJWT(`{"exp":`+itoa(now.Add(100*time.Second).Unix())+`}`), now)
+	d, ok := refreshDelay(fakeJWT(`{"exp":`+itoa(now.Add(100*time.Second).Unix())+`}`), now, false)
 	assert.True(t, ok)
 	assert.Equal(t, 90*time.Second, d)
+
+	// Due, and the provider gave the same token again: half the time left,
+	// so a provider that refreshes later is asked a few times, not in a loop.
+	hour := tok(-54*time.Minute, 6*time.Minute)
+	d, ok = refreshDelay(hour, now, true)
+	assert.True(t, ok)
+	assert.Equal(t, 3*time.Minute, d)
+	d, _ = refreshDelay(hour, now, false)
+	assert.Equal(t, minRefreshGap, d)
+	d, _ = refreshDelay(tok(0, time.Hour), now, true)
+	assert.Equal(t, 54*time.Minute, d, "not yet due: the usual schedule")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
