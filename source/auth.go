@@ -9,33 +9,39 @@ import (
 
 // SetAuth sets the access token: later joins and rejoins carry it, and
 // every joined channel is sent an access_token push now (the server
-// replies to none; it closes the channel if the token is invalid). An
-// unchanged token sends nothing. A channel whose join is in flight gets
-// the token right after its join succeeds. With a token provider
-// (WithAccessToken), the provider is still asked before each reconnect and
-// rejoin; SetAuth's token is used until then. SetAuth("") (signing out)
-// sends a null token, which the server ignores: joined channels keep their
-// role until they rejoin, without a token (the API key's role).
+// replies to none; it closes the channel if the token is invalid). A
+// channel that already has the token is sent nothing. A channel whose join
+// is in flight gets the token right after its join succeeds. With a token
+// provider (WithAccessToken) the provider wins, as realtime-js's callback
+// mode does: SetAuth's token is used until the provider is next asked (at
+// the next heartbeat, before the token's expiry, before a reconnect or a
+// rejoin). SetAuth("") (signing out) sends a null token, which the server
+// ignores: joined channels keep their role until they rejoin, without a
+// token (the API key's role).
 func (c *Client) SetAuth(ctx context.Context, token string) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	changed := c.token != token
 	c.token = token
+	c.mu.Unlock()
+	return c.distributeToken(ctx, token)
+}
+
+// distributeToken sends token in an access_token push to every joined
+// channel whose join or last push carried another one; the first error is
+// returned once every channel was tried. SetAuth and the token provider's
+// refreshes (refreshToken) both use it.
+func (c *Client) distributeToken(ctx context.Context, token string) error {
+	c.mu.Lock()
 	chans := make([]*Channel, 0, len(c.channels))
 	for _, ch := range c.channels {
 		chans = append(chans, ch)
 	}
 	c.mu.Unlock()
-	if !changed {
-		return nil
-	}
-	payload, err := tokenPayload(token)
-	if err != nil {
-		return err
-	}
+	var payload []byte
+	var first error
 	for _, ch := range chans {
 		ch.mu.Lock()
 		send := ch.state == stJoined && ch.joinToken != token
@@ -46,12 +52,18 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 		if !send {
 			continue
 		}
+		if payload == nil {
+			var err error
+			if payload, err = tokenPayload(token); err != nil {
+				return err
+			}
+		}
 		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-		if _, err := c.push(ctx, m, noReply); err != nil {
-			return err
+		if _, err := c.push(ctx, m, noReply); err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 // tokenPayload is the access_token push payload; an empty token is sent

@@ -145,6 +145,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
 	}
 	c.channels[topic] = ch
+	c.channelAddedLocked()
 	ch.presence.events = socketHub[presence.Event[json.RawMessage]](c, topic)
 	ch.rt = c.router.attach(topic, ch, ch.presence.events)
 	return ch, nil
@@ -300,6 +301,7 @@ func (ch *Channel) giveUp(ctxErr error) error {
 // not open it only marks the channel errored: the next socket open joins
 // it (with the token fetched for that connection).
 func (ch *Channel) join() {
+	ch.c.wakeIfIdle() // a channel wants the socket: end an idle disconnect
 	ch.sendMu.Lock()
 	defer ch.sendMu.Unlock()
 	ch.mu.Lock()
@@ -735,6 +737,7 @@ func (ch *Channel) finish(err error) {
 	c.mu.Lock()
 	if c.channels[ch.topic] == ch {
 		delete(c.channels, ch.topic)
+		c.channelGoneLocked()
 	}
 	// Detach under c.mu, so a new channel of the same name cannot attach
 	// to this route and share the streams it completes: every stream of
@@ -753,24 +756,6 @@ func (ch *Channel) sendToken(token string) {
 	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
 	if _, err := ch.c.push(context.Background(), m, noReply); err != nil {
 		ch.c.report(err) // the next rejoin carries the token anyway
-	}
-}
-
-// leaveAll leaves every channel: all leaves go out first, then their
-// replies are awaited (until ctx ends).
-func (c *Client) leaveAll(ctx context.Context) {
-	c.mu.Lock()
-	chans := make([]*Channel, 0, len(c.channels))
-	for _, ch := range c.channels {
-		chans = append(chans, ch)
-	}
-	c.mu.Unlock()
-	leaves := make([]leaving, len(chans))
-	for i, ch := range chans {
-		leaves[i] = ch.startLeave()
-	}
-	for i, ch := range chans {
-		_ = ch.awaitLeave(ctx, leaves[i])
 	}
 }
 

@@ -181,6 +181,9 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		}
 		raw = b
 	}
+	if sc.viaREST && !ch.joinedNow() {
+		return ch.sendREST(ctx, event, raw, binary, &sc)
+	}
 	if err := ch.waitJoined(ctx, sc.timeout); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source/rest"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -36,23 +37,34 @@ type Client struct {
 	attempts atomic.Int64 // dials since the last session opened
 	healthy  atomic.Bool  // a session has opened once: from then on every failure is retried
 
-	mu       sync.Mutex
-	sess     *session // the open session taking direct writes; nil while offline or flushing
-	outbox   []*phoenix.Message
-	state    State
-	started  bool
-	closing  bool // Close was called or the supervisor ended: no more pushes
-	token    string
-	firstUp  chan struct{} // closed when the first session opens
-	upClosed bool
-	cancel   context.CancelFunc
-	done     chan struct{}
-	err      error
+	mu      sync.Mutex
+	sess    *session // the open session taking direct writes; nil while offline or flushing
+	outbox  []*phoenix.Message
+	state   State
+	started bool
+	closing bool // Close was called or the supervisor ended: no more pushes
+	token   string
+	// tokenGen numbers the provider calls; tokenApplied is the newest
+	// whose token was set (refreshToken).
+	tokenGen     uint64
+	tokenApplied uint64
+	firstUp      chan struct{} // closed when the first session opens
+	upClosed     bool
+	cancel       context.CancelFunc
+	done         chan struct{}
+	err          error
 
 	lastCause error // why the last dial or session failed, guarded by mu
 
 	closeOnce sync.Once
 	channels  map[string]*Channel // live channels by topic, guarded by mu
+
+	// Idle disconnect (WithIdleDisconnect), guarded by mu.
+	idleTimer *time.Timer   // armed when the last channel goes
+	idle      bool          // the socket is (being) closed for want of channels
+	wake      chan struct{} // closed when a Subscribe ends the idle spell
+
+	restc *rest.Client // ViaRESTIfNotJoined's client, made on first use; guarded by mu
 
 	states     *stream.Hub[StateChange]
 	errs       *stream.Hub[error]
@@ -314,6 +326,9 @@ func (c *Client) shutdown(err error) {
 	c.state = StateClosed
 	c.err = err
 	c.sess = nil
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
 	outbox := c.outbox
 	c.outbox = nil
 	c.mu.Unlock()
@@ -487,24 +502,4 @@ func (c *Client) accessToken() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.token
-}
-
-// refreshToken asks the token provider for a fresh token. A failure is
-// reported and the previous token kept, as realtime-js does.
-func (c *Client) refreshToken(ctx context.Context) {
-	if c.cfg.token == nil {
-		return
-	}
-	tok, err := c.cfg.token(ctx)
-	if err != nil {
-		c.report(&TokenError{Err: err})
-		return
-	}
-	c.mu.Lock()
-	changed := c.token != tok
-	c.token = tok
-	c.mu.Unlock()
-	if changed {
-		c.logAttrs(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
-	}
 }

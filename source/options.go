@@ -35,7 +35,9 @@ var DefaultReconnectBackoff operators.Backoff = operators.ExponentialBackoff{}
 var defaultSerializer = phoenix.NewV2(phoenix.WithLazyPayloads())
 
 // TokenProvider returns the access token (a JWT) to use. It is called
-// before every connect and reconnect, and by channels before each join.
+// before every connect and reconnect, before each rejoin, after every
+// heartbeat, and before the current token expires (see [WithAccessToken]).
+// It should be cheap when its token is still fresh (return a cached one).
 type TokenProvider func(ctx context.Context) (string, error)
 
 // Option configures a [Client].
@@ -61,6 +63,7 @@ type config struct {
 	metrics           Metrics
 	onError           func(error)
 	dialTimeout       time.Duration
+	idleAfter         time.Duration // WithIdleDisconnect; 0: never
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	err               error // the first invalid option, reported by New
 }
@@ -247,8 +250,16 @@ func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, 
 }
 
 // WithAccessToken sets the provider of the user's access token. It is
-// called before every (re)connect and before every channel join, so joins
-// always carry a fresh token. nil (the default) sets no provider.
+// called before every (re)connect and before every channel rejoin, so
+// joins carry a fresh token; and while a connection is open it is asked
+// again after every heartbeat (as realtime-js does) and, when the token is
+// a JWT whose exp can be read (it is decoded, not verified), before it
+// expires: at exp minus 10% of its lifetime, or minus 5 s (at most half the
+// lifetime) if that is earlier. A token that changed is pushed
+// (access_token) to every joined channel, so the server never closes a
+// channel for an expired token while the provider has a fresh one. An
+// error from the provider is reported as a [*TokenError] and the last good
+// token kept. nil (the default) sets no provider.
 func WithAccessToken(p TokenProvider) Option { return func(c *config) { c.token = p } }
 
 // WithLogger sets the structured logger. Secrets never reach it. nil

@@ -130,6 +130,7 @@ type callConfig struct {
 	noReply bool
 	persist bool
 	ttl     time.Duration // persist TTL; 0: none (the server's retention); -1: invalid
+	viaREST bool          // ViaRESTIfNotJoined
 }
 
 // callOptions applies opts over the client's push timeout.

@@ -25,6 +25,10 @@ type session struct {
 
 	wmu  sync.Mutex // guards wbuf
 	wbuf []byte
+
+	// kick asks the token refresher to ask the provider now (after each
+	// heartbeat sent, as realtime-js does); nil without a provider.
+	kick chan struct{}
 }
 
 // fail ends the session with cause (the first cause wins) by closing its
@@ -71,8 +75,23 @@ func (s *session) write(ctx context.Context, m *phoenix.Message) error {
 }
 
 // runSession is one run of the connection stream: dial, open, read until
-// the session ends. Its error is why it ended.
+// the session ends. Its error is why it ended. A session closed by the idle
+// disconnect is not an end for the retry operator: the run waits until a
+// channel subscribes, then dials again.
 func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool) error {
+	for {
+		if err := c.waitWhileIdle(ctx); err != nil {
+			return err
+		}
+		err := c.runOneSession(ctx, emit)
+		if !errors.Is(err, errIdle) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// runOneSession dials one WebSocket session and reads it until it ends.
+func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) bool) error {
 	c.refreshToken(ctx)
 	topts := []transport.Option{transport.WithMaxFrameSize(c.cfg.maxFrameSize)}
 	if c.cfg.tls != nil {
@@ -98,7 +117,14 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		}
 		return err
 	}
+	if c.isIdle() { // the idle delay ran out while dialling
+		_ = conn.Close(transport.StatusNormalClosure, "idle")
+		return errIdle
+	}
 	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
+	if c.cfg.token != nil {
+		s.kick = make(chan struct{}, 1)
+	}
 	operators.MarkHealthy(ctx) // the dial worked: the next loss starts the backoff afresh
 	c.healthy.Store(true)
 	c.attempts.Store(0)
@@ -113,6 +139,13 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		defer wg.Done()
 		c.heartbeat(hbCtx, s)
 	}()
+	if s.kick != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.tokenRefresher(hbCtx, s.kick)
+		}()
+	}
 
 	c.opened(s)
 	err = c.readLoop(s, emit)
@@ -124,7 +157,9 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		err = cause
 	}
 	c.ended(s, err)
-	if ctx.Err() == nil {
+	if errors.Is(err, errIdle) {
+		c.logAttrs(slog.LevelInfo, "rxrealtime: no channel left, disconnected until a channel subscribes", slog.Uint64("session", s.id))
+	} else if ctx.Err() == nil {
 		c.failed(err)
 		attrs := []slog.Attr{slog.Uint64("session", s.id), slog.Any("cause", err)}
 		var ce *transport.CloseError
@@ -210,6 +245,11 @@ func (c *Client) opened(s *session) {
 		batch := c.outbox
 		c.outbox = nil
 		if len(batch) == 0 {
+			if c.idle { // the idle delay ran out while flushing
+				c.mu.Unlock()
+				s.fail(errIdle, transport.StatusNormalClosure, "idle")
+				return
+			}
 			c.sess = s
 			c.mu.Unlock()
 			return
@@ -279,6 +319,12 @@ func (c *Client) heartbeat(ctx context.Context, s *session) {
 			return // the read loop sees the broken socket too
 		}
 		c.emitHeartbeat(HeartbeatEvent{Status: HeartbeatSent, Ref: m.Ref, At: sent})
+		if s.kick != nil {
+			select { // refresh the token on every heartbeat, as realtime-js does
+			case s.kick <- struct{}{}:
+			default:
+			}
+		}
 		t.Reset(timeout)
 		select {
 		case <-ctx.Done():

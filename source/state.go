@@ -15,6 +15,9 @@ const (
 	StateReconnecting
 	// StateClosed: the user closed the client, or reconnects ran out.
 	StateClosed
+	// StateIdle: no channel was left for the [WithIdleDisconnect] delay,
+	// so the socket was closed; the next channel Subscribe reconnects.
+	StateIdle
 )
 
 // String returns the state's name.
@@ -28,6 +31,8 @@ func (s State) String() string {
 		return "reconnecting"
 	case StateClosed:
 		return "closed"
+	case StateIdle:
+		return "idle"
 	}
 	return "unknown"
 }

@@ -40,6 +40,7 @@ rxrealtime_channels 0
 # TYPE rxrealtime_connection_state gauge
 rxrealtime_connection_state{state="closed"} 0
 rxrealtime_connection_state{state="connecting"} 0
+rxrealtime_connection_state{state="idle"} 0
 rxrealtime_connection_state{state="open"} 1
 rxrealtime_connection_state{state="reconnecting"} 0
 `), "rxrealtime_channels", "rxrealtime_connection_state")

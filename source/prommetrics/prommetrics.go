@@ -58,7 +58,7 @@ const (
 // DefaultBuckets are the histogram buckets, in seconds.
 var DefaultBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-var states = []source.State{source.StateConnecting, source.StateOpen, source.StateReconnecting, source.StateClosed}
+var states = []source.State{source.StateConnecting, source.StateOpen, source.StateReconnecting, source.StateClosed, source.StateIdle}
 
 // Option configures [New].
 type Option func(*config)

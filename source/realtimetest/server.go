@@ -21,8 +21,9 @@ type Server struct {
 	v1   phoenix.Serializer
 	v2   phoenix.Serializer
 
-	rec    recorder
-	faults Faults
+	rec     recorder
+	restLog restLog
+	faults  Faults
 
 	// run guards the listener life cycle (Start/Stop/Close); taken before mu.
 	run     sync.Mutex
@@ -111,8 +112,8 @@ func (s *Server) listen(addr string) error {
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", "/realtime/v1"} {
 		mux.HandleFunc(prefix+"/socket/websocket", s.serveWebSocket)
-		mux.HandleFunc("POST "+prefix+"/api/broadcast", s.serveBatchBroadcast)
-		mux.HandleFunc("POST "+prefix+"/api/broadcast/{topic}/events/{event}", s.serveSingleBroadcast)
+		mux.HandleFunc("POST "+prefix+"/api/broadcast", s.recordREST(s.serveBatchBroadcast))
+		mux.HandleFunc("POST "+prefix+"/api/broadcast/{topic}/events/{event}", s.recordREST(s.serveSingleBroadcast))
 	}
 	mux.HandleFunc("/realtime/v1/websocket", s.serveWebSocket)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
