@@ -76,6 +76,7 @@ type Channel struct {
 	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined
 	upCh        chan struct{} // closed while SUBSCRIBED
+	replCh      chan struct{} // closed once the current join's replication is ready
 	gone        chan struct{} // closed when closed for good
 	goneErr     error
 	presence    presenceState
@@ -114,10 +115,14 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if cfg.rejoin == nil {
 		return nil, fmt.Errorf("%w: WithRejoinBackoff: nil backoff", ErrInvalidChannel)
 	}
+	if cfg.pgWaitTimeout < 0 {
+		return nil, fmt.Errorf("%w: WithPostgresChangesWait: timeout %v is negative", ErrInvalidChannel, cfg.pgWaitTimeout)
+	}
 	if err := validateBindings(cfg.bindings); err != nil {
 		return nil, err
 	}
 	cfg.bindings = dedupeBindings(cfg.bindings)
+	cfg.joinTimeout = postgresWaitJoinTimeout(&cfg)
 	topic := name
 	if !strings.HasPrefix(topic, "realtime:") {
 		topic = "realtime:" + name
@@ -129,6 +134,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		cfg:      cfg,
 		joinedCh: make(chan struct{}),
 		upCh:     make(chan struct{}),
+		replCh:   make(chan struct{}),
 		gone:     make(chan struct{}),
 	}
 	empty := ""
@@ -318,6 +324,7 @@ func (ch *Channel) join() {
 	ch.joinRef.Store(&ref)
 	ch.state = stJoining
 	ch.pgReady, ch.upEmitted, ch.systemErr = false, false, ""
+	ch.resetReplicationLocked()
 	token := ch.c.accessToken()
 	ch.joinToken = token
 	ch.joinSession = ch.c.sessions.Load()
