@@ -65,9 +65,7 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	if p.Config.PostgresChanges == nil {
 		p.Config.PostgresChanges = []postgres.Binding{}
 	}
-	if cfg.replay != nil {
-		p.Config.Broadcast.Replay = &joinReplay{Since: cfg.replay.sinceMillis(), Limit: cfg.replay.limit}
-	}
+	p.Config.Broadcast.Replay = ch.gapReplay(ch.currentJoinRef())
 	if cfg.pgWait {
 		p.Config.PostgresOptions = &joinPostgresOptions{Wait: true, Timeout: ceilMillis(cfg.pgWaitTimeout)}
 	}

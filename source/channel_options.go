@@ -30,6 +30,8 @@ type channelConfig struct {
 	replicationReady bool
 	pgWait           bool
 	pgWaitTimeout    time.Duration // 0: the server's default
+	gapFree          bool
+	gapMargin        time.Duration
 }
 
 type replayConfig struct {
