@@ -76,9 +76,11 @@ type Channel struct {
 	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined
 	upCh        chan struct{} // closed while SUBSCRIBED
+	replCh      chan struct{} // closed once the current join's replication is ready
 	gone        chan struct{} // closed when closed for good
 	goneErr     error
 	presence    presenceState
+	gap         gapState // WithGapFreeBroadcasts
 }
 
 // Channel creates the channel "realtime:<name>" on this client. It does
@@ -96,7 +98,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if name == "" || name == "realtime:" {
 		return nil, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
 	}
-	cfg := channelConfig{joinTimeout: c.cfg.pushTimeout, rejoin: DefaultRejoinBackoff}
+	cfg := channelConfig{joinTimeout: c.cfg.pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -108,16 +110,26 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0) {
 		return nil, fmt.Errorf("%w: WithBroadcastReplay needs a non-negative since and limit", ErrInvalidChannel)
 	}
+	if cfg.gapFree && !cfg.private {
+		return nil, fmt.Errorf("%w: WithGapFreeBroadcasts needs a private channel (WithPrivate)", ErrInvalidChannel)
+	}
+	if cfg.gapMargin < 0 {
+		return nil, fmt.Errorf("%w: WithGapFreeMargin: margin %v is negative", ErrInvalidChannel, cfg.gapMargin)
+	}
 	if cfg.joinTimeout <= 0 {
 		return nil, fmt.Errorf("%w: WithJoinTimeout: timeout %v is not positive", ErrInvalidChannel, cfg.joinTimeout)
 	}
 	if cfg.rejoin == nil {
 		return nil, fmt.Errorf("%w: WithRejoinBackoff: nil backoff", ErrInvalidChannel)
 	}
+	if cfg.pgWaitTimeout < 0 {
+		return nil, fmt.Errorf("%w: WithPostgresChangesWait: timeout %v is negative", ErrInvalidChannel, cfg.pgWaitTimeout)
+	}
 	if err := validateBindings(cfg.bindings); err != nil {
 		return nil, err
 	}
 	cfg.bindings = dedupeBindings(cfg.bindings)
+	cfg.joinTimeout = postgresWaitJoinTimeout(&cfg)
 	topic := name
 	if !strings.HasPrefix(topic, "realtime:") {
 		topic = "realtime:" + name
@@ -129,6 +141,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		cfg:      cfg,
 		joinedCh: make(chan struct{}),
 		upCh:     make(chan struct{}),
+		replCh:   make(chan struct{}),
 		gone:     make(chan struct{}),
 	}
 	empty := ""
@@ -182,7 +195,8 @@ func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.curre
 
 // Messages is the hot stream of every message on the channel's topic
 // (replies, broadcasts, postgres_changes, presence, system...), stale
-// join_refs removed. The typed streams are derived from it.
+// join_refs removed (and, with [WithGapFreeBroadcasts], broadcasts already
+// delivered). The typed streams are derived from it.
 func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.hub.Stream() }
 
 // Done is closed when the channel is closed for good.
@@ -320,6 +334,7 @@ func (ch *Channel) join() {
 	ch.joinRef.Store(&ref)
 	ch.state = stJoining
 	ch.pgReady, ch.upEmitted, ch.systemErr = false, false, ""
+	ch.resetReplicationLocked()
 	token := ch.c.accessToken()
 	ch.joinToken = token
 	ch.joinSession = ch.c.sessions.Load()
@@ -378,6 +393,7 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		}
 		ch.state = stJoined
 		ch.tries = 0
+		ch.gapJoined()
 		ch.pgIDs.Store(&ids)
 		ch.lastErr = nil
 		close(ch.joinedCh)
@@ -540,6 +556,10 @@ func (ch *Channel) handle(m *phoenix.Message) bool {
 		ch.onSystem(m)
 	case phoenix.EventPresenceState, phoenix.EventPresenceDiff:
 		ch.onPresence(m)
+	case phoenix.EventBroadcast:
+		if ch.cfg.gapFree {
+			return ch.gapFilter(m)
+		}
 	}
 	return true
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 )
@@ -19,12 +20,25 @@ type joinConfig struct {
 	Presence        joinPresence       `json:"presence"`
 	PostgresChanges []postgres.Binding `json:"postgres_changes"`
 	Private         bool               `json:"private"`
+	// PostgresOptions is sent only when set, as realtime-js does.
+	PostgresOptions *joinPostgresOptions `json:"postgres_changes_options,omitempty"`
+}
+
+// joinPostgresOptions is config.postgres_changes_options: the server holds
+// the join reply until the postgres_changes subscription is up (or timeout
+// ms have passed, clamped by the server to 20 s).
+type joinPostgresOptions struct {
+	Wait    bool  `json:"wait"`
+	Timeout int64 `json:"timeout,omitempty"`
 }
 
 type joinBroadcast struct {
 	Ack    bool        `json:"ack"`
 	Self   bool        `json:"self"`
 	Replay *joinReplay `json:"replay,omitempty"`
+	// ReplicationReady opts in to the "Replication connection established"
+	// system message; sent only when true.
+	ReplicationReady bool `json:"replication_ready,omitempty"`
 }
 
 type joinReplay struct {
@@ -41,7 +55,7 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	cfg := ch.cfg
 	p := joinPayload{
 		Config: joinConfig{
-			Broadcast:       joinBroadcast{Ack: cfg.broadcastAck, Self: cfg.broadcastSelf},
+			Broadcast:       joinBroadcast{Ack: cfg.broadcastAck, Self: cfg.broadcastSelf, ReplicationReady: cfg.replicationReady},
 			Presence:        joinPresence{Key: cfg.presenceKey, Enabled: ch.presenceOn()},
 			PostgresChanges: cfg.bindings,
 			Private:         cfg.private,
@@ -51,8 +65,9 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	if p.Config.PostgresChanges == nil {
 		p.Config.PostgresChanges = []postgres.Binding{}
 	}
-	if cfg.replay != nil {
-		p.Config.Broadcast.Replay = &joinReplay{Since: cfg.replay.sinceMillis(), Limit: cfg.replay.limit}
+	p.Config.Broadcast.Replay = ch.gapReplay(ch.currentJoinRef())
+	if cfg.pgWait {
+		p.Config.PostgresOptions = &joinPostgresOptions{Wait: true, Timeout: ceilMillis(cfg.pgWaitTimeout)}
 	}
 	return json.Marshal(p)
 }
@@ -80,4 +95,34 @@ func dedupeBindings(bs []postgres.Binding) []postgres.Binding {
 		out = append(out, b)
 	}
 	return out
+}
+
+// ceilMillis is d in whole milliseconds, rounded up.
+func ceilMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// Server-side Postgres wait (postgres_changes_options), client.md §1.7.
+const (
+	// DefaultPostgresWaitTimeout is the server's wait when the join does
+	// not name one (PostgresChangesOptions @default_timeout).
+	DefaultPostgresWaitTimeout = 15 * time.Second
+	// postgresWaitGrace is what realtime-js adds to the wait for the join
+	// timeout: it covers the server's 5 s CHANNEL_ERROR_BACKOFF_MS sleep
+	// before an error reply.
+	postgresWaitGrace = 10 * time.Second
+)
+
+// postgresWaitJoinTimeout is realtime-js's join timeout rule: with
+// postgres_changes_options.wait and at least one binding, the join waits
+// max(timeout, (wait timeout or 15 s) + 10 s).
+func postgresWaitJoinTimeout(cfg *channelConfig) time.Duration {
+	if !cfg.pgWait || len(cfg.bindings) == 0 {
+		return cfg.joinTimeout
+	}
+	wait := cfg.pgWaitTimeout
+	if wait == 0 {
+		wait = DefaultPostgresWaitTimeout
+	}
+	return max(cfg.joinTimeout, wait+postgresWaitGrace)
 }

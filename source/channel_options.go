@@ -27,6 +27,11 @@ type channelConfig struct {
 	joinTimeout      time.Duration
 	rejoin           operators.Backoff
 	noRejoinOnExpiry bool
+	replicationReady bool
+	pgWait           bool
+	pgWaitTimeout    time.Duration // 0: the server's default
+	gapFree          bool
+	gapMargin        time.Duration
 }
 
 type replayConfig struct {
@@ -81,6 +86,36 @@ func WithPrivate() ChannelOption { return func(c *channelConfig) { c.private = t
 // "Subscribed to PostgreSQL", so no change written right after SUBSCRIBED
 // is missed (realtime-js reports SUBSCRIBED too early).
 func WithWaitForPostgres() ChannelOption { return func(c *channelConfig) { c.waitForPostgres = true } }
+
+// WithPostgresChangesWait asks the server to hold the join reply until the
+// channel's postgres_changes subscription is established
+// (config.postgres_changes_options {"wait":true,"timeout":ms}), so
+// SUBSCRIBED means changes are flowing. timeout is how long the server
+// waits (0: its default, [DefaultPostgresWaitTimeout]; it clamps larger
+// values to its maximum, 20 s by default); past it the join fails with
+// "PostgresChangesSubscribeTimeout: ..." and the channel rejoins with
+// backoff. With at least one binding the join timeout becomes
+// max(join timeout, wait timeout + 10 s), realtime-js's rule, since the
+// reply legitimately takes that long.
+//
+// It is the server-side counterpart of [WithWaitForPostgres], which waits
+// on the client for the "Subscribed to PostgreSQL" system message and
+// works with servers that ignore postgres_changes_options (older than
+// the option). Both may be combined.
+func WithPostgresChangesWait(timeout time.Duration) ChannelOption {
+	return func(c *channelConfig) { c.pgWait, c.pgWaitTimeout = true, timeout }
+}
+
+// WithReplicationReady opts in to the server's "Replication connection
+// established" system message (broadcast.replication_ready): the server
+// sends it once the tenant's database replication connection is up, which
+// database broadcasts (realtime.send) need; if it is not up within a minute
+// the server closes the channel with "Replication connection was not
+// established in time". See [SystemEvent.ReplicationReady] and
+// [Channel.WaitReplicationReady].
+func WithReplicationReady() ChannelOption {
+	return func(c *channelConfig) { c.replicationReady = true }
+}
 
 // WithJoinTimeout sets how long a join waits for its reply (default: the
 // client's push timeout).

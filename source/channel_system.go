@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -23,6 +24,14 @@ func (e SystemEvent) PostgresReady() bool {
 	return e.Extension == "postgres_changes" && e.Status == "ok"
 }
 
+// ReplicationReady reports the "Replication connection established"
+// message that [WithReplicationReady] asks for.
+func (e SystemEvent) ReplicationReady() bool {
+	return e.Extension == "system" && e.Status == "ok" && e.Message == msgReplicationReady
+}
+
+const msgReplicationReady = "Replication connection established"
+
 func parseSystem(payload []byte) (SystemEvent, bool) {
 	var ev SystemEvent
 	if json.Unmarshal(payload, &ev) != nil {
@@ -42,6 +51,16 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		ch.pgReady = true
 		if ch.cfg.waitForPostgres {
 			ch.markUpLocked()
+		}
+		ch.mu.Unlock()
+	case ev.ReplicationReady():
+		ch.mu.Lock()
+		if ch.currentJoinRef() != "" {
+			select {
+			case <-ch.replCh:
+			default:
+				close(ch.replCh)
+			}
 		}
 		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
@@ -68,4 +87,40 @@ func (ch *Channel) Systems() stream.Stream[SystemEvent] {
 			return emit(ev)
 		})
 	})
+}
+
+// resetReplicationLocked starts a join's wait for replication readiness:
+// the server tells each join anew. ch.mu held.
+func (ch *Channel) resetReplicationLocked() {
+	select {
+	case <-ch.replCh:
+		ch.replCh = make(chan struct{})
+	default:
+	}
+}
+
+// WaitReplicationReady waits until the server reported, for the current
+// join, that the tenant's replication connection is up (the
+// "Replication connection established" system message of
+// [WithReplicationReady]). A wait that spans a rejoin ends with the
+// rejoin's message. It fails with [ErrInvalidChannel] on a channel without
+// WithReplicationReady, with an error wrapping [ErrChannelClosed] when the
+// channel is closed for good first (a [*CloseReason] "Replication
+// connection was not established in time" when the server gave up), or
+// with ctx's error.
+func (ch *Channel) WaitReplicationReady(ctx context.Context) error {
+	if !ch.cfg.replicationReady {
+		return fmt.Errorf("%w: WaitReplicationReady needs WithReplicationReady", ErrInvalidChannel)
+	}
+	ch.mu.Lock()
+	ready := ch.replCh
+	ch.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	case <-ch.gone:
+		return closedErr(ch.Err())
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -32,7 +32,11 @@ type channel struct {
 
 	token    string // current access token
 	expTimer *time.Timer
-	closed   bool
+	// pgTimer sends "Subscribed to PostgreSQL" late (Faults.DelayPostgres);
+	// replTimer checks replication readiness (broadcast.replication_ready).
+	pgTimer, replTimer *time.Timer
+	replDeadline       time.Time
+	closed             bool
 }
 
 // pubsubTopic is the internal topic of a channel name: public and private
@@ -63,9 +67,11 @@ func (s *Server) removeChannel(ch *channel) {
 		return
 	}
 	ch.closed = true
-	if ch.expTimer != nil {
-		ch.expTimer.Stop()
-		ch.expTimer = nil
+	for _, t := range []**time.Timer{&ch.expTimer, &ch.pgTimer, &ch.replTimer} {
+		if *t != nil {
+			(*t).Stop()
+			*t = nil
+		}
 	}
 	if cur := ch.c.channels[ch.topic]; cur == ch {
 		delete(ch.c.channels, ch.topic)

@@ -22,7 +22,20 @@
 //   - broadcast persistence and replay (below);
 //   - presence track and untrack, presence_state and presence_diff;
 //   - postgres_changes bindings with the real filter operators, fed by
-//     [Server.EmitChange];
+//     [Server.EmitChange]; postgres_changes_options {"wait","timeout"}
+//     holding the join reply until the subscription is up (default 15 s,
+//     clamped to 20 s, "PostgresChangesSubscribeTimeout: Timed out after
+//     <N>ms waiting for the postgres_changes subscription" past it,
+//     "RealtimeDisabledForConfiguration: ..." for bindings that can never
+//     subscribe), with [Faults.DelayPostgres] for a slow database;
+//   - broadcast.replication_ready: "Replication connection established"
+//     after the replay and the postgres_changes message and before
+//     presence_state (server.md §2.5), checked every 500 ms while
+//     [Faults.SetReplicationDown] holds it back, and the channel shut down
+//     with "Replication connection was not established in time" past
+//     [WithReplicationReadyTimeout] (realtime_channel.ex
+//     handle_info(:notify_replication_ready), start_postgres_subscribe/4
+//     and await_postgres_subscribe/2, payloads/postgres_changes_options.ex);
 //   - access_token refresh and token expiry, the real limits (channels per
 //     client, events, joins and users per second, payload size, client
 //     presence calls) with the real defaults.

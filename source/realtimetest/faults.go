@@ -19,6 +19,8 @@ type Faults struct {
 	replyDelay  atomic.Int64 // nanoseconds
 	reject      atomic.Pointer[string]
 	dropAfter   atomic.Int64 // frames read from a connection before it is dropped; 0: off
+	pgDelay     atomic.Int64 // nanoseconds a postgres_changes subscription takes
+	replDown    atomic.Bool
 }
 
 // drops reports whether a frame (a reply or not) must be dropped now. It is
@@ -212,8 +214,29 @@ func (f *Faults) Restart() error {
 // turned off with 0 or Reset.
 func (f *Faults) DropAfterFrames(n int) { f.dropAfter.Store(int64(max(n, 0))) }
 
+// DelayPostgres makes every postgres_changes subscription take d to be
+// established, as a slow or reconnecting database does: a join with
+// bindings gets its "Subscribed to PostgreSQL" system message d after the
+// join, and a join with postgres_changes_options {"wait":true} gets its
+// reply only then (the socket handles nothing else meanwhile, as the real
+// join blocks), or, when d is past the join's wait timeout, the error
+// "PostgresChangesSubscribeTimeout: Timed out after <timeout>ms waiting for
+// the postgres_changes subscription" once the timeout has passed. 0 turns
+// it off (subscriptions are immediate).
+func (f *Faults) DelayPostgres(d time.Duration) { f.pgDelay.Store(int64(max(d, 0))) }
+
+// SetReplicationDown makes the tenant's replication connection down
+// while on: channels that asked for broadcast.replication_ready get no
+// "Replication connection established" message, check again every
+// [ReplicationReadyCheckInterval], get it at the first check after
+// SetReplicationDown(false), and are shut down with "Replication
+// connection was not established in time" at the first check past
+// [WithReplicationReadyTimeout].
+func (f *Faults) SetReplicationDown(on bool) { f.replDown.Store(on) }
+
 // Reset turns every fault off: no half-open, no delayed or dropped
-// replies, no rejected joins, no drop after n frames. It does not restart a
+// replies, no rejected joins, no drop after n frames, no Postgres delay,
+// replication up. It does not restart a
 // stopped server.
 func (f *Faults) Reset() {
 	f.dropAfter.Store(0)
@@ -221,4 +244,6 @@ func (f *Faults) Reset() {
 	f.dropReplies.Store(false)
 	f.replyDelay.Store(0)
 	f.reject.Store(nil)
+	f.pgDelay.Store(0)
+	f.replDown.Store(false)
 }

@@ -1,6 +1,7 @@
 package realtimetest
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -119,6 +120,35 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 	if reason == "" && jc.pgCrash != "" {
 		reason = "UnknownErrorOnChannel: " + jc.pgCrash
 	}
+	var bindings []binding
+	pgErr := ""
+	for _, r := range jc.pgChanges {
+		b, msg := parseBinding(r)
+		bindings = append(bindings, b)
+		if msg != "" && pgErr == "" {
+			pgErr = msg
+		}
+	}
+	// postgres_changes_options.wait (start_postgres_subscribe/4): the join
+	// blocks until the subscription is up, the timeout passes, or it fails
+	// for good (invalid params).
+	pgWait := reason == "" && jc.pgWait && len(bindings) > 0
+	if pgWait {
+		if pgErr != "" {
+			reason = "RealtimeDisabledForConfiguration: " + pgErr
+		} else if d := time.Duration(s.faults.pgDelay.Load()); d > 0 {
+			s.mu.Unlock()
+			completed := s.sleep(min(d, jc.pgWaitTimeout))
+			s.mu.Lock()
+			if !completed || c.dead {
+				return
+			}
+			if d > jc.pgWaitTimeout {
+				reason = fmt.Sprintf("PostgresChangesSubscribeTimeout: Timed out after %dms waiting for the postgres_changes subscription",
+					jc.pgWaitTimeout.Milliseconds())
+			}
+		}
+	}
 
 	if reason != "" {
 		if d := s.cfg.joinErrorDelay; d > 0 {
@@ -157,15 +187,7 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 		presenceKey:     key,
 		token:           token,
 	}
-	pgErr := ""
-	for _, r := range jc.pgChanges {
-		b, msg := parseBinding(r)
-		ch.bindings = append(ch.bindings, b)
-		if msg != "" && pgErr == "" {
-			pgErr = msg
-		}
-	}
-	ch.pgErr = pgErr
+	ch.bindings, ch.pgErr = bindings, pgErr
 	s.subscribe(ch)
 	if !c.counted {
 		c.counted = true
@@ -191,9 +213,22 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 			s.replay(ch, s.selectReplay(name, since, limit, now))
 		}
 	}
-	s.pushPostgresStatus(ch, pgErr)
+	if d := time.Duration(s.faults.pgDelay.Load()); d > 0 && !pgWait && pgErr == "" && len(ch.bindings) > 0 {
+		ch.pgTimer = time.AfterFunc(d, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if ch.closed || ch.c.dead {
+				return
+			}
+			ch.pgTimer = nil
+			s.pushPostgresStatus(ch, "")
+		})
+	} else {
+		s.pushPostgresStatus(ch, pgErr)
+	}
 	if jc.replicationReady {
-		ch.push(phoenix.EventSystem, systemMessage("system", "ok", "Replication connection established", name))
+		ch.replDeadline = now.Add(s.cfg.replicationTimeout)
+		s.checkReplication(ch)
 	}
 	if ch.presenceEnabled {
 		state := emptyObject
@@ -203,6 +238,29 @@ func (s *Server) handleJoin(c *conn, m *phoenix.Message, old *channel) {
 		ch.push(phoenix.EventPresenceState, state)
 	}
 	s.scheduleTokenCheck(ch, cl.exp)
+}
+
+// checkReplication is handle_info(:notify_replication_ready): the
+// "Replication connection established" system message when the
+// replication connection is up, a shutdown past the deadline, otherwise
+// another check in 500 ms. The caller holds s.mu.
+func (s *Server) checkReplication(ch *channel) {
+	switch {
+	case !s.faults.replDown.Load():
+		ch.push(phoenix.EventSystem, systemMessage("system", "ok", "Replication connection established", ch.name))
+	case !time.Now().Before(ch.replDeadline):
+		s.shutdown(ch, "Replication connection was not established in time")
+	default:
+		ch.replTimer = time.AfterFunc(ReplicationReadyCheckInterval, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if ch.closed || ch.c.dead {
+				return
+			}
+			ch.replTimer = nil
+			s.checkReplication(ch)
+		})
+	}
 }
 
 // pushPostgresStatus sends the "postgres_changes" system message of a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // joinConfig is what the server takes from a phx_join payload
@@ -20,6 +21,11 @@ type joinConfig struct {
 	presenceKey      string // "" means: generate one
 	private          bool
 	pgChanges        []record
+	// pgWait is postgres_changes_options.wait; pgWaitTimeout its timeout
+	// (default 15 s, clamped to 20 s; a non-positive or non-integer
+	// timeout is invalid and falls back to the default).
+	pgWait        bool
+	pgWaitTimeout time.Duration
 	// pgCrash is set when a postgres_changes entry is not an object: the
 	// real join crashes with "UnknownErrorOnChannel: expected a map, got: X".
 	pgCrash string
@@ -46,6 +52,16 @@ func parseJoin(payload []byte) joinConfig {
 			jc.ack = flexBool(bc, "ack")
 			jc.replicationReady = flexBool(bc, "replication_ready")
 			jc.replay, jc.hasReplay = bc.get("replay")
+		}
+		if raw, ok := cfg.get("postgres_changes_options"); ok {
+			po, _ := parseObject(raw)
+			jc.pgWait = flexBool(po, "wait")
+			jc.pgWaitTimeout = DefaultPostgresWaitTimeout
+			if t, ok := po.get("timeout"); ok {
+				if v, isNum, isInt := jsonNumber(t); isNum && isInt && v > 0 {
+					jc.pgWaitTimeout = time.Duration(min(v, float64(MaxPostgresWaitTimeout/time.Millisecond))) * time.Millisecond
+				}
+			}
 		}
 		if raw, ok := cfg.get("presence"); ok {
 			pc, _ := parseObject(raw)

@@ -42,6 +42,21 @@ const (
 	// server waits before refusing a handshake. The emulator answers at once
 	// unless [WithConnectErrorDelay] is given.
 	RealConnectErrorDelay = 2 * time.Second
+
+	// DefaultPostgresWaitTimeout is how long a join with
+	// postgres_changes_options {"wait":true} and no timeout waits for its
+	// postgres_changes subscription (PostgresChangesOptions
+	// @default_timeout); MaxPostgresWaitTimeout clamps a larger timeout
+	// (:postgres_changes_wait_max_timeout).
+	DefaultPostgresWaitTimeout = 15 * time.Second
+	MaxPostgresWaitTimeout     = 20 * time.Second
+	// DefaultReplicationReadyTimeout is replication_ready_timeout: how long
+	// a channel that asked for broadcast.replication_ready waits for the
+	// replication connection before it is shut down.
+	DefaultReplicationReadyTimeout = time.Minute
+	// ReplicationReadyCheckInterval is how often such a channel checks
+	// (@replication_ready_check_interval).
+	ReplicationReadyCheckInterval = 500 * time.Millisecond
 )
 
 // Option configures a [Server].
@@ -60,6 +75,7 @@ type config struct {
 	joinErrorDelay       time.Duration
 	connectErrorDelay    time.Duration
 	idleTimeout          time.Duration
+	replicationTimeout   time.Duration
 	privateOnly          bool
 	presenceEnabled      bool
 	maxFrameSize         int64
@@ -78,6 +94,7 @@ func defaultConfig() config {
 		presenceCalls:        DefaultClientPresenceCalls,
 		presenceWindow:       DefaultClientPresenceWindow,
 		idleTimeout:          DefaultIdleTimeout,
+		replicationTimeout:   DefaultReplicationReadyTimeout,
 		maxFrameSize:         DefaultMaxFrameSize,
 		maxRecorded:          -1,
 	}
@@ -282,5 +299,20 @@ func WithMaxRecordedFrames(n int) Option {
 			return
 		}
 		c.maxRecorded = n
+	}
+}
+
+// WithReplicationReadyTimeout sets replication_ready_timeout (default
+// [DefaultReplicationReadyTimeout]): a channel that asked for
+// broadcast.replication_ready while the replication connection is down
+// ([Faults.SetReplicationDown]) is shut down with "Replication connection
+// was not established in time" at the first check past it.
+func WithReplicationReadyTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("replication ready timeout %v is not positive", d)
+			return
+		}
+		c.replicationTimeout = d
 	}
 }
