@@ -217,13 +217,17 @@ func (c *Client) opened(s *session) {
 		stale = c.dropControlLocked()
 		buffered, c.outbox = c.outbox, nil
 	}
+	c.mu.Unlock()
+	c.dropStale(stale)
+	c.emitState(StateChange{State: StateOpen})
+	// Connect returns after the open state was published: a States consumer
+	// registered once Connect returned never sees a stale "open".
+	c.mu.Lock()
 	if !c.upClosed {
 		c.upClosed = true
 		close(c.firstUp)
 	}
 	c.mu.Unlock()
-	c.dropStale(stale)
-	c.emitState(StateChange{State: StateOpen})
 
 	// Rejoins queue their joins in the (now empty) outbox, ahead of what
 	// was buffered while offline.

@@ -247,3 +247,13 @@ func (f *Faults) Reset() {
 	f.pgDelay.Store(0)
 	f.replDown.Store(false)
 }
+
+// ExpireTokens ends every channel joined on topic ("realtime:<name>"; all
+// channels when topic is "") as the real server does when a channel's
+// access token expires, now, whatever the token's exp: a system error
+// "Token has expired 0 seconds ago", then phx_close. The socket stays open.
+// A client rejoins such a channel with a fresh token (realtime-js and
+// rxrealtime do). It returns how many channels it ended.
+func (f *Faults) ExpireTokens(topic string) int {
+	return f.endChannels(topic, func(ch *channel) { f.s.shutdown(ch, "Token has expired 0 seconds ago") })
+}
