@@ -748,11 +748,8 @@ func (ch *Channel) finish(err error) {
 	ch.goneErr = err
 	ch.stopRejoinLocked()
 	ch.leftJoined()
-	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
-	ch.statuses.complete()
-	close(ch.gone)
-	ch.mu.Unlock()
-
+	// The client forgets the channel before the final CLOSED and Done, so
+	// that a user who sees either can reuse the name at once.
 	c := ch.c
 	c.mu.Lock()
 	if c.channels[ch.topic] == ch {
@@ -764,6 +761,10 @@ func (ch *Channel) finish(err error) {
 	// the channel ends here, whatever closed it.
 	c.router.detach(ch.rt, nil)
 	c.mu.Unlock()
+	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
+	ch.statuses.complete()
+	close(ch.gone)
+	ch.mu.Unlock()
 }
 
 // sendToken pushes an access_token refresh to the joined channel. The
