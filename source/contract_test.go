@@ -440,3 +440,44 @@ func TestCallbacksThatPanicOrBlockDoNotStallTheSocket(t *testing.T) {
 	<-c.Done()
 	assert.Equal(t, int64(7), calls.Load(), "the queued notifications ran before the client stopped")
 }
+
+// Defect 8: connections that break in the middle of the rejoin flush, again and again, must not leave a
+// stale phx_join behind a newer one (the server would close the current join): once the faults stop every
+// channel is SUBSCRIBED, none closed for good.
+func TestDropsDuringRejoinFlushKeepEveryChannel(t *testing.T) {
+	// Over an in-memory pipe a write to a connection the server dropped fails at once, as it does on a
+	// real network once the kernel's buffers are full: the flush breaks in the middle.
+	s := newServer(t, realtimetest.WithPipe())
+	c := connect(t, s, fast(source.WithDialer(s.DialPipe), source.WithReconnectBackoff(constBackoff(time.Millisecond)))...)
+	ctx := waitCtx(t)
+	var chans []*source.Channel
+	for _, name := range []string{"a", "b", "c"} {
+		ch, err := c.Channel(name, source.WithRejoinBackoff(constBackoff(5*time.Millisecond)))
+		require.NoError(t, err)
+		require.NoError(t, ch.Subscribe(ctx))
+		chans = append(chans, ch)
+	}
+	states := collect(t, c.States())
+	for round := range 4 {
+		s.Faults().DropAfterFrames(1 + round%3) // every connection breaks after 1 to 3 frames of the flush
+		s.Faults().DropAll()
+		deadline := time.Now().Add(300 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			// Pushes buffered while offline make the flush longer than the rejoins alone.
+			_, _ = c.Push(ctx, chans[round%3].Topic(), "noise", nil, source.NoReply())
+			time.Sleep(5 * time.Millisecond)
+		}
+		s.Faults().Reset()
+	}
+	states.next(t, 3*time.Second, func(sc source.StateChange) bool { return sc.State == source.StateOpen })
+	for _, ch := range chans {
+		_, err := ch.WaitStatus(ctx, source.StatusSubscribed)
+		require.NoError(t, err, "%s: %v", ch.Topic(), ch.Err())
+		select {
+		case <-ch.Done():
+			t.Fatalf("%s closed for good: %v", ch.Topic(), ch.Err())
+		default:
+		}
+	}
+	assert.Greater(t, c.Stats().Reconnects, uint64(10), "the flush was broken many times")
+}
