@@ -55,6 +55,16 @@ func (ch *Channel) sendREST(ctx context.Context, event string, payload []byte, b
 	return rc.Broadcast(ctx, ch.name, event, json.RawMessage(payload), ch.cfg.private, opts...)
 }
 
+// REST returns the REST API client that shares this client's
+// configuration: the project URL (see [RESTEndpoint]), the API key, the
+// access token (the provider's, or the last one [Client.SetAuth] gave), the
+// logger, the handshake headers ([WithHeader]) and the HTTP client
+// ([WithHTTPClient]). One configuration serves both transports; the REST
+// client is made on first use and shared. It fails with an error wrapping
+// [ErrInvalidOption] when the client has no API key (the REST API needs
+// one).
+func (c *Client) REST() (*rest.Client, error) { return c.restClient() }
+
 // restClient returns the client's REST client, made on first use with the
 // socket's URL, API key and token.
 func (c *Client) restClient() (*rest.Client, error) {
@@ -64,11 +74,17 @@ func (c *Client) restClient() (*rest.Client, error) {
 		return c.restc, nil
 	}
 	if c.cfg.apiKey == "" {
-		return nil, fmt.Errorf("%w ViaRESTIfNotJoined: the REST API needs an API key (WithAPIKey)", ErrInvalidOption)
+		return nil, fmt.Errorf("%w WithAPIKey: the REST API needs an API key", ErrInvalidOption)
 	}
 	opts := []rest.Option{rest.WithAccessToken(c.restToken)}
 	if c.cfg.logger != nil {
 		opts = append(opts, rest.WithLogger(c.cfg.logger))
+	}
+	if c.cfg.httpClient != nil {
+		opts = append(opts, rest.WithHTTPClient(c.cfg.httpClient))
+	}
+	for _, h := range c.cfg.headers {
+		opts = append(opts, rest.WithHeader(h[0], h[1]))
 	}
 	rc, err := rest.New(c.url, c.cfg.apiKey, opts...)
 	if err != nil {

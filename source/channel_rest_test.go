@@ -3,6 +3,8 @@ package source_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,3 +95,42 @@ func TestSendViaRESTNeedsAPIKey(t *testing.T) {
 	require.ErrorIs(t, ch.Send(chCtx(t), "ev", map[string]int{}, source.ViaRESTIfNotJoined()), source.ErrInvalidOption)
 	assert.Empty(t, s.RESTRequests())
 }
+
+// One configuration serves both transports: Client.REST shares the socket client's URL, key, token,
+// headers, logger and HTTP client.
+func TestClientRESTSharesTheConfiguration(t *testing.T) {
+	s := rtServer(t)
+	var trips atomic.Int64
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		trips.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	c := chConnect(t, s, source.WithHTTPClient(hc), source.WithHeader("X-Client-Info", "rxrealtime-test"),
+		source.WithAccessToken(func(context.Context) (string, error) { return "user-token", nil }))
+	rc, err := c.REST()
+	require.NoError(t, err)
+	again, err := c.REST()
+	require.NoError(t, err)
+	assert.Same(t, rc, again, "made once, shared")
+
+	ch := chNew(t, c, "room")
+	got := messageLog(t, ch, source.Broadcasts[map[string]int](ch, "ev"))
+	chSubscribe(t, ch)
+	require.NoError(t, rc.Broadcast(chCtx(t), "room", "ev", map[string]int{"n": 1}, false))
+	got.waitN(t, 1, "the REST broadcast on the socket", func(source.Broadcast[map[string]int]) bool { return true })
+
+	assert.Equal(t, int64(1), trips.Load(), "through the configured HTTP client")
+	reqs := s.RESTRequests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "anon-key", reqs[0].APIKey)
+	assert.Equal(t, "Bearer user-token", reqs[0].Authorization)
+
+	noKey, err := source.New(s.URL()) // no key: the REST API cannot be used
+	require.NoError(t, err)
+	_, err = noKey.REST()
+	assert.ErrorIs(t, err, source.ErrInvalidOption)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"crypto/tls"
+	"net/http"
 	"fmt"
 	"log/slog"
 	"net"
@@ -64,6 +65,7 @@ type config struct {
 	onError           func(error)
 	dialTimeout       time.Duration
 	idleAfter         time.Duration // WithIdleDisconnect; 0: never
+	httpClient        *http.Client  // for the REST API (Client.REST); nil: http.DefaultClient's settings
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	err               error // the first invalid option, reported by New
 }
@@ -273,3 +275,8 @@ func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = m } }
 // frame, failed reconnect, heartbeat timeout...). The same errors are on
 // [Client.Errors]. nil (the default) sets none.
 func WithErrorHandler(f func(error)) Option { return func(c *config) { c.onError = f } }
+
+// WithHTTPClient sets the HTTP client of the client's REST API calls
+// ([Client.REST], [ViaRESTIfNotJoined]): its transport, proxy and timeouts.
+// nil means the default.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }

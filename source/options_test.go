@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func TestOptionsValidated(t *testing.T) {
 		"WithLogger":           {source.WithLogger(nil), source.WithLogger(slog.Default())},
 		"WithMetrics":          {source.WithMetrics(nil)},
 		"WithErrorHandler":     {source.WithErrorHandler(nil), source.WithErrorHandler(func(error) {})},
+		"WithHTTPClient":       {source.WithHTTPClient(nil), source.WithHTTPClient(&http.Client{})},
 	}
 	for name, opts := range good {
 		for i, o := range opts {
