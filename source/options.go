@@ -3,10 +3,10 @@ package source
 import (
 	"context"
 	"crypto/tls"
-	"net/http"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
