@@ -759,7 +759,7 @@ func (ch *Channel) finish(err error) {
 	// Detach under c.mu, so a new channel of the same name cannot attach
 	// to this route and share the streams it completes: every stream of
 	// the channel ends here, whatever closed it.
-	c.router.detach(ch.rt, nil)
+	c.router.detach(ch.rt, err)
 	c.mu.Unlock()
 	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
 	ch.statuses.complete()

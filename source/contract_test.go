@@ -481,3 +481,45 @@ func TestDropsDuringRejoinFlushKeepEveryChannel(t *testing.T) {
 	}
 	assert.Greater(t, c.Stats().Reconnects, uint64(10), "the flush was broken many times")
 }
+
+// A range loop learns why its stream ended: the server's reason after a server close, nothing after
+// Unsubscribe.
+func TestAll2SaysWhyAChannelStreamEnded(t *testing.T) {
+	s := newServer(t)
+	c := connect(t, s, fast()...)
+	ctx := waitCtx(t)
+	for _, how := range []string{"server close", "Unsubscribe"} {
+		ch, err := c.Channel("room")
+		require.NoError(t, err)
+		require.NoError(t, ch.Subscribe(ctx))
+		ended := make(chan error, 1)
+		ready := make(chan struct{})
+		go func() {
+			var last error
+			close(ready)
+			for _, err := range source.Broadcasts[int](ch, "n").All2(ctx) {
+				last = err
+			}
+			ended <- last
+		}()
+		<-ready
+		time.Sleep(50 * time.Millisecond) // the loop registers once it runs (All2 has no readiness)
+		if how == "server close" {
+			require.Equal(t, 1, s.Faults().ShutdownChannels("realtime:room", "Too many messages per second"))
+		} else {
+			require.NoError(t, ch.Unsubscribe(ctx))
+		}
+		select {
+		case err := <-ended:
+			if how == "server close" {
+				var cr *source.CloseReason
+				require.ErrorAs(t, err, &cr)
+				assert.Equal(t, "Too many messages per second", cr.Message)
+			} else {
+				assert.NoError(t, err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("the loop did not end after %s", how)
+		}
+	}
+}

@@ -81,7 +81,10 @@
 // every stream of the client (Messages, AllChanges, States, Errors,
 // Heartbeats) when the client closes: the channel's route owns its streams
 // and completes them all in one place. A range loop over Observe then ends;
-// use stream.Stream.All2 to learn why a stream ended.
+// use stream.Stream.All2 to learn why a stream ended: the channel's reason
+// (a [*CloseReason], a binding mismatch) after a server-side close, nothing
+// after Unsubscribe or Close. An Observe without stream.OnError hands that
+// reason to stream's unhandled-error handler (a Warn log by default).
 //
 // # Every failure says why
 //
