@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -57,13 +59,14 @@ const (
 	opCrash
 	opShutdown
 	opDropMidFlush
+	opExpireTokens
 	opHeal
 	numOps
 )
 
 var opNames = [...]string{"subscribe", "unsubscribe", "send-ack", "push-noreply", "track", "stall", "resume",
 	"emit", "drop", "half-open", "restart", "close-code", "delay-replies", "drop-replies", "reject-joins",
-	"crash", "shutdown", "drop-mid-flush", "heal"}
+	"crash", "shutdown", "drop-mid-flush", "expire-tokens", "heal"}
 
 type step struct {
 	op    opKind
@@ -332,6 +335,10 @@ func runSchedule(steps []step) (problems []string) {
 			}
 		case opDropMidFlush:
 			s.Faults().DropAfterFrames(1 + st.code%4) // every connection breaks after 1 to 4 frames
+		case opExpireTokens:
+			if pc != nil {
+				s.Faults().ExpireTokens(pc.ch.Topic()) // the channel rejoins, as after a real expiry
+			}
 		case opHeal:
 			heal()
 		}
@@ -375,6 +382,29 @@ func runSchedule(steps []step) (problems []string) {
 		}
 		if !subscribing && (!ok || st.Status != source.StatusSubscribed) {
 			fail("channel %d not SUBSCRIBED after the faults stopped: %v", i, st)
+		}
+	}
+
+	// Presence equals the server's: for every SUBSCRIBED channel, the client's synced state has the keys
+	// and phx_refs the server holds.
+	for i, pc := range chans {
+		if pc == nil || pc.left || !subscribed(pc) {
+			continue
+		}
+		state, err := source.PresenceState[map[string]any](pc.ch)
+		if err != nil {
+			fail("channel %d presence: %v", i, err)
+			continue
+		}
+		mine := map[string][]string{}
+		for key, metas := range state {
+			for _, m := range metas {
+				mine[key] = append(mine[key], m.Ref)
+			}
+			sort.Strings(mine[key])
+		}
+		if theirs := s.Presence(pc.name, false); !reflect.DeepEqual(mine, theirs) {
+			fail("channel %d presence %v, server has %v", i, mine, theirs)
 		}
 	}
 
