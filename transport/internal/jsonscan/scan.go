@@ -96,30 +96,21 @@ func Skip(data []byte, i int) (int, error) {
 			return i, errAt(i, reasonEOF)
 		}
 		switch c := data[i]; c {
-		case '{':
+		case '{', '[':
 			if st.depth >= maxDepth {
 				return i, errAt(i, reasonDepth)
 			}
 			i = SkipSpace(data, i+1)
-			if i < len(data) && data[i] == '}' {
+			if i < len(data) && data[i] == c+('}'-'{') { // '}' or ']', both two past their opener
 				i++
 				break
 			}
-			st.push(true)
-			if i, err = skipKey(data, i); err != nil {
-				return i, err
+			st.push(c == '{')
+			if c == '{' {
+				if i, err = skipKey(data, i); err != nil {
+					return i, err
+				}
 			}
-			continue
-		case '[':
-			if st.depth >= maxDepth {
-				return i, errAt(i, reasonDepth)
-			}
-			i = SkipSpace(data, i+1)
-			if i < len(data) && data[i] == ']' {
-				i++
-				break
-			}
-			st.push(false)
 			continue
 		case '"':
 			if i, err = skipString(data, i); err != nil {
