@@ -231,15 +231,9 @@ func skipNumber(data []byte, i int) (int, error) {
 		return j, errAt(j, reasonNumber)
 	}
 	if j < n && data[j] == '.' {
-		j++
-		if j >= n {
-			return j, errAt(j, reasonEOF)
-		}
-		if !isDigit(data[j]) {
-			return j, errAt(j, reasonNumber)
-		}
-		for j < n && isDigit(data[j]) {
-			j++
+		var err error
+		if j, err = skipDigits(data, j+1); err != nil {
+			return j, err
 		}
 	}
 	if j < n && (data[j] == 'e' || data[j] == 'E') {
@@ -247,15 +241,22 @@ func skipNumber(data []byte, i int) (int, error) {
 		if j < n && (data[j] == '+' || data[j] == '-') {
 			j++
 		}
-		if j >= n {
-			return j, errAt(j, reasonEOF)
-		}
-		if !isDigit(data[j]) {
-			return j, errAt(j, reasonNumber)
-		}
-		for j < n && isDigit(data[j]) {
-			j++
-		}
+		return skipDigits(data, j)
+	}
+	return j, nil
+}
+
+// skipDigits reads the one or more digits a fraction or an exponent must
+// have, starting at data[j].
+func skipDigits(data []byte, j int) (int, error) {
+	if j >= len(data) {
+		return j, errAt(j, reasonEOF)
+	}
+	if !isDigit(data[j]) {
+		return j, errAt(j, reasonNumber)
+	}
+	for j < len(data) && isDigit(data[j]) {
+		j++
 	}
 	return j, nil
 }
