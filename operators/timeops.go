@@ -14,14 +14,12 @@ import (
 func Debounce[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 	checkDuration("Debounce", d)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
-		p := startPump(ctx, s)
-		defer p.stop()
-		timer := time.NewTimer(d)
-		timer.Stop()
-		defer timer.Stop()
 		var pending T
 		has := false
-		flush := func() bool {
+		return timerLoop(ctx, s, func(v T) time.Duration {
+			pending, has = v, true
+			return d
+		}, func() bool {
 			if !has {
 				return true
 			}
@@ -30,23 +28,7 @@ func Debounce[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 			var zero T
 			pending = zero
 			return emit(v)
-		}
-		for {
-			select {
-			case v, ok := <-p.ch:
-				if !ok {
-					return end(ctx, p.err, flush)
-				}
-				pending, has = v, true
-				timer.Reset(d)
-			case <-timer.C:
-				if !flush() {
-					return nil
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		})
 	})
 }
 
@@ -75,39 +57,52 @@ func Sample[T any](s stream.Stream[T], d time.Duration) stream.Stream[T] {
 	checkDuration("Sample", d)
 	return stream.Derive(s, func(ctx context.Context, emit func(T) bool) error {
 		start := time.Now()
-		p := startPump(ctx, s)
-		defer p.stop()
-		timer := time.NewTimer(d)
-		timer.Stop()
-		defer timer.Stop()
 		var latest T
 		has := false
-		flush := func() bool {
+		return timerLoop(ctx, s, func(v T) time.Duration {
+			var arm time.Duration
+			if !has {
+				arm = untilNextPeriod(start, d)
+			}
+			latest, has = v, true
+			return arm
+		}, func() bool {
 			if !has {
 				return true
 			}
 			has = false
 			return emit(latest)
-		}
-		for {
-			select {
-			case v, ok := <-p.ch:
-				if !ok {
-					return end(ctx, p.err, flush)
-				}
-				if !has {
-					timer.Reset(untilNextPeriod(start, d))
-				}
-				latest, has = v, true
-			case <-timer.C:
-				if !flush() {
-					return nil
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		})
 	})
+}
+
+// timerLoop runs s through a pump and one timer, armed only on demand: each value goes to hold, which keeps
+// it and returns how long until flush should run (0: leave the timer as it is); when the timer fires, flush
+// emits what is held (false: the consumer stopped, and the run ends). When s ends, what is held is flushed
+// before the end (see end). It serves Debounce, Sample and BufferTime.
+func timerLoop[T any](ctx context.Context, s stream.Stream[T], hold func(T) time.Duration, flush func() bool) error {
+	p := startPump(ctx, s)
+	defer p.stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case v, ok := <-p.ch:
+			if !ok {
+				return end(ctx, p.err, flush)
+			}
+			if arm := hold(v); arm > 0 {
+				timer.Reset(arm)
+			}
+		case <-timer.C:
+			if !flush() {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // untilNextPeriod returns the time left until the end of the current period of length d started at start.
@@ -156,38 +151,22 @@ func BufferTime[T any](s stream.Stream[T], d time.Duration) stream.Stream[[]T] {
 	checkDuration("BufferTime", d)
 	return stream.Derive(s, func(ctx context.Context, emit func([]T) bool) error {
 		start := time.Now()
-		p := startPump(ctx, s)
-		defer p.stop()
-		timer := time.NewTimer(d)
-		timer.Stop()
-		defer timer.Stop()
 		var buf []T
-		flush := func() bool {
+		return timerLoop(ctx, s, func(v T) time.Duration {
+			var arm time.Duration
+			if len(buf) == 0 {
+				arm = untilNextPeriod(start, d)
+			}
+			buf = append(buf, v)
+			return arm
+		}, func() bool {
 			if len(buf) == 0 {
 				return true
 			}
 			out := buf
 			buf = nil
 			return emit(out)
-		}
-		for {
-			select {
-			case v, ok := <-p.ch:
-				if !ok {
-					return end(ctx, p.err, flush)
-				}
-				if len(buf) == 0 {
-					timer.Reset(untilNextPeriod(start, d))
-				}
-				buf = append(buf, v)
-			case <-timer.C:
-				if !flush() {
-					return nil
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		})
 	})
 }
 

@@ -592,12 +592,7 @@ func (ch *Channel) onServerClose() {
 	rejoin := reason.expired && !ch.cfg.noRejoinOnExpiry && ch.subscribed
 	if rejoin {
 		ch.emitStatus(StatusEvent{Status: StatusClosed, Err: reason})
-		ch.stopRejoinLocked()
-		if ch.c.State() == StateOpen { // else the next socket open rejoins
-			ch.tries++
-			gen := ch.rejoinGen
-			ch.rejoinTimer = time.AfterFunc(ch.cfg.rejoin.Next(ch.tries), func() { ch.rejoinNow(gen) })
-		}
+		ch.scheduleRejoinLocked()
 	}
 	ch.mu.Unlock()
 	if !rejoin {

@@ -20,6 +20,12 @@ const (
 	StateIdle
 )
 
+// States returns every connection state, in declaration order, for code
+// that reports one series a state (metrics exporters). The slice is new.
+func States() []State {
+	return []State{StateConnecting, StateOpen, StateReconnecting, StateClosed, StateIdle}
+}
+
 // String returns the state's name.
 func (s State) String() string {
 	switch s {

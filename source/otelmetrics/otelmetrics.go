@@ -30,8 +30,8 @@
 //	rxrealtime.channels                updowncounter   {channel} (observed) live channels
 //
 // Outcomes are the source.Outcome* strings ("ok", "error", "timeout", "cancelled", "connection_lost",
-// "closed"); states are source.State names ("connecting", "open", "reconnecting", "closed").
-// [WithoutTopicLabel] drops the topic attribute when topics are too many.
+// "closed"); states are the names of source.States() ("connecting", "open", "reconnecting", "closed",
+// "idle"). [WithoutTopicLabel] drops the topic attribute when topics are too many.
 //
 // One Metrics serves one client. To export several clients through one MeterProvider, create one Metrics
 // per client with [WithAttributes] telling them apart.
@@ -66,7 +66,7 @@ const (
 // DefaultBuckets are the histogram bucket boundaries, in seconds.
 var DefaultBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-var states = []source.State{source.StateConnecting, source.StateOpen, source.StateReconnecting, source.StateClosed, source.StateIdle}
+var states = source.States()
 
 // Option configures [New].
 type Option func(*config)

@@ -54,10 +54,9 @@ func Decode[T any](payload []byte, dst *Change[T]) error {
 	return DecodeEnvelope(env, dst)
 }
 
-// DecodeEnvelope decodes the rows of a parsed envelope into dst and copies
-// the envelope's other fields. dst.IDs is set to a copy of env.IDs that
-// reuses dst.IDs's capacity. Errors are [*DecodeError].
-func DecodeEnvelope[T any](env *Envelope, dst *Change[T]) error {
+// copyEnvelope copies env's fields other than the rows into dst (IDs into
+// dst.IDs's capacity) and zeroes dst.New and dst.Old.
+func copyEnvelope[T any](env *Envelope, dst *Change[T]) {
 	dst.Type = env.Type
 	dst.Schema = env.Schema
 	dst.Table = env.Table
@@ -67,6 +66,13 @@ func DecodeEnvelope[T any](env *Envelope, dst *Change[T]) error {
 	dst.IDs = append(dst.IDs[:0], env.IDs...)
 	var zero T
 	dst.New, dst.Old = zero, zero
+}
+
+// DecodeEnvelope decodes the rows of a parsed envelope into dst and copies
+// the envelope's other fields. dst.IDs is set to a copy of env.IDs that
+// reuses dst.IDs's capacity. Errors are [*DecodeError].
+func DecodeEnvelope[T any](env *Envelope, dst *Change[T]) error {
+	copyEnvelope(env, dst)
 	if env.Record != nil {
 		if err := decodeRow(env.Record, env.table, &dst.New); err != nil {
 			err.Field = "data.record"

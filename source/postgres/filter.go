@@ -244,6 +244,12 @@ func quoteValue(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 2)
+	writeQuoted(&b, s)
+	return b.String()
+}
+
+// writeQuoted writes s double-quoted, with " and \ escaped by a backslash.
+func writeQuoted(b *strings.Builder, s string) {
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
@@ -252,7 +258,6 @@ func quoteValue(s string) string {
 		b.WriteByte(s[i])
 	}
 	b.WriteByte('"')
-	return b.String()
 }
 
 func needsQuotes(s string) bool {
@@ -280,12 +285,5 @@ func writeArrayElement(b *strings.Builder, s string) {
 		b.WriteString(s)
 		return
 	}
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
+	writeQuoted(b, s)
 }

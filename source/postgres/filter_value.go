@@ -26,32 +26,6 @@ func scalarText(v any) (string, error) {
 		return "", errors.New("nil value (use Is(column, IsNull) to match NULL)")
 	case string:
 		return checkedText(x)
-	case bool:
-		return strconv.FormatBool(x), nil
-	case int:
-		return strconv.Itoa(x), nil
-	case int8:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int16:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case uint:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint8:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint16:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10), nil
-	case uint64:
-		return strconv.FormatUint(x, 10), nil
-	case float32:
-		return floatText(float64(x), 32), nil
-	case float64:
-		return floatText(x, 64), nil
 	case json.Number:
 		if !isJSONNumber(string(x)) {
 			return "", fmt.Errorf("json.Number %q is not a number", string(x))
@@ -70,7 +44,8 @@ func scalarText(v any) (string, error) {
 	case fmt.Stringer:
 		return checkedText(x.String())
 	}
-	// Named types of basic kinds (type Status string, type ID int64).
+	// Basic kinds, named or not (bool, int64, type Status string, type ID
+	// int64): none of them is a TextMarshaler or Stringer unless named.
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
 	case reflect.String:
@@ -143,34 +118,35 @@ func isJSONNumber(s string) bool {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 	default:
 		return false
 	}
 	if i < len(s) && s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		j := skipDigits(s, i+1)
+		if j == i+1 {
 			return false
 		}
+		i = j
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		j := skipDigits(s, i)
+		if j == i {
 			return false
 		}
+		i = j
 	}
 	return i == len(s)
+}
+
+// skipDigits returns the index past the decimal digits that start s[i:].
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }

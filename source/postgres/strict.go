@@ -49,15 +49,7 @@ func CheckColumns[T any](env *Envelope) error {
 // converted by its column type. A row unmarshal rejects is reported as a
 // [*DecodeError] for its field.
 func DecodeEnvelopeWith[T any](env *Envelope, dst *Change[T], unmarshal func(data []byte, v any) error) error {
-	dst.Type = env.Type
-	dst.Schema = env.Schema
-	dst.Table = env.Table
-	dst.CommitTimestamp = env.CommitTimestamp
-	dst.Errors = env.Errors
-	dst.Columns = env.Columns
-	dst.IDs = append(dst.IDs[:0], env.IDs...)
-	var zero T
-	dst.New, dst.Old = zero, zero
+	copyEnvelope(env, dst)
 	if env.Record != nil {
 		if err := unmarshal(env.Record, &dst.New); err != nil {
 			return &DecodeError{Field: "data.record", Err: err}

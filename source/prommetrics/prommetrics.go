@@ -30,8 +30,8 @@
 //	rxrealtime_channels                                 gauge      (observed) live channels
 //
 // Outcomes are the source.Outcome* strings ("ok", "error", "timeout", "cancelled", "connection_lost",
-// "closed"); states are source.State names ("connecting", "open", "reconnecting", "closed").
-// [WithoutTopicLabel] drops the topic label when topics are too many.
+// "closed"); states are the names of source.States() ("connecting", "open", "reconnecting", "closed",
+// "idle"). [WithoutTopicLabel] drops the topic label when topics are too many.
 //
 // One Metrics serves one client. To register several clients with one registry, create one Metrics per
 // client with [WithConstLabels] telling them apart.
@@ -58,7 +58,7 @@ const (
 // DefaultBuckets are the histogram buckets, in seconds.
 var DefaultBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-var states = []source.State{source.StateConnecting, source.StateOpen, source.StateReconnecting, source.StateClosed, source.StateIdle}
+var states = source.States()
 
 // Option configures [New].
 type Option func(*config)

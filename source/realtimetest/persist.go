@@ -1,8 +1,6 @@
 package realtimetest
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -315,24 +313,4 @@ func (ch *channel) alreadyReplayed(id string) bool {
 	}
 	_, ok := ch.replayed[id]
 	return ok
-}
-
-// newUUIDv4 returns a random (version 4) UUID, as gen_random_uuid()
-// gives realtime.messages ids.
-func newUUIDv4() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], u[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], u[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], u[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], u[10:])
-	return string(out[:])
 }

@@ -50,7 +50,21 @@ func newUUIDv1() string {
 	u[8] = byte(seq>>8)&0x3f | 0x80
 	u[9] = byte(seq)
 	copy(u[10:], node[:])
+	return formatUUID(u)
+}
 
+// newUUIDv4 returns a random (version 4) UUID, as gen_random_uuid()
+// gives realtime.messages ids.
+func newUUIDv4() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return formatUUID(u)
+}
+
+// formatUUID writes u in the canonical 8-4-4-4-12 hex form.
+func formatUUID(u [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], u[0:4])
 	out[8] = '-'

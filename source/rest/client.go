@@ -181,11 +181,7 @@ func (bc *broadcastConfig) query(private bool) (string, error) {
 // The server relays it as a broadcast with that event and payload.
 // [Persist] and [PersistTTL] ask the server to store it for replay.
 func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any, private bool, opts ...BroadcastOption) error {
-	topic, err := checkTarget(-1, topic, event)
-	if err != nil {
-		return err
-	}
-	query, err := broadcastQuery(private, opts)
+	target, err := c.singleTarget(topic, event, private, opts)
 	if err != nil {
 		return err
 	}
@@ -196,7 +192,7 @@ func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any
 	if err != nil {
 		return &MessageError{Index: -1, Field: "payload", Reason: "cannot encode as JSON", Err: err}
 	}
-	return c.post(ctx, c.singleURL(topic, event, query), "application/json", body)
+	return c.post(ctx, target, "application/json", body)
 }
 
 // BroadcastBinary sends data as a binary broadcast (application/octet-stream)
@@ -204,18 +200,28 @@ func (c *Client) Broadcast(ctx context.Context, topic, event string, payload any
 // as a binary frame; those on 1.0.0 do not receive it. [Persist] and
 // [PersistTTL] ask the server to store it for replay.
 func (c *Client) BroadcastBinary(ctx context.Context, topic, event string, data []byte, private bool, opts ...BroadcastOption) error {
-	topic, err := checkTarget(-1, topic, event)
-	if err != nil {
-		return err
-	}
-	query, err := broadcastQuery(private, opts)
+	target, err := c.singleTarget(topic, event, private, opts)
 	if err != nil {
 		return err
 	}
 	if data == nil {
 		return &MessageError{Index: -1, Field: "payload", Reason: "nil payload"}
 	}
-	return c.post(ctx, c.singleURL(topic, event, query), "application/octet-stream", data)
+	return c.post(ctx, target, "application/octet-stream", data)
+}
+
+// singleTarget checks topic and event, applies opts and returns the
+// single-message endpoint for them.
+func (c *Client) singleTarget(topic, event string, private bool, opts []BroadcastOption) (*url.URL, error) {
+	topic, err := checkTarget(-1, topic, event)
+	if err != nil {
+		return nil, err
+	}
+	query, err := broadcastQuery(private, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.singleURL(topic, event, query), nil
 }
 
 // broadcastQuery applies opts and returns the single-message query.

@@ -96,30 +96,21 @@ func Skip(data []byte, i int) (int, error) {
 			return i, errAt(i, reasonEOF)
 		}
 		switch c := data[i]; c {
-		case '{':
+		case '{', '[':
 			if st.depth >= maxDepth {
 				return i, errAt(i, reasonDepth)
 			}
 			i = SkipSpace(data, i+1)
-			if i < len(data) && data[i] == '}' {
+			if i < len(data) && data[i] == c+('}'-'{') { // '}' or ']', both two past their opener
 				i++
 				break
 			}
-			st.push(true)
-			if i, err = skipKey(data, i); err != nil {
-				return i, err
+			st.push(c == '{')
+			if c == '{' {
+				if i, err = skipKey(data, i); err != nil {
+					return i, err
+				}
 			}
-			continue
-		case '[':
-			if st.depth >= maxDepth {
-				return i, errAt(i, reasonDepth)
-			}
-			i = SkipSpace(data, i+1)
-			if i < len(data) && data[i] == ']' {
-				i++
-				break
-			}
-			st.push(false)
 			continue
 		case '"':
 			if i, err = skipString(data, i); err != nil {
@@ -240,15 +231,9 @@ func skipNumber(data []byte, i int) (int, error) {
 		return j, errAt(j, reasonNumber)
 	}
 	if j < n && data[j] == '.' {
-		j++
-		if j >= n {
-			return j, errAt(j, reasonEOF)
-		}
-		if !isDigit(data[j]) {
-			return j, errAt(j, reasonNumber)
-		}
-		for j < n && isDigit(data[j]) {
-			j++
+		var err error
+		if j, err = skipDigits(data, j+1); err != nil {
+			return j, err
 		}
 	}
 	if j < n && (data[j] == 'e' || data[j] == 'E') {
@@ -256,15 +241,22 @@ func skipNumber(data []byte, i int) (int, error) {
 		if j < n && (data[j] == '+' || data[j] == '-') {
 			j++
 		}
-		if j >= n {
-			return j, errAt(j, reasonEOF)
-		}
-		if !isDigit(data[j]) {
-			return j, errAt(j, reasonNumber)
-		}
-		for j < n && isDigit(data[j]) {
-			j++
-		}
+		return skipDigits(data, j)
+	}
+	return j, nil
+}
+
+// skipDigits reads the one or more digits a fraction or an exponent must
+// have, starting at data[j].
+func skipDigits(data []byte, j int) (int, error) {
+	if j >= len(data) {
+		return j, errAt(j, reasonEOF)
+	}
+	if !isDigit(data[j]) {
+		return j, errAt(j, reasonNumber)
+	}
+	for j < len(data) && isDigit(data[j]) {
+		j++
 	}
 	return j, nil
 }

@@ -55,23 +55,8 @@ func AppendUnescaped(dst, raw []byte) []byte {
 			break
 		}
 		switch c := raw[i+1]; c {
-		case '"', '\\', '/':
-			dst = append(dst, c)
-			i += 2
-		case 'b':
-			dst = append(dst, '\b')
-			i += 2
-		case 'f':
-			dst = append(dst, '\f')
-			i += 2
-		case 'n':
-			dst = append(dst, '\n')
-			i += 2
-		case 'r':
-			dst = append(dst, '\r')
-			i += 2
-		case 't':
-			dst = append(dst, '\t')
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			dst = append(dst, unescaped[c])
 			i += 2
 		case 'u':
 			r := hex4(raw, i+2)
@@ -104,6 +89,10 @@ func AppendUnescaped(dst, raw []byte) []byte {
 	}
 	return append(dst, raw[start:]...)
 }
+
+// unescaped[c] is the byte that the escape \c stands for, for the
+// escapes of one character.
+var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
 // hex4 decodes four hex digits at raw[i:i+4], or returns -1.
 func hex4(raw []byte, i int) rune {
