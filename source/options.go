@@ -65,7 +65,9 @@ type config struct {
 	dialTimeout       time.Duration
 	idleAfter         time.Duration // WithIdleDisconnect; 0: never
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
-	err               error // the first invalid option, reported by New
+	joinLimiter       *JoinLimiter // WithJoinRate, WithJoinLimiter; nil: joins are not paced
+	channelsPerSocket int          // WithChannelsPerSocket (Pool only); 0: DefaultChannelsPerSocket
+	err               error        // the first invalid option, reported by New
 }
 
 // fail records the first invalid option: New returns it, wrapping
