@@ -315,6 +315,9 @@ func (ch *Channel) giveUp(ctxErr error) error {
 // not open it only marks the channel errored: the next socket open joins
 // it (with the token fetched for that connection).
 func (ch *Channel) join() {
+	if ch.c.paceJoin(ch) { // WithJoinRate: this join goes out later (pace.go)
+		return
+	}
 	ch.c.wakeIfIdle() // a channel wants the socket: end an idle disconnect
 	ch.sendMu.Lock()
 	defer ch.sendMu.Unlock()

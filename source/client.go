@@ -332,6 +332,7 @@ func (c *Client) shutdown(err error) {
 	outbox := c.outbox
 	c.outbox = nil
 	c.mu.Unlock()
+	c.cfg.joinLimiter.forget(c) // paced joins of this client will never go out
 	closedErr := ErrClosed
 	if err != nil {
 		closedErr = err

@@ -67,7 +67,9 @@ type config struct {
 	idleAfter         time.Duration // WithIdleDisconnect; 0: never
 	httpClient        *http.Client  // for the REST API (Client.REST); nil: http.DefaultClient's settings
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
-	err               error // the first invalid option, reported by New
+	joinLimiter       *JoinLimiter // WithJoinRate, WithJoinLimiter; nil: joins are not paced
+	channelsPerSocket int          // WithChannelsPerSocket (Pool only); 0: DefaultChannelsPerSocket
+	err               error        // the first invalid option, reported by New
 }
 
 // fail records the first invalid option: New returns it, wrapping
