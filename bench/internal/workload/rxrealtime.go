@@ -104,12 +104,17 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		allOnce     sync.Once
 		wg          sync.WaitGroup
 	)
+	var recs []*Recorder // one per consumer goroutine
 	consume := func(changes <-chan postgres.Change[frames.Row]) {
 		wg.Add(1)
+		rec := NewRecorder(s)
+		recs = append(recs, rec)
 		go func() {
 			defer wg.Done()
 			for chg := range changes {
-				now := time.Now().UnixNano()
+				t := time.Now()
+				now := t.UnixNano()
+				rec.Add(chg.New.CreatedAt, t)
 				firstAt.CompareAndSwap(0, now)
 				idSum.Add(chg.New.ID)
 				lastAt.Store(now)
@@ -156,6 +161,13 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		r := Result{Msgs: int(msgs.Load()), IDSum: idSum.Load(), Decoded: true}
 		if f := firstAt.Load(); f != 0 {
 			r.Elapsed = time.Duration(lastAt.Load() - f)
+		}
+		if s.Rate > 0 {
+			var all []time.Duration
+			for _, rec := range recs {
+				all = append(all, rec.samples...)
+			}
+			r.Latency = Summarize(all)
 		}
 		return r
 	}
