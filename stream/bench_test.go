@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rxrealtime/rxrealtime/operators"
@@ -37,6 +38,57 @@ func BenchmarkHubEmit(b *testing.B) {
 			cancel()
 		})
 	}
+}
+
+// BenchmarkHubEmitNeverWait is BenchmarkHubEmit at a NeverWait hub (the kind the socket feeds): the
+// consumers choose Block, so their slice mailboxes grow instead of dropping, and ns/op covers the emit, the
+// consumer's wake-ups and its delivery, up to the last value received. observe is the same path ending in
+// an Observe channel read by a range loop, as in a user's program.
+func BenchmarkHubEmitNeverWait(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprintf("consumers=%d", n), func(b *testing.B) {
+			h := stream.NewHub[int](stream.NeverWait())
+			var got atomic.Int64
+			subs := make([]*stream.Subscription, n)
+			for i := range subs {
+				subs[i] = h.Stream().Subscribe(context.Background(), func(int) { got.Add(1) }, stream.Block(), stream.WithBuffer(1024))
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				h.Emit(i)
+			}
+			for got.Load() != int64(b.N*n) {
+				runtime.Gosched()
+			}
+			b.StopTimer()
+			h.Complete(nil)
+			for _, s := range subs {
+				<-s.Done()
+			}
+		})
+	}
+	b.Run("observe", func(b *testing.B) {
+		h := stream.NewHub[int](stream.NeverWait())
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		out := h.Stream().Observe(ctx, stream.Block(), stream.WithBuffer(1024))
+		done := make(chan int)
+		go func() {
+			n := 0
+			for range out {
+				n++
+			}
+			done <- n
+		}()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			h.Emit(i)
+		}
+		h.Complete(nil)
+		if n := <-done; n != b.N {
+			b.Fatalf("received %d of %d", n, b.N)
+		}
+	})
 }
 
 // BenchmarkHubEmitDropNewest measures Emit alone: consumers never read (their mailbox is full), so each Emit is

@@ -225,6 +225,7 @@ type params struct {
 	vsn      frames.Vsn
 	n        int
 	channels int
+	rate     int // frames per second; 0: as fast as the socket takes them
 }
 
 func (s *Server) parseQuery(uri []byte, p *params) error {
@@ -237,7 +238,7 @@ func (s *Server) parseQuery(uri []byte, p *params) error {
 		return ws.RejectConnectionError(ws.RejectionStatus(403), ws.RejectionReason("unsupported vsn"))
 	}
 	p.n, p.channels = s.cfg.frames, 1
-	for name, dst := range map[string]*int{"n": &p.n, "channels": &p.channels} {
+	for name, dst := range map[string]*int{"n": &p.n, "channels": &p.channels, "rate": &p.rate} {
 		if v := q.Get(name); v != "" {
 			if *dst, err = strconv.Atoi(v); err != nil || *dst < 0 {
 				return ws.RejectConnectionError(ws.RejectionStatus(400), ws.RejectionReason("bad "+name))

@@ -52,6 +52,7 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 	defer c.close()
 
 	r := Result{Decoded: true}
+	rec := NewRecorder(s)
 	var start time.Time
 	for _, t := range frames.Topics(s.Channels) {
 		if _, err := c.join(t); err != nil {
@@ -64,7 +65,7 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 			return r, runErr(ctx, err)
 		}
 		msgs := r.Msgs
-		done, err := f.decode(s.Vsn, text, &r)
+		done, err := f.decode(s.Vsn, text, &r, rec)
 		if err != nil {
 			return r, err
 		}
@@ -73,6 +74,7 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 		}
 		if done {
 			r.Elapsed = since(start)
+			r.Latency = rec.Summary()
 			return r, nil
 		}
 	}
@@ -80,7 +82,7 @@ func (f floor) Run(ctx context.Context, s Spec) (Result, error) {
 
 // decode decodes one frame, counting a change into r; it reports whether
 // the frame ended the burst.
-func (f floor) decode(v frames.Vsn, text []byte, r *Result) (bool, error) {
+func (f floor) decode(v frames.Vsn, text []byte, r *Result, rec *Recorder) (bool, error) {
 	if v == frames.V1 {
 		var m frames.V1Frame
 		if err := f.d.Unmarshal(text, &m); err != nil {
@@ -90,6 +92,7 @@ func (f floor) decode(v frames.Vsn, text []byte, r *Result) (bool, error) {
 		case frames.Event:
 			r.Msgs++
 			r.IDSum += m.Payload.Data.Record.ID
+			rec.Add(m.Payload.Data.Record.CreatedAt, time.Now())
 			return false, nil
 		case frames.BroadcastEvent:
 			return true, nil
@@ -108,6 +111,7 @@ func (f floor) decode(v frames.Vsn, text []byte, r *Result) (bool, error) {
 		}
 		r.Msgs++
 		r.IDSum += p.Data.Record.ID
+		rec.Add(p.Data.Record.CreatedAt, time.Now())
 	case frames.BroadcastEvent:
 		return true, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rxrealtime/rxrealtime/operators"
 	rx "github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -37,6 +38,16 @@ func (r rxRealtime) Name() string {
 	}
 	return "rxrealtime"
 }
+
+// lossless is how the receive workloads consume: stream.Block, the explicit
+// choice of a consumer that must see every change. The socket's streams
+// never wait for a consumer; their default (stream.DropNewest past
+// source.DefaultStreamBuffer) drops changes whenever the consumer's row
+// decoding falls more than a buffer behind the reader, which a burst sent
+// as fast as the socket takes it does: about 6 % of 200,000 frames
+// (workload 1, vsn 2). Block keeps them, and the mailbox grows instead
+// while the consumer is behind (counted in peak RSS).
+var lossless = []stream.ObserveOption{stream.Block()}
 
 var binding = postgres.Binding{Event: postgres.Insert, Schema: frames.Schema, Table: frames.Table}
 
@@ -93,12 +104,17 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		allOnce     sync.Once
 		wg          sync.WaitGroup
 	)
+	var recs []*Recorder // one per consumer goroutine
 	consume := func(changes <-chan postgres.Change[frames.Row]) {
 		wg.Add(1)
+		rec := NewRecorder(s)
+		recs = append(recs, rec)
 		go func() {
 			defer wg.Done()
 			for chg := range changes {
-				now := time.Now().UnixNano()
+				t := time.Now()
+				now := t.UnixNano()
+				rec.Add(chg.New.CreatedAt, t)
 				firstAt.CompareAndSwap(0, now)
 				idSum.Add(chg.New.ID)
 				lastAt.Store(now)
@@ -117,18 +133,27 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		chans = append(chans, ch)
 		if !r.all {
 			for range s.Pipelines {
-				consume(rx.Changes[frames.Row](ch).Observe(runCtx))
+				consume(rx.Changes[frames.Row](ch).Observe(runCtx, lossless...))
 			}
 		}
 	}
 	if r.all {
 		for range s.Pipelines {
-			consume(rx.AllChanges[frames.Row](c).Observe(runCtx))
+			consume(rx.AllChanges[frames.Row](c).Observe(runCtx, lossless...))
 		}
 	}
-	done := rx.Broadcasts[json.RawMessage](chans[0], frames.DoneEvent).Observe(runCtx)
+	// The end-of-burst broadcast is consumed losslessly too: a Broadcasts
+	// stream filters its channel's messages on its own goroutine, so its
+	// mailbox holds every change of the burst as well, and with the default
+	// policy the broadcast itself was dropped in about 1 run in 10.
+	done := rx.Broadcasts[json.RawMessage](chans[0], frames.DoneEvent).Observe(runCtx, lossless...)
 	if err := subscribeAll(ctx, chans); err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("workload: rxrealtime: subscribe: %w", err)
+	}
+	stuck := func(stage string) error {
+		st := c.Stats()
+		return fmt.Errorf("workload: rxrealtime: %s: %w (%d of %d changes delivered; client: %d frames in, %d dropped, %d slow-consumer episodes, %d reconnects, state %v)",
+			stage, ctx.Err(), msgs.Load(), want, st.FramesIn, st.Dropped, st.SlowConsumers, st.Reconnects, st.State)
 	}
 	finish := func() Result {
 		cancel()
@@ -137,17 +162,26 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 		if f := firstAt.Load(); f != 0 {
 			r.Elapsed = time.Duration(lastAt.Load() - f)
 		}
+		if s.Rate > 0 {
+			var all []time.Duration
+			for _, rec := range recs {
+				all = append(all, rec.samples...)
+			}
+			r.Latency = Summarize(all)
+		}
 		return r
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return finish(), ctx.Err()
+		err := stuck("waiting for the end of the burst")
+		return finish(), err
 	}
 	select {
 	case <-allIn:
 	case <-ctx.Done():
-		return finish(), ctx.Err()
+		err := stuck("waiting for every change")
+		return finish(), err
 	}
 	return finish(), nil
 }

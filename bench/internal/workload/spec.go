@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -34,6 +36,12 @@ type Spec struct {
 	// Pipelines is how many consumers observe each channel; 0 means 1.
 	// Each consumer receives every change of its channel.
 	Pipelines int
+	// Rate, if above 0, makes the source pace the frames at Rate per
+	// second, each stamped with the time it is written (the row's
+	// created_at): the latency workload. Runners then measure, per change,
+	// the time from that write to the change reaching the user's loop, and
+	// report it in Result.Latency.
+	Rate int
 }
 
 // Norm returns s with Channels and Pipelines at least 1.
@@ -50,6 +58,9 @@ func (s Spec) Params() url.Values {
 	q := url.Values{}
 	q.Set("n", strconv.Itoa(s.Frames))
 	q.Set("channels", strconv.Itoa(s.Channels))
+	if s.Rate > 0 {
+		q.Set("rate", strconv.Itoa(s.Rate))
+	}
 	return q
 }
 
@@ -73,6 +84,60 @@ type Result struct {
 	// connecting and joining (10,000 joins for workload 3) stay out of the
 	// rate.
 	Elapsed time.Duration
+	// Latency summarizes, for a paced run (Spec.Rate > 0), the time from
+	// the source's write of each change to its delivery; nil otherwise.
+	Latency *Latency
+}
+
+// Latency is a summary of per-change latencies.
+type Latency struct {
+	P50, P99, P999, Max time.Duration
+}
+
+// Summarize returns the percentiles of samples (which it sorts), or nil if
+// there are none.
+func Summarize(samples []time.Duration) *Latency {
+	if len(samples) == 0 {
+		return nil
+	}
+	slices.Sort(samples)
+	at := func(q float64) time.Duration {
+		i := int(math.Ceil(q*float64(len(samples)))) - 1
+		return samples[min(max(i, 0), len(samples)-1)]
+	}
+	return &Latency{P50: at(0.50), P99: at(0.99), P999: at(0.999), Max: samples[len(samples)-1]}
+}
+
+// Recorder collects per-change latencies of a paced run; the zero
+// Recorder (or a nil one) records nothing.
+type Recorder struct {
+	on      bool
+	samples []time.Duration
+}
+
+// NewRecorder returns a recorder for s: active if s is paced, with room
+// for every change.
+func NewRecorder(s Spec) *Recorder {
+	if s.Rate <= 0 {
+		return &Recorder{}
+	}
+	return &Recorder{on: true, samples: make([]time.Duration, 0, s.Norm().Frames*s.Norm().Pipelines)}
+}
+
+// Add records one change written by the source at sent and delivered now.
+// It is not safe for concurrent use.
+func (r *Recorder) Add(sent, now time.Time) {
+	if r != nil && r.on {
+		r.samples = append(r.samples, now.Sub(sent))
+	}
+}
+
+// Summary returns the latency summary, nil if nothing was recorded.
+func (r *Recorder) Summary() *Latency {
+	if r == nil || !r.on {
+		return nil
+	}
+	return Summarize(r.samples)
 }
 
 // Rate returns delivered messages per second.

@@ -186,3 +186,38 @@ func TestDecodersAgreeWithEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestPacedRunReportsLatencies(t *testing.T) {
+	src := startSource(t)
+	for _, r := range []Runner{Floor(GoccyJSON), RxRealtime()} {
+		for _, v := range []frames.Vsn{frames.V1, frames.V2} {
+			spec := Spec{Endpoint: src.Endpoint(), Vsn: v, Frames: 200, Rate: 2000}
+			start := time.Now()
+			res, err := r.Run(ctxFor(t), spec)
+			require.NoError(t, err, "%s %s", r.Name(), v)
+			b, err := src.Burst(v, 1)
+			require.NoError(t, err)
+			require.NoError(t, Check(spec, b, res))
+			// 200 frames at 2,000/s take 100 ms: the source paced them.
+			assert.GreaterOrEqual(t, time.Since(start), 95*time.Millisecond, r.Name())
+			require.NotNil(t, res.Latency, r.Name())
+			l := res.Latency
+			assert.Positive(t, l.P50)
+			assert.True(t, l.P50 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max, "%+v", *l)
+			assert.Less(t, l.P50, 5*time.Second, "latencies are measured from the write, not from a fixed stamp")
+		}
+	}
+	res, err := Floor(GoccyJSON).Run(ctxFor(t), Spec{Endpoint: src.Endpoint(), Vsn: frames.V2, Frames: 50})
+	require.NoError(t, err)
+	assert.Nil(t, res.Latency, "an unpaced run reports no latencies")
+}
+
+func TestSummarize(t *testing.T) {
+	assert.Nil(t, Summarize(nil))
+	xs := make([]time.Duration, 1000)
+	for i := range xs {
+		xs[len(xs)-1-i] = time.Duration(i+1) * time.Microsecond
+	}
+	l := Summarize(xs)
+	assert.Equal(t, Latency{P50: 500 * time.Microsecond, P99: 990 * time.Microsecond, P999: 999 * time.Microsecond, Max: 1000 * time.Microsecond}, *l)
+}

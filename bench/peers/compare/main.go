@@ -7,11 +7,18 @@
 // Run it from bench/peers, or through bench/compare.sh from anywhere:
 //
 //	go run ./compare [-rounds 5] [-n 200000] [-vsn 2.0.0] [-runners source,floor/goccy,...]
+//	                 [-latency-rate 10000] [-latency 10s] [-latency-rounds 1] [-latency-runners ...]
 //
 // Each run is a fresh subprocess (the Go runners are one binary built into
 // bench/peers/bin, realtime-js is node js/run.mjs), so peak RSS is the
 // client's own (getrusage ru_maxrss of the child). Rounds alternate the
 // runners (A B C D A B C D ...) so drift on the machine hits all of them.
+//
+// Then it runs the latency workload (latency.go): the source paces frames at
+// -latency-rate per second for -latency (at most -n frames), and floor/goccy,
+// rxrealtime and realtime-js report p50/p99/p999/max from the source's write
+// to the user's loop, printed as a table before the ratio lines.
+// -latency-rate 0 skips it.
 //
 // The output ends with exactly three lines:
 //
@@ -29,6 +36,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,14 +52,20 @@ func main() {
 	vsn := flag.String("vsn", "2.0.0", "serializer: 1.0.0 or 2.0.0")
 	list := flag.String("runners", defaultRunners, "comma-separated runners, in round order")
 	timeout := flag.Duration("timeout", 2*time.Minute, "per-run timeout")
+	lat := latencyFlags{}
+	flag.IntVar(&lat.rate, "latency-rate", 10_000, "latency workload: frames per second (0: skip the workload)")
+	flag.DurationVar(&lat.duration, "latency", 10*time.Second, "latency workload: how long each run is paced (at most -n frames)")
+	flag.IntVar(&lat.rounds, "latency-rounds", 1, "latency workload: rounds")
+	latList := flag.String("latency-runners", defaultLatencyRunners, "latency workload: comma-separated runners, in round order")
 	flag.Parse()
-	if err := run(*rounds, *n, *vsn, strings.Split(*list, ","), *timeout); err != nil {
+	lat.names = strings.Split(*latList, ",")
+	if err := run(*rounds, *n, *vsn, strings.Split(*list, ","), *timeout, lat); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rounds, n int, vsn string, names []string, timeout time.Duration) error {
+func run(rounds, n int, vsn string, names []string, timeout time.Duration, lat latencyFlags) error {
 	v, err := frames.ParseVsn(vsn)
 	if err != nil {
 		return err
@@ -63,7 +77,7 @@ func run(rounds, n int, vsn string, names []string, timeout time.Duration) error
 	if err != nil {
 		return err
 	}
-	env, err := prepare(dir, names)
+	env, err := prepare(dir, append(slices.Clone(names), lat.names...))
 	if err != nil {
 		return err
 	}
@@ -98,6 +112,10 @@ func run(rounds, n int, vsn string, names []string, timeout time.Duration) error
 
 	printTable(os.Stdout, names, results)
 	fmt.Println()
+	if lat.rate > 0 {
+		runLatency(env, src.Endpoint(), v, n, timeout, burst, lat)
+		fmt.Println()
+	}
 	printSummary(os.Stdout, results)
 	return nil
 }

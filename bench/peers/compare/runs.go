@@ -42,6 +42,12 @@ func (o outcome) summary() string {
 // runOnce runs one runner subprocess and checks its report against the
 // burst.
 func runOnce(e *env, name, endpoint string, v frames.Vsn, n int, timeout time.Duration, b *frames.Burst) outcome {
+	return runPaced(e, name, endpoint, v, n, 0, timeout, b)
+}
+
+// runPaced is runOnce for a paced run (rate frames/s, the latency
+// workload) when rate > 0.
+func runPaced(e *env, name, endpoint string, v frames.Vsn, n, rate int, timeout time.Duration, b *frames.Burst) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 	defer cancel()
 	var cmd *exec.Cmd
@@ -51,10 +57,10 @@ func runOnce(e *env, name, endpoint string, v frames.Vsn, n int, timeout time.Du
 		}
 		cmd = exec.CommandContext(ctx, e.node, filepath.Join(e.dir, "js", "run.mjs"),
 			"--endpoint", endpoint, "--vsn", v.String(), "--n", strconv.Itoa(n),
-			"--timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10))
+			"--timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10), "--rate", strconv.Itoa(rate))
 	} else {
 		cmd = exec.CommandContext(ctx, e.runner, "-runner", name, "-endpoint", endpoint,
-			"-vsn", v.String(), "-n", strconv.Itoa(n), "-timeout", timeout.String())
+			"-vsn", v.String(), "-n", strconv.Itoa(n), "-timeout", timeout.String(), "-rate", strconv.Itoa(rate))
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -84,6 +90,8 @@ func runOnce(e *env, name, endpoint string, v frames.Vsn, n int, timeout time.Du
 	spec := workload.Spec{Vsn: v, Frames: n}
 	if err := workload.Check(spec, b, o.rep.Result()); err != nil {
 		o.err = err
+	} else if rate > 0 && o.rep.Result().Latency == nil {
+		o.err = errors.New("paced run without latencies")
 	}
 	return o
 }

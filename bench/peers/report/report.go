@@ -26,16 +26,26 @@ type Report struct {
 	// (runtime.MemStats deltas); absent for non-Go runners.
 	Mallocs    *uint64 `json:"mallocs,omitempty"`
 	AllocBytes *uint64 `json:"alloc_bytes,omitempty"`
-	NotReady   bool    `json:"not_ready,omitempty"`
-	Error      string  `json:"error,omitempty"`
+	// LatencyNS is [p50, p99, p999, max] of a paced run, in nanoseconds.
+	LatencyNS []int64 `json:"latency_ns,omitempty"`
+	NotReady  bool    `json:"not_ready,omitempty"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // FromResult fills a report from a workload result.
 func FromResult(name string, r workload.Result) Report {
-	return Report{Runner: name, Msgs: r.Msgs, IDSum: r.IDSum, Decoded: r.Decoded, ElapsedNS: int64(r.Elapsed)}
+	rep := Report{Runner: name, Msgs: r.Msgs, IDSum: r.IDSum, Decoded: r.Decoded, ElapsedNS: int64(r.Elapsed)}
+	if l := r.Latency; l != nil {
+		rep.LatencyNS = []int64{int64(l.P50), int64(l.P99), int64(l.P999), int64(l.Max)}
+	}
+	return rep
 }
 
 // Result returns the workload result the report describes.
 func (r Report) Result() workload.Result {
-	return workload.Result{Msgs: r.Msgs, IDSum: r.IDSum, Decoded: r.Decoded, Elapsed: time.Duration(r.ElapsedNS)}
+	res := workload.Result{Msgs: r.Msgs, IDSum: r.IDSum, Decoded: r.Decoded, Elapsed: time.Duration(r.ElapsedNS)}
+	if l := r.LatencyNS; len(l) == 4 {
+		res.Latency = &workload.Latency{P50: time.Duration(l[0]), P99: time.Duration(l[1]), P999: time.Duration(l[2]), Max: time.Duration(l[3])}
+	}
+	return res
 }

@@ -54,6 +54,7 @@ func main() {
 	vsn := flag.String("vsn", "2.0.0", "serializer: 1.0.0 or 2.0.0")
 	n := flag.Int("n", 100_000, "change frames to receive")
 	channels := flag.Int("channels", 1, "channels to join")
+	rate := flag.Int("rate", 0, "paced run (latency workload): frames per second; 0: as fast as possible")
 	timeout := flag.Duration("timeout", 2*time.Minute, "give up after this long")
 	flag.Parse()
 
@@ -68,7 +69,7 @@ func main() {
 		os.Exit(report.ExitFailed)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	spec := workload.Spec{Endpoint: *endpoint, Vsn: v, Frames: *n, Channels: *channels}
+	spec := workload.Spec{Endpoint: *endpoint, Vsn: v, Frames: *n, Channels: *channels, Rate: *rate}
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
