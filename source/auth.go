@@ -43,13 +43,7 @@ func (c *Client) distributeToken(ctx context.Context, token string) error {
 	var payload []byte
 	var first error
 	for _, ch := range chans {
-		ch.mu.Lock()
-		send := ch.state == stJoined && ch.joinToken != token
-		if send {
-			ch.joinToken = token // the channel has it now
-		}
-		ch.mu.Unlock()
-		if !send {
+		if !ch.takeToken(token) {
 			continue
 		}
 		if payload == nil {

@@ -748,21 +748,38 @@ func (ch *Channel) finish(err error) {
 	ch.leftJoined()
 	// The client forgets the channel before the final CLOSED and Done, so
 	// that a user who sees either can reuse the name at once.
-	c := ch.c
-	c.mu.Lock()
-	if c.channels[ch.topic] == ch {
-		delete(c.channels, ch.topic)
-		c.channelGoneLocked()
-	}
-	// Detach under c.mu, so a new channel of the same name cannot attach
-	// to this route and share the streams it completes: every stream of
-	// the channel ends here, whatever closed it.
-	c.router.detach(ch.rt, err)
-	c.mu.Unlock()
+	ch.c.forget(ch, err)
 	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
 	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
+}
+
+// takeToken reports whether the joined channel must be sent token (it
+// holds another one), and records that it has it. Decided under ch.mu, as
+// the join reply does, so a token goes out once.
+func (ch *Channel) takeToken(token string) bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.state != stJoined || ch.joinToken == token {
+		return false
+	}
+	ch.joinToken = token
+	return true
+}
+
+// forget removes a channel closed for good from the client and completes
+// its streams with err. Under c.mu, so that a new channel of the same name
+// cannot attach to the route and share the streams it completes: every
+// stream of the channel ends here, whatever closed it.
+func (c *Client) forget(ch *Channel, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.channels[ch.topic] == ch {
+		delete(c.channels, ch.topic)
+		c.channelGoneLocked()
+	}
+	c.router.detach(ch.rt, err)
 }
 
 // sendToken pushes an access_token refresh to the joined channel. The

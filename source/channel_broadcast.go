@@ -65,8 +65,18 @@ func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
 // broadcasts is the stream of Broadcasts, with the payloads decoded by
 // decode.
 func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, binary bool, dst *T) error) stream.Stream[Broadcast[T]] {
-	msgs := ch.Messages()
 	all := event == "" || event == "*"
+	// The reader keeps the channel's other traffic (postgres changes, presence, other events of binary
+	// broadcasts) out of this consumer's mailbox: it cannot make the consumer slow.
+	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool {
+		if m.Event != phoenix.EventBroadcast {
+			return false
+		}
+		if !all && (m.Kind == phoenix.KindUserBroadcast || m.Kind == phoenix.KindUserBroadcastPush) {
+			return strings.EqualFold(m.UserEvent, event)
+		}
+		return true
+	})
 	return stream.Derive(msgs, func(ctx context.Context, emit func(Broadcast[T]) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventBroadcast {

@@ -74,7 +74,7 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
-	msgs := ch.Messages()
+	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
 	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {

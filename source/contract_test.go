@@ -523,3 +523,35 @@ func TestAll2SaysWhyAChannelStreamEnded(t *testing.T) {
 		}
 	}
 }
+
+// A broadcast consumer is not made slow by the channel's other traffic: postgres changes, presence and
+// other broadcast events never enter its mailbox.
+func TestBroadcastConsumerIgnoresOtherTraffic(t *testing.T) {
+	s := newServer(t)
+	c := connect(t, s, fast()...)
+	ctx := waitCtx(t)
+	ch, err := c.Channel("room")
+	require.NoError(t, err)
+	gate := make(chan struct{})
+	var got []int
+	sub := source.Broadcasts[int](ch, "wanted").Subscribe(ctx, func(b source.Broadcast[int]) {
+		<-gate
+		got = append(got, b.Payload)
+	}, stream.WithBuffer(16))
+	require.NoError(t, ch.Subscribe(ctx))
+	for i := range 2000 {
+		_, err := s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "room", Event: "other", Payload: []byte(fmt.Sprint(i))})
+		require.NoError(t, err)
+		if i%200 == 0 {
+			_, err = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "room", Event: "wanted", Payload: []byte(fmt.Sprint(i))})
+			require.NoError(t, err)
+		}
+	}
+	close(gate)
+	require.Eventually(t, func() bool { return sub.Delivered() == 10 }, 3*time.Second, 5*time.Millisecond)
+	assert.Zero(t, sub.Dropped())
+	assert.Zero(t, c.Stats().SlowConsumers, "2,000 other broadcasts did not fill a 16-message mailbox")
+	sub.Stop()
+	<-sub.Done()
+	assert.Equal(t, []int{0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800}, got)
+}

@@ -210,11 +210,9 @@ func (c *Client) joinedChannels() int {
 	c.mu.Unlock()
 	n := 0
 	for _, ch := range chans {
-		ch.mu.Lock()
-		if ch.state == stJoined {
+		if ch.joinedNow() {
 			n++
 		}
-		ch.mu.Unlock()
 	}
 	return n
 }

@@ -103,6 +103,7 @@ type consumer[T any] struct {
 	dropped  atomic.Uint64
 	counters *counters
 	total    *atomic.Uint64 // the hub's DropCounter, if any
+	keep     func(T) bool   // Where's filter, run by Emit; nil keeps everything
 }
 
 func (c *consumer[T]) drop() {
@@ -162,6 +163,9 @@ func (h *Hub[T]) Emit(v T) {
 		return
 	}
 	for _, c := range *p {
+		if c.keep != nil && !c.keep(v) {
+			continue
+		}
 		if c.q != nil {
 			if ev := c.q.offer(c, v, c.limit); ev != nil {
 				h.slow(ev)
@@ -187,6 +191,9 @@ func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
 	}
 	done := ctx.Done()
 	for _, c := range *p {
+		if c.keep != nil && !c.keep(v) {
+			continue
+		}
 		if c.q != nil {
 			if ev := c.q.offer(c, v, c.limit); ev != nil {
 				h.slow(ev)
@@ -246,7 +253,20 @@ func (h *Hub[T]) Stream() Stream[T] {
 	return Stream[T]{run: h.run, hubs: 1}
 }
 
-func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
+// Where returns the hot stream of the hub's values for which keep returns true. keep runs on the
+// producer's goroutine (in Emit), before the value reaches the consumer's mailbox: a consumer that wants
+// few of the hub's values neither queues nor is woken for the others, so they cannot make it a slow
+// consumer. keep must be cheap, must not block and must not call the hub. Otherwise Where is [Hub.Stream].
+func (h *Hub[T]) Where(keep func(T) bool) Stream[T] {
+	if keep == nil {
+		return h.Stream()
+	}
+	return Stream[T]{run: func(ctx context.Context, emit func(T) bool) error { return h.runWhere(ctx, emit, keep) }, hubs: 1}
+}
+
+func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error { return h.runWhere(ctx, emit, nil) }
+
+func (h *Hub[T]) runWhere(ctx context.Context, emit func(T) bool, keep func(T) bool) error {
 	if err := ctx.Err(); err != nil {
 		reportReady(ctx) // settled: this run will never register
 		return err
@@ -256,7 +276,7 @@ func (h *Hub[T]) run(ctx context.Context, emit func(T) bool) error {
 		defaults = h.cfg.defaults
 	}
 	buffer, pol, onDrop, ctr := merge(configFrom(ctx), defaults)
-	c := &consumer[T]{gone: make(chan struct{}), policy: pol, counters: ctr, limit: buffer}
+	c := &consumer[T]{gone: make(chan struct{}), policy: pol, counters: ctr, limit: buffer, keep: keep}
 	if h.cfg != nil {
 		c.total = h.cfg.dropped
 	}

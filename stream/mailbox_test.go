@@ -146,3 +146,32 @@ func TestNeverWaitHubCompleteDeliversQueue(t *testing.T) {
 		assert.Equal(t, i, v)
 	}
 }
+
+// Where filters on the producer's side: values the consumer does not want never reach its mailbox, so
+// they cannot make it slow.
+func TestHubWhereFiltersBeforeTheMailbox(t *testing.T) {
+	var mu sync.Mutex
+	slow := 0
+	h := stream.NewHub[int](stream.NeverWait(), stream.OnSlowConsumer(func(stream.SlowConsumer) {
+		mu.Lock()
+		slow++
+		mu.Unlock()
+	}))
+	gate := make(chan struct{})
+	var got []int
+	sub := h.Where(func(v int) bool { return v%100 == 0 }).Subscribe(t.Context(), func(v int) {
+		<-gate
+		got = append(got, v)
+	}, stream.WithBuffer(16))
+	for i := range 1000 {
+		h.Emit(i) // 10 wanted values: fewer than the mailbox holds
+	}
+	close(gate)
+	h.Complete(nil)
+	require.NoError(t, sub.Wait())
+	assert.Equal(t, []int{0, 100, 200, 300, 400, 500, 600, 700, 800, 900}, got)
+	assert.Zero(t, sub.Dropped())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Zero(t, slow, "the unwanted values did not fill the mailbox")
+}
