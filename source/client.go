@@ -251,8 +251,12 @@ func (c *Client) start() {
 	)
 	c.emitState(StateChange{State: StateConnecting})
 	go func() {
+		// One message the reader's goroutine reuses: dispatch keeps no pointer to it, and taking the
+		// address of each one would move it to the heap.
+		var cur phoenix.Message
 		err := conn.Run(ctx, func(m phoenix.Message) bool {
-			c.dispatch(&m)
+			cur = m
+			c.dispatch(&cur)
 			return true
 		})
 		if ctx.Err() != nil {

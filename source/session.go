@@ -183,6 +183,7 @@ func (c *Client) failed(err error) {
 
 // readLoop reads, decodes and emits frames until the socket fails.
 func (c *Client) readLoop(s *session, emit func(phoenix.Message) bool) error {
+	m := new(phoenix.Message) // one per session: decoding through the interface would move each to the heap
 	for {
 		data, binary, err := s.conn.ReadFrame()
 		if err != nil {
@@ -190,13 +191,13 @@ func (c *Client) readLoop(s *session, emit func(phoenix.Message) bool) error {
 		}
 		c.ctr.framesIn.Add(1)
 		c.ctr.bytesIn.Add(uint64(len(data)))
-		var m phoenix.Message
-		if err := c.ser.Decode(&m, data, binary); err != nil {
+		*m = phoenix.Message{}
+		if err := c.ser.Decode(m, data, binary); err != nil {
 			c.ctr.decodeErrors.Add(1)
 			c.report(err) // the server ignores malformed frames; so do we, once reported
 			continue
 		}
-		if !emit(m) {
+		if !emit(*m) {
 			return nil
 		}
 	}

@@ -1,5 +1,7 @@
 package phoenix
 
+import "sync/atomic"
+
 // intern returns a shared string equal to b for the event names, topics and
 // reply statuses that nearly every frame carries, so that decoding them does
 // not allocate. ok is false when b is not one of them.
@@ -60,5 +62,33 @@ func bytesString(b []byte) string {
 	if s, ok := intern(b); ok {
 		return s
 	}
-	return string(b)
+	if len(b) > maxCachedLen {
+		return string(b)
+	}
+	slot := &recent[hashBytes(b)%uint32(len(recent))]
+	if p := slot.Load(); p != nil && *p == string(b) { // compared without converting
+		return *p
+	}
+	s := string(b)
+	slot.Store(&s)
+	return s
+}
+
+// recent caches the other strings frames repeat (a client's topics, user events): a small direct-mapped
+// table of the last string seen per hash slot, safe for concurrent decoders (one atomic load per lookup),
+// so that a frame on a topic seen before decodes its topic without allocating. Its memory is bounded: a
+// miss replaces the slot.
+var recent [256]atomic.Pointer[string]
+
+// maxCachedLen bounds what recent keeps: topics and event names, not payload-sized strings.
+const maxCachedLen = 128
+
+// hashBytes is FNV-1a.
+func hashBytes(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
