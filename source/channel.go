@@ -244,6 +244,16 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 	return ch.waitUp(ctx)
 }
 
+// goneError is the error of an operation on the channel once it is closed
+// for good: why it closed, and [ErrClosed] too when the client closed it.
+func (ch *Channel) goneError() error {
+	err := ch.Err()
+	if err == nil && ch.c.isClosing() {
+		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
+	}
+	return closedErr(err)
+}
+
 // closedErr is the error of an operation on a channel closed for good
 // because of err (nil: left by the user).
 func closedErr(err error) error {
@@ -271,7 +281,10 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 		return nil
 	case <-ch.gone:
 		done()
-		return closedErr(ch.Err())
+		return ch.goneError()
+	case <-ch.c.stopCh:
+		done()
+		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	case <-ctx.Done():
 		return ch.giveUp(ctx.Err())
 	}
@@ -711,7 +724,8 @@ func (ch *Channel) awaitLeave(ctx context.Context, l leaving) error {
 	if l.reply != nil {
 		select {
 		case r := <-l.reply:
-			if r.err != nil && !errors.Is(r.err, ErrPushTimeout) {
+			// A leave that timed out, or that the client's Close overtook, still leaves.
+			if r.err != nil && !errors.Is(r.err, ErrPushTimeout) && !errors.Is(r.err, ErrClosed) {
 				err = r.err
 			}
 		case <-ctx.Done():

@@ -192,7 +192,13 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		raw = b
 	}
 	if sc.viaREST && !ch.joinedNow() {
-		return ch.sendREST(ctx, event, raw, binary, &sc)
+		if ch.isGone() || ch.c.isClosing() {
+			return ch.goneError() // closed for good: no transport sends for it any more
+		}
+		if err := ch.sendREST(ctx, event, raw, binary, &sc); err != nil {
+			return fmt.Errorf("rxrealtime: send %q on %q over REST: %w", event, ch.topic, err)
+		}
+		return nil
 	}
 	if err := ch.waitJoined(ctx, sc.timeout); err != nil {
 		return err
@@ -249,7 +255,9 @@ func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error 
 	case <-joined:
 		return nil
 	case <-ch.gone:
-		return ErrChannelClosed
+		return ch.goneError()
+	case <-ch.c.stopCh:
+		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	case <-t.C:
 		return ErrNotJoined
 	case <-ctx.Done():

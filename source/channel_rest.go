@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
 )
@@ -70,6 +71,9 @@ func (c *Client) REST() (*rest.Client, error) { return c.restClient() }
 func (c *Client) restClient() (*rest.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closing {
+		return nil, ErrClosed
+	}
 	if c.restc != nil {
 		return c.restc, nil
 	}
@@ -82,6 +86,10 @@ func (c *Client) restClient() (*rest.Client, error) {
 	}
 	if c.cfg.httpClient != nil {
 		opts = append(opts, rest.WithHTTPClient(c.cfg.httpClient))
+	} else {
+		// A transport of its own, whose idle connections (and their goroutines) Close ends.
+		c.restTransport = http.DefaultTransport.(*http.Transport).Clone()
+		opts = append(opts, rest.WithHTTPClient(&http.Client{Transport: c.restTransport}))
 	}
 	for _, h := range c.cfg.headers {
 		opts = append(opts, rest.WithHeader(h[0], h[1]))

@@ -3,7 +3,9 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,18 +39,20 @@ type Client struct {
 	attempts atomic.Int64 // dials since the last session opened
 	healthy  atomic.Bool  // a session has opened once: from then on every failure is retried
 
-	mu      sync.Mutex
-	sess    *session // the open session taking direct writes; nil while offline or flushing
-	outbox  []*phoenix.Message
-	state   State
-	started bool
-	closing bool // Close was called or the supervisor ended: no more pushes
-	token   string
+	mu       sync.Mutex
+	sess     *session // the open session taking direct writes; nil while offline or flushing
+	outbox   []*phoenix.Message
+	state    State
+	started  bool
+	closing  bool // Close was called or the supervisor ended: no more pushes
+	stopping bool // Close has begun: only its own leaves may still go out
+	token    string
 	// tokenGen numbers the provider calls; tokenApplied is the newest
 	// whose token was set (refreshToken).
 	tokenGen     uint64
 	tokenApplied uint64
 	firstUp      chan struct{} // closed when the first session opens
+	stopCh       chan struct{} // closed when Close begins
 	upClosed     bool
 	cancel       context.CancelFunc
 	done         chan struct{}
@@ -64,7 +68,8 @@ type Client struct {
 	idle      bool          // the socket is (being) closed for want of channels
 	wake      chan struct{} // closed when a Subscribe ends the idle spell
 
-	restc *rest.Client // ViaRESTIfNotJoined's client, made on first use; guarded by mu
+	restc         *rest.Client    // the REST client (Client.REST, ViaRESTIfNotJoined), made on first use; guarded by mu
+	restTransport *http.Transport // its transport when the client made it: Close ends its idle connections
 
 	states     *stream.Hub[StateChange]
 	errs       *stream.Hub[error]
@@ -124,6 +129,12 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
+	if cfg.apiKeyHeader && cfg.apiKey != "" {
+		if err := transport.CheckHeader("x-api-key", cfg.apiKey); err != nil {
+			// Not the key itself: the error names the header and the reason only.
+			return nil, fmt.Errorf("%w WithAPIKeyHeader: the API key cannot be sent as a header: %w", ErrInvalidOption, err)
+		}
+	}
 	if cfg.heartbeatTimeout <= 0 {
 		cfg.heartbeatTimeout = cfg.heartbeatInterval
 	}
@@ -139,6 +150,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		state:   StateConnecting,
 		firstUp: make(chan struct{}),
 		done:    make(chan struct{}),
+		stopCh:  make(chan struct{}),
 	}
 	// No stream fed by the socket ever waits for its consumers (the socket never waits on a user).
 	c.states = sideHub[StateChange](c)
@@ -225,6 +237,9 @@ func (c *Client) shouldRetry(err error) bool {
 	if c.healthy.Load() {
 		return true
 	}
+	if errors.Is(err, transport.ErrInvalidOption) {
+		return false // the request itself is unusable: no retry can fix it
+	}
 	var he *transport.HandshakeError
 	return !errors.As(err, &he) || he.Temporary()
 }
@@ -300,7 +315,13 @@ func (c *Client) Close(ctx context.Context) error {
 		c.mu.Lock()
 		started := c.started
 		c.started = true
+		c.stopping = true
 		c.mu.Unlock()
+		close(c.stopCh)
+		// What the user is waiting on ends now, with ErrClosed, not when the
+		// leaves below are answered: pushes and joins in flight (the leaves
+		// Close sends are its own), and Subscribe and Send waits.
+		c.pending.failWhere(func(p *pending) bool { return p.event != phoenix.EventLeave }, ErrClosed)
 		if started {
 			c.leaveAll(ctx)
 		}
@@ -365,6 +386,12 @@ func (c *Client) shutdown(err error) {
 	c.changes.Complete(err)
 	if err == nil {
 		c.logAttrs(slog.LevelInfo, "rxrealtime: closed")
+	}
+	c.mu.Lock()
+	rt := c.restTransport
+	c.mu.Unlock()
+	if rt != nil {
+		rt.CloseIdleConnections() // no keep-alive goroutine outlives the client
 	}
 	<-c.notify.stop() // the callbacks queued so far run before Close returns
 	close(c.done)
@@ -447,7 +474,7 @@ func (c *Client) slowConsumer(topic string, ev stream.SlowConsumer) {
 // buffer (bounded unless force).
 func (c *Client) send(ctx context.Context, m *phoenix.Message, force bool) error {
 	c.mu.Lock()
-	if c.closing {
+	if c.closing || (c.stopping && m.Event != phoenix.EventLeave) {
 		c.mu.Unlock()
 		return ErrClosed
 	}

@@ -104,8 +104,14 @@ func WithAPIKeyHeader() Option { return func(c *config) { c.apiKeyHeader = true 
 // must not be empty.
 func WithParam(key, value string) Option {
 	return func(c *config) {
-		if key == "" {
+		switch key {
+		case "":
 			c.fail("WithParam", "empty query parameter name")
+			return
+		case "vsn", "apikey", "log_level":
+			// The client sets these from its serializer, WithAPIKey and WithServerLogLevel; a second
+			// value would make the server disagree with the client (a vsn the client does not speak).
+			c.fail("WithParam", "%q is set by the client (WithSerializer, WithAPIKey, WithServerLogLevel)", key)
 			return
 		}
 		c.params = append(c.params, [2]string{key, value})

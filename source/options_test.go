@@ -88,3 +88,16 @@ func TestOptionsValidated(t *testing.T) {
 	require.ErrorIs(t, err, source.ErrInvalidOption)
 	assert.True(t, strings.Contains(err.Error(), "WithPushTimeout"), err.Error())
 }
+
+// Reserved query parameters and a header-unsafe key fail in New, not as retried dial errors.
+func TestOptionsReservedParamsAndHeaderKey(t *testing.T) {
+	for _, key := range []string{"vsn", "apikey", "log_level"} {
+		_, err := source.New("ws://127.0.0.1:4000/socket", source.WithParam(key, "x"))
+		assert.ErrorIs(t, err, source.ErrInvalidOption, key)
+	}
+	_, err := source.New("ws://127.0.0.1:4000/socket", source.WithAPIKey("k\r\nX-Evil: 1"), source.WithAPIKeyHeader())
+	require.ErrorIs(t, err, source.ErrInvalidOption)
+	assert.NotContains(t, err.Error(), "X-Evil", "the key is not in the error")
+	_, err = source.New("ws://127.0.0.1:4000/socket", source.WithAPIKey("k\r\nX-Evil: 1")) // in the query it is escaped
+	assert.NoError(t, err)
+}

@@ -81,6 +81,22 @@ func (t *pendingTable) markSent(ref string, session uint64) {
 	t.mu.Unlock()
 }
 
+// failWhere fails every push for which match returns true.
+func (t *pendingTable) failWhere(match func(*pending) bool, err error) {
+	var failed []*pending
+	t.mu.Lock()
+	for ref, p := range t.m {
+		if match(p) {
+			delete(t.m, ref)
+			failed = append(failed, p)
+		}
+	}
+	t.mu.Unlock()
+	for _, p := range failed {
+		p.deliver(pushResult{err: err})
+	}
+}
+
 // failSession fails every push written on session (its reply can no
 // longer come), or every push at all when session is 0.
 func (t *pendingTable) failSession(session uint64, err error) {

@@ -292,7 +292,11 @@ func (c *Client) ended(s *session, cause error) {
 	stale := c.dropControlLocked()
 	c.mu.Unlock()
 	c.dropStale(stale)
-	c.pending.failSession(s.id, fmt.Errorf("%w: %w", ErrConnectionLost, cause))
+	lost := fmt.Errorf("%w: %w", ErrConnectionLost, cause)
+	if c.isClosing() {
+		lost = ErrClosed // the user closed the client: that is why the socket ended
+	}
+	c.pending.failSession(s.id, lost)
 	c.router.each(func(rt *route) {
 		if rt.handler != nil {
 			rt.handler.socketClosed(cause)
