@@ -31,9 +31,11 @@ import (
 // not delivered — it would arrive as a T with zero fields — but reported on
 // [Client.Errors] as a [*PayloadError] wrapping [postgres.ErrUnknownColumn]
 // and naming the column. So Changes[Message] on that channel delivers the
-// messages rows and reports every reactions row. Use a [Bind] stream per
-// table, or Changes[map[string]any] (never strict) and Change.Table, to
-// receive both. On a channel of one table, T may omit columns, as before.
+// messages rows — provided Message has a field for every column of
+// messages — and reports every reactions row. Use a [Bind] stream per
+// table (where T may omit columns), or Changes[map[string]any] (never
+// strict) and Change.Table, to receive both. On a channel of one table, T
+// may omit columns, as before.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
 	return typedChanges[T](ch.c, ch.rt.changes, changeSpec{types: types, binding: -1, strict: strictFor[T](ch)})
 }
