@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
@@ -132,7 +133,10 @@ func ConnectPool(ctx context.Context, rawURL string, opts ...Option) (*Pool, err
 		return nil, err
 	}
 	if err := p.Connect(ctx); err != nil {
-		_ = p.Close(context.WithoutCancel(ctx))
+		// Bounded, as Connect's: a server that stopped answering must not hold the caller.
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = p.Close(closeCtx)
 		return nil, err
 	}
 	return p, nil
