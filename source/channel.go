@@ -140,6 +140,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		topic:    topic,
 		cfg:      cfg,
 		joinedCh: make(chan struct{}),
+		statuses: newStatusFeed(),
 		upCh:     make(chan struct{}),
 		replCh:   make(chan struct{}),
 		gone:     make(chan struct{}),

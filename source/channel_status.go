@@ -1,8 +1,6 @@
 package source
 
 import (
-	"context"
-	"sync"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -61,145 +59,30 @@ type StatusEvent struct {
 // must not grow memory while a channel rejoins forever).
 const statusQueueMax = 256
 
-// statusFeed is a channel's status stream. Unlike a stream.Hub it never
-// blocks the emitter, so statuses are emitted under the channel's lock
-// and reach every consumer in exactly the order the state machine decided
-// them; and a new consumer first receives the current status, so one that
-// starts observing after Subscribe returned still sees SUBSCRIBED.
-type statusFeed struct {
-	mu      sync.Mutex
-	last    StatusEvent
-	hasLast bool
-	done    bool
-	subs    []*statusSub
-}
+// statusFeed is a channel's status stream: a hub that never waits (statuses
+// are emitted under the channel's lock, in exactly the order the state
+// machine decided them) and replays the current status to a new consumer,
+// so one that starts observing after Subscribe returned still sees
+// SUBSCRIBED.
+type statusFeed struct{ hub *stream.Hub[StatusEvent] }
 
-type statusSub struct {
-	mu     sync.Mutex
-	queue  []StatusEvent
-	closed bool
-	wake   chan struct{} // capacity 1
-}
-
-func (s *statusSub) push(ev StatusEvent) {
-	s.mu.Lock()
-	if len(s.queue) >= statusQueueMax {
-		s.queue = append(s.queue[:0], s.queue[1:]...)
-	}
-	s.queue = append(s.queue, ev)
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *statusSub) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *statusSub) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+func newStatusFeed() statusFeed {
+	return statusFeed{hub: stream.NewHub[StatusEvent](stream.ReplayLatest(),
+		stream.WithDefaults(stream.DropOldest(), stream.WithBuffer(statusQueueMax)))}
 }
 
 // emit publishes ev to every consumer without blocking.
-func (f *statusFeed) emit(ev StatusEvent) {
+func (f statusFeed) emit(ev StatusEvent) {
 	if ev.At.IsZero() {
 		ev.At = time.Now()
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.done {
-		return
-	}
-	f.last, f.hasLast = ev, true
-	for _, s := range f.subs {
-		s.push(ev)
-	}
+	f.hub.Emit(ev)
 }
 
 // complete ends every consumer's stream once it has read what is queued.
-func (f *statusFeed) complete() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.done {
-		return
-	}
-	f.done = true
-	for _, s := range f.subs {
-		s.close()
-	}
-	f.subs = nil
-}
+func (f statusFeed) complete() { f.hub.Complete(nil) }
 
 // current returns the last status emitted.
-func (f *statusFeed) current() (StatusEvent, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.last, f.hasLast
-}
+func (f statusFeed) current() (StatusEvent, bool) { return f.hub.Latest() }
 
-func (f *statusFeed) remove(s *statusSub) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, x := range f.subs {
-		if x == s {
-			f.subs = append(f.subs[:i], f.subs[i+1:]...)
-			return
-		}
-	}
-}
-
-// settled is a completed hub. Running its stream reports "registered" to
-// the readiness of the consumer's Observe or Subscribe, which the status
-// stream declares (through Derive) and reports once its own registration
-// is done: Observe(ch.Statuses()) returns only when no status can be
-// missed any more.
-var settled = func() *stream.Hub[struct{}] {
-	h := stream.NewHub[struct{}]()
-	h.Complete(nil)
-	return h
-}()
-
-func (f *statusFeed) stream() stream.Stream[StatusEvent] {
-	return stream.Derive(settled.Stream(), func(ctx context.Context, emit func(StatusEvent) bool) error {
-		s := &statusSub{wake: make(chan struct{}, 1)}
-		f.mu.Lock()
-		if f.hasLast {
-			s.queue = append(s.queue, f.last)
-		}
-		if f.done {
-			s.closed = true
-		} else {
-			f.subs = append(f.subs, s)
-		}
-		f.mu.Unlock()
-		defer f.remove(s)
-		_ = settled.Stream().Run(ctx, nil) // registered: report readiness
-		for {
-			s.mu.Lock()
-			q, closed := s.queue, s.closed
-			s.queue = nil
-			s.mu.Unlock()
-			for _, ev := range q {
-				if !emit(ev) {
-					return nil
-				}
-			}
-			if len(q) > 0 {
-				continue
-			}
-			if closed {
-				return nil
-			}
-			select {
-			case <-s.wake:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	})
-}
+func (f statusFeed) stream() stream.Stream[StatusEvent] { return f.hub.Stream() }

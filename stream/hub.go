@@ -24,12 +24,15 @@ type Hub[T any] struct {
 	cfg       *hubConfig
 	active    bool       // last state given to OnActive, guarded by actMu
 	actMu     sync.Mutex // serializes OnActive calls
+	last      T          // ReplayLatest: the last value emitted, guarded by mu
+	hasLast   bool
 }
 
 type hubConfig struct {
 	defaults  *observeConfig
 	onActive  func(active bool)
 	neverWait bool
+	replay    bool
 	onSlow    func(SlowConsumer)
 	dropped   *atomic.Uint64
 }
@@ -50,6 +53,23 @@ func WithDefaults(opts ...ObserveOption) HubOption {
 // OnActive(true) call made by their own registration has returned.
 func OnActive(fn func(active bool)) HubOption {
 	return func(c *hubConfig) { c.onActive = fn }
+}
+
+// ReplayLatest makes the hub remember the last value emitted: a consumer that registers receives it first,
+// then every later value, so a late consumer of a state (a connection's or a channel's status) learns the
+// current one and misses no change after it; a consumer that comes after Complete receives the final value,
+// then ends. It implies [NeverWait]; Emit then takes the hub's lock, so that
+// a registration never falls between remembering a value and delivering it. [Hub.Latest] reads it.
+func ReplayLatest() HubOption {
+	return func(c *hubConfig) { c.replay, c.neverWait = true, true }
+}
+
+// Latest returns the last value emitted into a hub built with [ReplayLatest]; ok is false before the first
+// (and always for other hubs).
+func (h *Hub[T]) Latest() (v T, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last, h.hasLast
 }
 
 // NeverWait makes Emit never wait for a consumer, whatever its policy: the hub of a producer that must not
@@ -158,6 +178,14 @@ func (c *consumer[T]) send(v T, cancel <-chan struct{}) bool {
 // an Emit concurrent with Complete may or may not be delivered. Emitting into a hub from one of its own Block
 // consumers can deadlock when that consumer's mailbox is full.
 func (h *Hub[T]) Emit(v T) {
+	if h.cfg != nil && h.cfg.replay {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.completed {
+			return
+		}
+		h.last, h.hasLast = v, true
+	}
 	p := h.consumers.Load()
 	if p == nil {
 		return
@@ -185,6 +213,10 @@ func (h *Hub[T]) slow(ev *SlowConsumer) {
 // EmitContext is Emit, except that waiting on a full Block mailbox also ends when ctx ends; it then returns
 // ctx.Err() and the consumers not yet served do not receive v.
 func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
+	if h.cfg != nil && h.cfg.replay {
+		h.Emit(v) // never waits
+		return nil
+	}
 	p := h.consumers.Load()
 	if p == nil {
 		return nil
@@ -289,6 +321,11 @@ func (h *Hub[T]) runWhere(ctx context.Context, emit func(T) bool, keep func(T) b
 	done, err, ok := h.register(c)
 	if !ok {
 		reportReady(ctx) // the hub has completed: nothing to miss
+		if h.cfg != nil && h.cfg.replay {
+			if v, has := h.Latest(); has && (keep == nil || keep(v)) && !emit(v) {
+				return nil // the final value, to a consumer that came after the end
+			}
+		}
 		return err
 	}
 	h.notifyActive()
@@ -396,6 +433,9 @@ func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok boo
 	}
 	list = append(list, c)
 	h.consumers.Store(&list)
+	if h.hasLast && c.q != nil && (c.keep == nil || c.keep(h.last)) {
+		c.q.offer(c, h.last, c.limit) // ReplayLatest: the current value first, under the lock Emit takes
+	}
 	done = h.done
 	h.mu.Unlock()
 	return done, nil, true

@@ -175,3 +175,31 @@ func TestHubWhereFiltersBeforeTheMailbox(t *testing.T) {
 	defer mu.Unlock()
 	assert.Zero(t, slow, "the unwanted values did not fill the mailbox")
 }
+
+// ReplayLatest: a late consumer first receives the last value, then every later one; Latest reads it.
+func TestHubReplayLatest(t *testing.T) {
+	h := stream.NewHub[int](stream.ReplayLatest())
+	_, ok := h.Latest()
+	assert.False(t, ok)
+	h.Emit(1)
+	h.Emit(2)
+	v, ok := h.Latest()
+	require.True(t, ok)
+	assert.Equal(t, 2, v)
+	got := h.Stream().Observe(t.Context())
+	h.Emit(3)
+	h.Complete(nil)
+	h.Emit(4) // ignored after Complete
+	var all []int
+	for v := range got {
+		all = append(all, v)
+	}
+	assert.Equal(t, []int{2, 3}, all)
+	v, _ = h.Latest()
+	assert.Equal(t, 3, v)
+	var after []int
+	for v := range h.Stream().Observe(t.Context()) {
+		after = append(after, v)
+	}
+	assert.Equal(t, []int{3}, after, "a consumer after Complete gets the final value, then ends")
+}
