@@ -47,6 +47,7 @@ type PayloadError struct {
 	Err   error
 }
 
+// Error implements error.
 func (e *PayloadError) Error() string {
 	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
 }

@@ -47,6 +47,7 @@ type GapError struct {
 	OldestID string    // id of the oldest message replayed
 }
 
+// Error implements error.
 func (e *GapError) Error() string {
 	return fmt.Sprintf("rxrealtime: channel %q: broadcasts may have been lost across a rejoin: the replay since %s returned %d new messages, the most the server replays",
 		e.Topic, e.Since.UTC().Format(time.RFC3339Nano), e.Limit)

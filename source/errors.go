@@ -44,6 +44,7 @@ type ReplyError struct {
 	Response []byte
 }
 
+// Error implements error.
 func (e *ReplyError) Error() string {
 	if e.Reason != "" {
 		return fmt.Sprintf("rxrealtime: %s on %q: %s: %s", e.Event, e.Topic, e.Status, e.Reason)
@@ -63,6 +64,7 @@ type ReconnectError struct {
 	Cause   error
 }
 
+// Error implements error.
 func (e *ReconnectError) Error() string {
 	return fmt.Sprintf("rxrealtime: connection lost, reconnect attempt %d in %v: %v", e.Attempt, e.Delay.Round(time.Millisecond), e.Cause)
 }
@@ -74,6 +76,7 @@ func (e *ReconnectError) Unwrap() error { return e.Cause }
 // token stays in use.
 type TokenError struct{ Err error }
 
+// Error implements error.
 func (e *TokenError) Error() string { return "rxrealtime: access token provider: " + e.Err.Error() }
 
 // Unwrap returns the provider's error.
@@ -89,6 +92,7 @@ type UnsentError struct {
 	Err   error
 }
 
+// Error implements error.
 func (e *UnsentError) Error() string {
 	return fmt.Sprintf("rxrealtime: %s on %q was never sent: %v", e.Event, e.Topic, e.Err)
 }
@@ -111,6 +115,7 @@ type SlowConsumerError struct {
 	Blocking bool
 }
 
+// Error implements error.
 func (e *SlowConsumerError) Error() string {
 	where := "a client-wide stream"
 	if e.Topic != "" {
@@ -135,6 +140,7 @@ type ChannelError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *ChannelError) Error() string {
 	return fmt.Sprintf("rxrealtime: channel %q %s: %v", e.Topic, e.Status, e.Err)
 }
@@ -157,6 +163,7 @@ type ConnectError struct {
 	Permanent bool
 }
 
+// Error implements error.
 func (e *ConnectError) Error() string {
 	var b strings.Builder
 	b.WriteString("rxrealtime: connect")
@@ -231,6 +238,7 @@ type JoinError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *JoinError) Error() string {
 	return fmt.Sprintf("rxrealtime: join %q refused: %s", e.Topic, e.Reason)
 }
@@ -246,6 +254,7 @@ type CloseReason struct {
 	expired bool
 }
 
+// Error implements error.
 func (e *CloseReason) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("rxrealtime: server closed channel %q", e.Topic)
@@ -267,6 +276,7 @@ type SystemError struct {
 	Event SystemEvent
 }
 
+// Error implements error.
 func (e *SystemError) Error() string {
 	return "rxrealtime: " + e.Topic + ": " + e.Event.Extension + ": " + e.Event.Message
 }

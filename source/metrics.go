@@ -43,12 +43,23 @@ type Metrics interface {
 // NopMetrics implements [Metrics] with methods that do nothing. Embed it in an implementation.
 type NopMetrics struct{}
 
-func (NopMetrics) State(State)                                {}
-func (NopMetrics) Reconnect(int, time.Duration, error)        {}
-func (NopMetrics) Heartbeat(time.Duration)                    {}
-func (NopMetrics) Join(string, string, time.Duration)         {}
+// State does nothing.
+func (NopMetrics) State(State) {}
+
+// Reconnect does nothing.
+func (NopMetrics) Reconnect(int, time.Duration, error) {}
+
+// Heartbeat does nothing.
+func (NopMetrics) Heartbeat(time.Duration) {}
+
+// Join does nothing.
+func (NopMetrics) Join(string, string, time.Duration) {}
+
+// Push does nothing.
 func (NopMetrics) Push(string, string, string, time.Duration) {}
-func (NopMetrics) SlowConsumer(string, uint64)                {}
+
+// SlowConsumer does nothing.
+func (NopMetrics) SlowConsumer(string, uint64) {}
 
 // Stats is a snapshot of the client's counters (totals since New) and gauges.
 type Stats struct {

@@ -346,8 +346,12 @@ type SocketError struct {
 	Err    error
 }
 
-func (e *SocketError) Error() string { return fmt.Sprintf("socket %d: %v", e.Socket, e.Err) }
+// Error implements error.
+func (e *SocketError) Error() string {
+	return fmt.Sprintf("rxrealtime: pool socket %d: %v", e.Socket, e.Err)
+}
 
+// Unwrap returns the cause.
 func (e *SocketError) Unwrap() error { return e.Err }
 
 // States is the hot stream of every socket's state changes, sockets opened

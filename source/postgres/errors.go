@@ -29,6 +29,7 @@ type FilterError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *FilterError) Error() string {
 	s := "postgres: invalid filter"
 	if e.Column != "" {
@@ -54,6 +55,7 @@ type BindingError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *BindingError) Error() string {
 	s := "postgres: invalid binding " + e.Field + ": " + e.Reason
 	if e.Err != nil {
@@ -79,6 +81,7 @@ type MismatchError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *MismatchError) Error() string {
 	s := ErrBindingMismatch.Error()
 	if e.Index >= 0 {
@@ -103,6 +106,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *DecodeError) Error() string {
 	s := "postgres: decode " + e.Field
 	if e.Column != "" {

@@ -17,6 +17,7 @@ type DecodeError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *DecodeError) Error() string {
 	s := "presence: decode"
 	if e.Key != "" {

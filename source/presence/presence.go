@@ -36,6 +36,7 @@ const (
 	Sync
 )
 
+// String returns the name.
 func (k Kind) String() string {
 	switch k {
 	case Join:

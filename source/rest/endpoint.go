@@ -26,6 +26,7 @@ const (
 	FormRealtime
 )
 
+// String returns the name.
 func (f Form) String() string {
 	switch f {
 	case FormSocket:

@@ -53,6 +53,7 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	s := "rest: broadcast: " + strconv.Itoa(e.Status)
 	if t := http.StatusText(e.Status); t != "" {
@@ -99,6 +100,7 @@ type MessageError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *MessageError) Error() string {
 	s := "rest: invalid message"
 	if e.Index >= 0 {
@@ -157,4 +159,5 @@ type URLError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *URLError) Error() string { return fmt.Sprintf("%q: %s", e.URL, e.Reason) }

@@ -32,6 +32,7 @@ type DecodeError struct {
 // maxFrameExcerpt bounds DecodeError.Frame.
 const maxFrameExcerpt = 64
 
+// Error implements error.
 func (e *DecodeError) Error() string {
 	kind := "text"
 	if e.Binary {
@@ -51,6 +52,7 @@ type EncodeError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *EncodeError) Error() string {
 	return fmt.Sprintf("phoenix: cannot encode %s: %s", e.Field, e.Reason)
 }
@@ -70,6 +72,7 @@ type PayloadError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *PayloadError) Error() string {
 	return fmt.Sprintf("phoenix: malformed %s payload at byte %d: %s", e.Shape, e.Offset, e.Reason)
 }

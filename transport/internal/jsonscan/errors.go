@@ -10,6 +10,7 @@ type Error struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	return "jsonscan: " + e.Reason + " at byte " + strconv.Itoa(e.Offset)
 }
