@@ -11,6 +11,7 @@ import (
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/source/realtimetest"
+	"github.com/rxrealtime/rxrealtime/stream"
 )
 
 type chatMessage struct {
@@ -262,4 +263,34 @@ func TestChangesStrictnessFollowsTheBindings(t *testing.T) {
 	err := errs.waitN(t, 1, "the reaction's error", isPayloadError)
 	assert.ErrorIs(t, err, postgres.ErrUnknownColumn)
 	assert.Contains(t, err.Error(), `"message_id"`)
+}
+
+// Another binding's traffic never enters a bound stream's mailbox: the binding is checked on the reader,
+// so a flood of reactions cannot make the messages consumer slow.
+func TestBindStreamIgnoresOtherBindingsTraffic(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	messages := source.Bind[chatMessage](postgres.Binding{Event: postgres.Insert, Table: "messages"})
+	reactions := source.Bind[chatReaction](postgres.Binding{Table: "reactions"})
+	ch := chNew(t, c, "room", messages.Option(), reactions.Option())
+	gate := make(chan struct{})
+	var got []int64
+	sub := messages.Changes(ch).Subscribe(chCtx(t), func(chg postgres.Change[chatMessage]) {
+		<-gate
+		got = append(got, chg.New.ID)
+	}, stream.WithBuffer(8))
+	chSubscribe(t, ch)
+	for i := range 300 {
+		emitReaction(t, s, chatReaction{ID: int64(i), MessageID: 1, Emoji: "+1"})
+		if i%100 == 0 {
+			emitMessage(t, s, realtimetest.Insert, chatMessage{ID: int64(i), Room: "lobby", Body: "hi"})
+		}
+	}
+	close(gate)
+	chEventually(t, func() bool { return sub.Delivered() == 3 }, "the three messages")
+	assert.Zero(t, sub.Dropped())
+	assert.Zero(t, c.Stats().SlowConsumers, "300 reactions did not fill an 8-change mailbox")
+	sub.Stop()
+	<-sub.Done()
+	assert.Equal(t, []int64{0, 100, 200}, got)
 }

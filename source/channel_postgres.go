@@ -66,15 +66,19 @@ type changeSpec struct {
 // typedChanges decodes the rows of the changes of hub into T, on the
 // consumer's goroutine; a row that does not decode is reported and skipped.
 func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec changeSpec) stream.Stream[postgres.Change[T]] {
-	in := hub.Stream()
+	// The event types and the binding are checked on the reader (Hub.Where): changes this stream does not
+	// want never enter its mailbox, so another binding's traffic cannot make its consumer slow.
+	var in stream.Stream[*inboundChange]
+	if len(spec.types) == 0 && spec.binding < 0 {
+		in = hub.Stream()
+	} else {
+		in = hub.Where(func(ic *inboundChange) bool {
+			return wanted(spec.types, ic.env.Type) &&
+				(spec.binding < 0 || spec.binding < len(ic.ids) && ic.env.Has(ic.ids[spec.binding]))
+		})
+	}
 	return stream.Derive(in, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
 		return in.Run(ctx, func(ic *inboundChange) bool {
-			if !wanted(spec.types, ic.env.Type) {
-				return true
-			}
-			if spec.binding >= 0 && (spec.binding >= len(ic.ids) || !ic.env.Has(ic.ids[spec.binding])) {
-				return true
-			}
 			if spec.strict != nil && spec.strict(ic) {
 				if err := postgres.CheckColumns[T](&ic.env); err != nil {
 					c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
