@@ -1,6 +1,8 @@
 package source
 
 import (
+	"sync"
+
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
@@ -17,9 +19,28 @@ type inboundChange struct {
 	// join the change arrived under: a per-binding consumer that reads the
 	// change after a rejoin still matches it against the right ids.
 	ids []int
+
+	// The reader only locates the rows (postgres.ScanEnvelope); the first
+	// consumer to read the change checks them, once for all consumers, so
+	// the check runs beside the reader instead of on it.
+	checkOnce sync.Once
+	bad       bool // the rows are malformed; reported once
 }
 
-// routeChange parses the envelope of a postgres_changes message once, if
+// rowsOK checks the change's rows on first use and reports malformed ones
+// once. Every consumer calls it before reading env's rows.
+func (ic *inboundChange) rowsOK(c *Client) bool {
+	ic.checkOnce.Do(func() {
+		if err := ic.env.CheckRows(); err != nil {
+			ic.bad = true
+			c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+		}
+	})
+	return !ic.bad
+}
+
+// routeChange parses the envelope of a postgres_changes message once (but
+// for its rows, which consumers check: see inboundChange.rowsOK), if
 // anyone consumes typed changes, checks that the change belongs to one of
 // the channel's bindings (by id, as realtime-js does), and hands it to the
 // channel's and the client's change streams. It runs on the reader.
@@ -32,7 +53,7 @@ func (c *Client) routeChange(rt *route, m *phoenix.Message) {
 		return
 	}
 	in := &inboundChange{topic: m.Topic, ch: ch}
-	if err := postgres.ParseEnvelope(m.Payload, &in.env); err != nil {
+	if err := postgres.ScanEnvelope(m.Payload, &in.env); err != nil {
 		c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}

@@ -79,6 +79,9 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 	}
 	return stream.Derive(in, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
 		return in.Run(ctx, func(ic *inboundChange) bool {
+			if !ic.rowsOK(c) {
+				return true
+			}
 			if spec.strict != nil && spec.strict(ic) {
 				if err := postgres.CheckColumns[T](&ic.env); err != nil {
 					c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})

@@ -389,3 +389,48 @@ func TestWaitForPostgresEndToEnd(t *testing.T) {
 	systems.waitN(t, 2, "second ready message", func(e source.SystemEvent) bool { return e.PostgresReady() })
 	assert.Equal(t, 1, st.count(isStatus(source.StatusSubscribed)))
 }
+
+// TestMalformedRowReportedOnceAcrossConsumers: the reader only locates a
+// change's rows; the first consumer checks them for every consumer. A row
+// that is not JSON is reported once, reaches no consumer, and the next
+// change reaches all of them.
+func TestMalformedRowReportedOnceAcrossConsumers(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	todos := chNew(t, c, "todos", source.WithPostgresChanges(postgres.Binding{Table: "todos"}))
+	typed := messageLog(t, todos, source.Changes[todo](todos))
+	generic := messageLog(t, todos, source.Changes[map[string]any](todos))
+	all := messageLog(t, todos, source.AllChanges[todo](c))
+	errs := errorLog(t, c)
+	chSubscribe(t, todos)
+	own := serverIDs(t, s, "realtime:todos")[0]
+
+	for _, rec := range []string{`{"id":1,"title":tru}`, `{"id":1 "title":"x"}`, `{"id":1,"title":"x\q"}`} {
+		inject(s, "", "", "realtime:todos", "postgres_changes", `{"ids":[`+strconv.Itoa(own)+`],"data":{"schema":"public","table":"todos",`+
+			`"commit_timestamp":"2026-01-02T03:04:05.000Z","type":"INSERT","columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"}],`+
+			`"record":`+rec+`,"errors":null}}`)
+	}
+	emit(t, s, realtimetest.Change{Type: realtimetest.Insert, Schema: "public", Table: "todos", Columns: todoColumns,
+		Record: todo{ID: 2, Title: "good"}})
+	for _, l := range []*chLog[postgres.Change[todo]]{typed, all} {
+		got := l.waitN(t, 1, "the good change", func(postgres.Change[todo]) bool { return true })
+		assert.Equal(t, "good", got.New.Title)
+	}
+	g := generic.waitN(t, 1, "the good change", func(postgres.Change[map[string]any]) bool { return true })
+	assert.Equal(t, "good", g.New["title"])
+	isPayload := func(err error) bool { var pe *source.PayloadError; return errors.As(err, &pe) }
+	errs.waitN(t, 3, "payload errors", isPayload)
+	time.Sleep(50 * time.Millisecond) // a fourth report would come from another consumer, right after
+	assert.Equal(t, 3, errs.count(isPayload), "each malformed change is reported once, not once per consumer")
+	vals, _ := errs.snapshot()
+	for _, err := range vals {
+		if isPayload(err) {
+			var de *postgres.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, "data.record", de.Field)
+		}
+	}
+	assert.Equal(t, 1, typed.count(func(postgres.Change[todo]) bool { return true }))
+	assert.Equal(t, 1, all.count(func(postgres.Change[todo]) bool { return true }))
+	assert.Equal(t, 1, generic.count(func(postgres.Change[map[string]any]) bool { return true }))
+}

@@ -72,6 +72,9 @@ func copyEnvelope[T any](env *Envelope, dst *Change[T]) {
 // the envelope's other fields. dst.IDs is set to a copy of env.IDs that
 // reuses dst.IDs's capacity. Errors are [*DecodeError].
 func DecodeEnvelope[T any](env *Envelope, dst *Change[T]) error {
+	if err := checkRows(env); err != nil {
+		return err
+	}
 	copyEnvelope(env, dst)
 	if env.Record != nil {
 		if err := decodeRow(env.Record, env.table, &dst.New); err != nil {

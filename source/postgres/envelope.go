@@ -44,6 +44,9 @@ type Envelope struct {
 	OldRecord []byte
 
 	table *table
+	// rowsUnchecked: Record and OldRecord were located by [ScanEnvelope]
+	// and not checked yet (see [Envelope.CheckRows]).
+	rowsUnchecked bool
 }
 
 // Has reports whether the change matches the binding with server id id.
@@ -71,6 +74,68 @@ const (
 // one pass over the payload, without copying). It reuses the capacity of
 // env.IDs. Errors are [*DecodeError].
 func ParseEnvelope(payload []byte, env *Envelope) error {
+	return parseEnvelope(payload, env, false)
+}
+
+// ScanEnvelope is [ParseEnvelope] for routing: it checks and decodes
+// everything but the rows, which it only locates, stepping over them
+// without checking that they are well-formed JSON. The rows are checked
+// before they are used: by [DecodeEnvelope], [DecodeEnvelopeWith] and
+// [CheckColumns], or once and for all by [Envelope.CheckRows]. A router
+// that reads many changes and hands each to another goroutine to decode
+// (package source does) keeps the check off its own goroutine this way.
+func ScanEnvelope(payload []byte, env *Envelope) error {
+	return parseEnvelope(payload, env, true)
+}
+
+// CheckRows checks that Record and OldRecord are well-formed JSON, if
+// [ScanEnvelope] left them unchecked, and records that they are: the
+// decoders then do not check them again. It returns a [*DecodeError] for
+// the row at fault. It writes to env: call it before several goroutines
+// share the envelope, or under the same synchronization.
+func (e *Envelope) CheckRows() error {
+	if !e.rowsUnchecked {
+		return nil
+	}
+	if err := checkRows(e); err != nil {
+		return err
+	}
+	e.rowsUnchecked = false
+	return nil
+}
+
+// checkRows checks the rows of an envelope whose rows are unchecked,
+// without recording the result (so concurrent decoders may call it).
+func checkRows(e *Envelope) *DecodeError {
+	if !e.rowsUnchecked {
+		return nil
+	}
+	if err := checkRowJSON(e.Record); err != nil {
+		return &DecodeError{Field: "data.record", Err: err}
+	}
+	if err := checkRowJSON(e.OldRecord); err != nil {
+		return &DecodeError{Field: "data.old_record", Err: err}
+	}
+	return nil
+}
+
+// checkRowJSON checks that raw (nil: absent) is exactly one well-formed JSON
+// value.
+func checkRowJSON(raw []byte) error {
+	if raw == nil {
+		return nil
+	}
+	end, err := skipValue(raw, 0)
+	if err != nil {
+		return err
+	}
+	if skipSpace(raw, end) != len(raw) {
+		return errors.New("unexpected data after the row")
+	}
+	return nil
+}
+
+func parseEnvelope(payload []byte, env *Envelope, lazyRows bool) error {
 	var d [dCount][]byte
 	ids := env.IDs[:0]
 	idsErr := error(nil)
@@ -94,12 +159,24 @@ func ParseEnvelope(payload []byte, env *Envelope) error {
 			return e, nil
 		case "data":
 			return walkObject(payload, v, func(key []byte, v int) (int, error) {
-				e, err := skipValue(payload, v)
+				lazy := lazyRows && (string(key) == "record" || string(key) == "old_record")
+				skip := skipValue
+				if lazy {
+					skip = locateValue // checked by CheckRows or the decoders
+				}
+				e, err := skip(payload, v)
 				if err != nil {
 					return e, err
 				}
 				for k, name := range dataKeys {
 					if string(key) == name {
+						if lazy && d[k] != nil {
+							// A repeated row replaces the one before, which
+							// nothing would check later: check it now.
+							if err := checkRowJSON(d[k]); err != nil {
+								return v, err
+							}
+						}
 						d[k] = payload[v:e:e]
 					}
 				}
@@ -147,6 +224,7 @@ func ParseEnvelope(payload []byte, env *Envelope) error {
 	if !isNull(d[dOld]) {
 		env.OldRecord = d[dOld]
 	}
+	env.rowsUnchecked = lazyRows && (env.Record != nil || env.OldRecord != nil)
 	return nil
 }
 

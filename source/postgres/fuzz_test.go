@@ -41,6 +41,30 @@ func FuzzDecode(f *testing.F) {
 			assert.Error(t, errTyped, "a payload whose envelope fails cannot decode")
 			assert.Error(t, errGeneric)
 		}
+
+		// ScanEnvelope defers the rows' check to CheckRows and the decoders:
+		// together they accept exactly what ParseEnvelope and Decode accept.
+		var scanned Envelope
+		errScan := ScanEnvelope(payload, &scanned)
+		var lazyTyped Change[chatMessage]
+		errLazyTyped := errScan
+		if errScan == nil {
+			errLazyTyped = DecodeEnvelope(&scanned, &lazyTyped)
+			errScan = scanned.CheckRows()
+		}
+		for _, err := range []error{errScan, errLazyTyped} {
+			if err != nil {
+				assert.ErrorIs(t, err, ErrDecode)
+			}
+		}
+		require.Equal(t, errEnv == nil, errScan == nil, "ParseEnvelope: %v; ScanEnvelope+CheckRows: %v", errEnv, errScan)
+		require.Equal(t, errTyped == nil, errLazyTyped == nil, "Decode: %v; ScanEnvelope+DecodeEnvelope: %v", errTyped, errLazyTyped)
+		if errEnv == nil {
+			assert.Equal(t, env, scanned)
+		}
+		if errTyped == nil {
+			assert.Equal(t, typed, lazyTyped)
+		}
 	})
 }
 

@@ -31,6 +31,9 @@ func CheckColumns[T any](env *Envelope) error {
 	if !strictType(rt) {
 		return nil
 	}
+	if err := checkRows(env); err != nil {
+		return err
+	}
 	if env.Record != nil {
 		if err := checkRow(rt, env.Record, "data.record"); err != nil {
 			return err
@@ -49,6 +52,9 @@ func CheckColumns[T any](env *Envelope) error {
 // converted by its column type. A row unmarshal rejects is reported as a
 // [*DecodeError] for its field.
 func DecodeEnvelopeWith[T any](env *Envelope, dst *Change[T], unmarshal func(data []byte, v any) error) error {
+	if err := checkRows(env); err != nil {
+		return err
+	}
 	copyEnvelope(env, dst)
 	if env.Record != nil {
 		if err := unmarshal(env.Record, &dst.New); err != nil {
