@@ -145,8 +145,9 @@ func WithServerLogLevel(level string) Option {
 }
 
 // WithSerializer selects the wire format. The default is vsn 2.0.0, as in
-// realtime-js: phoenix.NewV2(phoenix.WithLazyPayloads()). s must not be
-// nil.
+// realtime-js: phoenix.NewV2(phoenix.WithLazyPayloads()). For vsn 1.0.0,
+// phoenix.V1Lazy is the fast choice (phoenix.V1 checks every payload on
+// the reader as well as in its consumer). s must not be nil.
 func WithSerializer(s phoenix.Serializer) Option {
 	return func(c *config) {
 		if s == nil {

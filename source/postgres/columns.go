@@ -97,6 +97,11 @@ func lookupTable(raw []byte) (*table, error) {
 	if t, ok := tables.get(raw); ok {
 		return t, nil
 	}
+	// A list not seen before may come unchecked (ScanEnvelope locates it
+	// only): check it as the strict walk would, then decode it.
+	if err := checkRowJSON(raw); err != nil {
+		return nil, err
+	}
 	var cols []Column
 	if err := sjson.Unmarshal(raw, &cols); err != nil {
 		return nil, err

@@ -159,10 +159,12 @@ func parseEnvelope(payload []byte, env *Envelope, lazyRows bool) error {
 			return e, nil
 		case "data":
 			return walkObject(payload, v, func(key []byte, v int) (int, error) {
-				lazy := lazyRows && (string(key) == "record" || string(key) == "old_record")
+				// The rows are checked by CheckRows or the decoders, the
+				// columns by lookupTable the first time they are seen.
+				lazy := lazyRows && (string(key) == "record" || string(key) == "old_record" || string(key) == "columns")
 				skip := skipValue
 				if lazy {
-					skip = locateValue // checked by CheckRows or the decoders
+					skip = locateValue
 				}
 				e, err := skip(payload, v)
 				if err != nil {
@@ -171,7 +173,7 @@ func parseEnvelope(payload []byte, env *Envelope, lazyRows bool) error {
 				for k, name := range dataKeys {
 					if string(key) == name {
 						if lazy && d[k] != nil {
-							// A repeated row replaces the one before, which
+							// A repeated key replaces the value before, which
 							// nothing would check later: check it now.
 							if err := checkRowJSON(d[k]); err != nil {
 								return v, err

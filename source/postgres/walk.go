@@ -33,75 +33,9 @@ func skipSpace(d []byte, i int) int {
 func skipValue(d []byte, i int) (int, error) { return phoenix.Skip(d, i) }
 
 // locateValue returns the index just past the JSON value starting at d[i]
-// without checking it: strings are stepped over by their closing quote,
-// containers by counting brackets outside strings, scalars up to the next
-// delimiter. For well-formed JSON it ends where skipValue does; anything it
-// lets through is caught by a check of the value itself (checkRow). It
-// never reads out of bounds.
-func locateValue(d []byte, i int) (int, error) {
-	if i >= len(d) {
-		return i, errTruncated
-	}
-	switch d[i] {
-	case '"':
-		return locateString(d, i)
-	case '{', '[':
-		depth := 0
-		for i < len(d) {
-			switch d[i] {
-			case '"':
-				end, err := locateString(d, i)
-				if err != nil {
-					return end, err
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, nil
-				}
-			}
-			i++
-		}
-		return i, errTruncated
-	}
-	j := i
-	for j < len(d) {
-		switch d[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			if j == i {
-				return i, errors.New("expected a JSON value")
-			}
-			return j, nil
-		}
-		j++
-	}
-	return j, nil
-}
-
-// locateString returns the index just past the string starting at d[i]
-// (a quote): past the first quote after it not escaped by a backslash.
-func locateString(d []byte, i int) (int, error) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(d[j:], '"')
-		if k < 0 {
-			return len(d), errTruncated
-		}
-		j += k
-		n := 0
-		for p := j - 1; p > i && d[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
-			return j + 1, nil
-		}
-		j++
-	}
-}
+// without checking it (phoenix.Locate): what it lets through is caught by a
+// check of the value itself (checkRowJSON, or lookupTable for columns).
+func locateValue(d []byte, i int) (int, error) { return phoenix.Locate(d, i) }
 
 // walkObject calls f for each member of the object starting at d[i] with
 // the member's key (raw, without quotes) and the index of its value; f

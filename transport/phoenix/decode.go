@@ -71,6 +71,15 @@ func (f frame) skip(i int, what string) (int, error) {
 	return end, nil
 }
 
+// locate is skip without checking the value (jsonscan.Locate).
+func (f frame) locate(i int, what string) (int, error) {
+	end, err := jsonscan.Locate(f.data, i)
+	if err != nil {
+		return end, f.scanFail(err, 0, what)
+	}
+	return end, nil
+}
+
 // end checks that only whitespace follows data[i].
 func (f frame) end(i int) error {
 	if j := jsonscan.SkipSpace(f.data, i); j != len(f.data) {

@@ -140,3 +140,22 @@ func FuzzDecodeV2TextLazy(f *testing.F) {
 		requireSameMessage(t, strict, m)
 	})
 }
+
+// FuzzDecodeV1Lazy checks V1Lazy against V1: it never panics, fails with
+// the same error contract, and yields the same message on every frame V1
+// accepts.
+func FuzzDecodeV1Lazy(f *testing.F) {
+	seedGolden(f, false, V1)
+	f.Add([]byte(`{"topic":"t","event":"e","payload":{"a":[1,{"b":"]\\\""}]},"ref":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m Message
+		err := V1Lazy.Decode(&m, data, false)
+		checkDecodeResult(t, err, &m, false)
+		var strict Message
+		if V1.Decode(&strict, data, false) != nil {
+			return
+		}
+		require.NoError(t, err, "lazy refused a frame strict accepts: %q", data)
+		requireSameMessage(t, strict, m)
+	})
+}

@@ -69,3 +69,38 @@ func BenchmarkDecodeV2LazyPostgresChange(b *testing.B) {
 		}
 	}
 }
+
+func TestV1LazyDecodesValidFramesLikeStrict(t *testing.T) {
+	for _, frame := range []string{
+		`{"topic":"realtime:room1","event":"phx_reply","payload":{"status":"ok","response":{"postgres_changes":[]}},"ref":"6","join_ref":"6"}`,
+		`{"payload":{"type":"broadcast","event":"c","payload":{"x":"a \"}\" b\\"}},"event":"broadcast","topic":"t","ref":null}`,
+		` { "topic" : "phoenix" , "event" : "heartbeat" , "payload" : {} , "ref" : "8" } `,
+		`{"topic":"t","event":"e","payload":[1,[2,{"a":"]"}]],"ref":null}`,
+		`{"topic":"t","event":"e","payload":-12.5e3,"ref":null}`,
+		`{"topic":"t","event":"e","payload":null,"ref":null,"x":{"y":[true]}}`,
+	} {
+		var strict, got phoenix.Message
+		require.NoError(t, phoenix.V1.Decode(&strict, []byte(frame), false), frame)
+		require.NoError(t, phoenix.V1Lazy.Decode(&got, []byte(frame), false), frame)
+		assert.Equal(t, strict, got, frame)
+	}
+}
+
+func TestV1LazyChecksTheEnvelopeAndLeavesThePayloadToTheConsumer(t *testing.T) {
+	for _, frame := range []string{
+		``, `[]`, `{"topic":"t","event":"e","payload":{},"ref":null`, `{"topic":"t","event":"e","payload":,"ref":null}`,
+		`{"topic":"t","event":"e","payload":{"a":"b}`, `{"topic":"t","event":"e","payload":{}}`, `{"topic":1,"event":"e","payload":{},"ref":null}`,
+		`{"topic":"t","event":"e","payload":{} x,"ref":null}`,
+	} {
+		var m phoenix.Message
+		err := phoenix.V1Lazy.Decode(&m, []byte(frame), false)
+		assert.ErrorIs(t, err, phoenix.ErrMalformed, frame)
+		assert.Equal(t, phoenix.Message{}, m, frame)
+	}
+	var m phoenix.Message
+	frame := `{"topic":"realtime:x","event":"phx_reply","payload":{"status":"ok",},"ref":"3"}`
+	require.Error(t, phoenix.V1.Decode(&m, []byte(frame), false))
+	require.NoError(t, phoenix.V1Lazy.Decode(&m, []byte(frame), false))
+	_, _, err := phoenix.ParseReply(m.Payload)
+	assert.ErrorIs(t, err, phoenix.ErrMalformed, "the consumer reports the bad payload")
+}

@@ -38,6 +38,20 @@ func Elements(arr []byte, f func(elem []byte) error) error {
 	return nil
 }
 
+// Locate returns the index just past the JSON value that starts at data[i]
+// (after optional whitespace) without checking that it is well-formed: it
+// only follows strings and brackets. For well-formed JSON it ends where
+// [Skip] does; whoever reads the value must check it (a JSON decoder
+// does). It never reads out of bounds and does not allocate. An
+// unterminated value is a [*PayloadError] wrapping [ErrMalformed].
+func Locate(data []byte, i int) (int, error) {
+	end, err := jsonscan.Locate(data, i)
+	if err != nil {
+		return end, payloadScanErr("value", err, "")
+	}
+	return end, nil
+}
+
 // Skip returns the index just past the JSON value that starts at data[i]
 // (after optional whitespace), checking that it is well-formed. It does
 // not allocate. A malformed value is a [*PayloadError] wrapping

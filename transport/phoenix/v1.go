@@ -18,10 +18,22 @@ import "github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 // event, payload and ref are required (ref may be null), join_ref is
 // optional. The last of duplicate keys wins. The zero value is ready to use
 // and safe for concurrent use; [V1] is one.
-type V1Serializer struct{}
+type V1Serializer struct {
+	// LazyPayloads makes Decode step over the payload without checking
+	// it (it follows only strings and brackets), as [WithLazyPayloads] does
+	// for vsn 2.0.0: every consumer of a payload decodes it with a JSON
+	// parser that checks it, so a malformed payload is reported as that
+	// consumer's error instead of a [*DecodeError]. The envelope (topic,
+	// event, refs, the object's structure) is checked as usual. The
+	// rxrealtime client's hot path wants this: [V1Lazy] is one.
+	LazyPayloads bool
+}
 
 // V1 is the vsn 1.0.0 serializer.
 var V1 = &V1Serializer{}
+
+// V1Lazy is the vsn 1.0.0 serializer with LazyPayloads.
+var V1Lazy = &V1Serializer{LazyPayloads: true}
 
 var _ Serializer = (*V1Serializer)(nil)
 
@@ -62,20 +74,20 @@ const (
 )
 
 // Decode parses one vsn 1.0.0 frame into m. Payload aliases data.
-func (*V1Serializer) Decode(m *Message, data []byte, binary bool) error {
+func (s *V1Serializer) Decode(m *Message, data []byte, binary bool) error {
 	*m = Message{}
 	f := frame{vsn: VersionV1, binary: binary, data: data}
 	if binary {
 		return f.fail(0, "vsn 1.0.0 has no binary frames")
 	}
-	err := decodeV1(m, f)
+	err := decodeV1(m, f, s.LazyPayloads)
 	if err != nil {
 		*m = Message{}
 	}
 	return err
 }
 
-func decodeV1(m *Message, f frame) error {
+func decodeV1(m *Message, f frame, lazy bool) error {
 	data := f.data
 	i, err := f.open(0, '{', "a JSON object")
 	if err != nil {
@@ -99,7 +111,11 @@ func decodeV1(m *Message, f frame) error {
 				m.Event, i, err = f.str(v, false, "event")
 				seen |= v1Event
 			case "payload":
-				i, err = f.skip(v, "payload")
+				if lazy {
+					i, err = f.locate(v, "payload")
+				} else {
+					i, err = f.skip(v, "payload")
+				}
 				m.Payload = data[v:i:i]
 				seen |= v1Payload
 			case "ref":

@@ -53,7 +53,7 @@ var binding = postgres.Binding{Event: postgres.Insert, Schema: frames.Schema, Ta
 
 func serializer(v frames.Vsn) phoenix.Serializer {
 	if v == frames.V1 {
-		return phoenix.V1
+		return phoenix.V1Lazy // what source.WithSerializer recommends for vsn 1.0.0
 	}
 	return phoenix.NewV2(phoenix.WithLazyPayloads()) // the client's default
 }

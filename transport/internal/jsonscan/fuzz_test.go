@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -24,6 +25,16 @@ func FuzzValid(f *testing.F) {
 		if err == nil {
 			require.LessOrEqual(t, end, len(data))
 			assert.True(t, json.Valid(data[:end]), "%q", data[:end])
+		}
+		// Locate ends where Skip does on every value Skip accepts that is
+		// followed by the end or a delimiter (as values in JSON are: Skip
+		// takes "01" for 0 and leaves "1", which its caller rejects), and
+		// stays in bounds on anything.
+		lend, lerr := Locate(data, 0)
+		require.LessOrEqual(t, lend, len(data))
+		if next := SkipSpace(data, end); err == nil && (next == len(data) || strings.IndexByte(",}]:", data[next]) >= 0) {
+			require.NoError(t, lerr, "%q", data)
+			assert.Equal(t, end, lend, "%q", data)
 		}
 	})
 }

@@ -1,0 +1,76 @@
+package jsonscan
+
+import "bytes"
+
+// Locate returns the index just past the JSON value that starts at
+// data[i] (after optional whitespace) without checking it: a string ends
+// at its first quote not escaped by a backslash, a container at the bracket
+// that brings the depth (counted outside strings) back to zero, a scalar at
+// the next delimiter. For well-formed JSON it ends where [Skip] does; what
+// it lets through must be checked by whoever reads the value. It never
+// reads out of bounds and does not allocate.
+func Locate(data []byte, i int) (int, error) {
+	i = SkipSpace(data, i)
+	if i >= len(data) {
+		return i, errAt(i, reasonEOF)
+	}
+	switch data[i] {
+	case '"':
+		return locateString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				end, err := locateString(data, i)
+				if err != nil {
+					return end, err
+				}
+				i = end
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1, nil
+				}
+			}
+			i++
+		}
+		return i, errAt(i, reasonEOF)
+	}
+	j := i
+	for j < len(data) {
+		switch data[j] {
+		case ',', '}', ']', ':', ' ', '\t', '\n', '\r':
+			if j == i {
+				return i, errAt(i, reasonValue)
+			}
+			return j, nil
+		}
+		j++
+	}
+	return j, nil
+}
+
+// locateString returns the index just past the string that starts at
+// data[i] (a quote).
+func locateString(data []byte, i int) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return len(data), errAt(len(data), reasonEOF)
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && data[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1, nil
+		}
+		j++
+	}
+}
