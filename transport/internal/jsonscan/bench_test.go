@@ -47,3 +47,14 @@ func BenchmarkUnquote(b *testing.B) {
 		_ = Unquote(raw)
 	}
 }
+
+func BenchmarkLocate(b *testing.B) {
+	p := benchPayload(b)
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Locate(p, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
