@@ -78,6 +78,10 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 		})
 	}
 	return stream.Derive(in, func(ctx context.Context, emit func(postgres.Change[T]) bool) error {
+		// One Change per run, decoded into afresh for each row: the decoders take its address, so a
+		// variable per row would be a heap allocation per row (~400 bytes for a typical row type).
+		// emit copies it, and zeroing it first keeps the copies from sharing any slice with the next row.
+		var chg postgres.Change[T]
 		return in.Run(ctx, func(ic *inboundChange) bool {
 			if !ic.rowsOK(c) {
 				return true
@@ -88,7 +92,7 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 					return true
 				}
 			}
-			var chg postgres.Change[T]
+			chg = postgres.Change[T]{}
 			var err error
 			if spec.codec != nil {
 				err = postgres.DecodeEnvelopeWith(&ic.env, &chg, spec.codec.Unmarshal)

@@ -434,3 +434,51 @@ func TestMalformedRowReportedOnceAcrossConsumers(t *testing.T) {
 	assert.Equal(t, 1, all.count(func(postgres.Change[todo]) bool { return true }))
 	assert.Equal(t, 1, generic.count(func(postgres.Change[map[string]any]) bool { return true }))
 }
+
+// taggedTodo has slice and map fields, which a decoder may fill in place.
+type taggedTodo struct {
+	ID   int64             `json:"id"`
+	Tags []string          `json:"tags"`
+	Meta map[string]string `json:"meta"`
+}
+
+// TestChangesDoNotShareMemory: the consumer decodes every row into the
+// same Change variable; each value it delivers must still be whole after
+// the next rows were decoded (run with -race: a shared slice or map would
+// be written by the decoder while the test reads it).
+func TestChangesDoNotShareMemory(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	// Inserts and updates match different bindings, so consecutive changes carry different ids.
+	ch := chNew(t, c, "tags", source.WithPostgresChanges(postgres.Binding{Event: postgres.Insert, Table: "tags"},
+		postgres.Binding{Event: postgres.Update, Table: "tags"}))
+	got := source.Changes[taggedTodo](ch).Observe(t.Context())
+	chSubscribe(t, ch)
+	ids := serverIDs(t, s, "realtime:tags")
+	require.Len(t, ids, 2)
+	cols := []realtimetest.Column{{Name: "id", Type: "int8", PrimaryKey: true}, {Name: "tags", Type: "_text"}, {Name: "meta", Type: "jsonb"}}
+	const n = 50
+	for i := range n {
+		typ := realtimetest.Insert
+		if i%2 == 1 {
+			typ = realtimetest.Update
+		}
+		emit(t, s, realtimetest.Change{Type: typ, Schema: "public", Table: "tags", Columns: cols,
+			Record: taggedTodo{ID: int64(i), Tags: []string{strconv.Itoa(i), "x"}, Meta: map[string]string{"n": strconv.Itoa(i)}}})
+	}
+	var kept []postgres.Change[taggedTodo]
+	for len(kept) < n {
+		select {
+		case chg := <-got:
+			kept = append(kept, chg)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("received %d of %d changes", len(kept), n)
+		}
+	}
+	for i, chg := range kept {
+		assert.Equal(t, int64(i), chg.New.ID)
+		assert.Equal(t, []string{strconv.Itoa(i), "x"}, chg.New.Tags)
+		assert.Equal(t, map[string]string{"n": strconv.Itoa(i)}, chg.New.Meta)
+		assert.Equal(t, []int{ids[i%2]}, chg.IDs, "change %d", i)
+	}
+}
