@@ -83,6 +83,8 @@ func TestRatiosWithRxrealtime(t *testing.T) {
 		"ratio rxrealtime/phx 2.00",
 	}, lines[len(lines)-3:])
 	assert.Contains(t, out.String(), "2.5× the fastest client (floor/goccy): TOO LOW")
+	// Only the first round has both an rxrealtime and a floor run: 100,000 / 200,000.
+	assert.Contains(t, out.String(), "spread rxrealtime/floor 0.50 – 0.50 over 1 round(s)")
 	assert.Equal(t, 1, res["rxrealtime"].failed)
 
 	var table bytes.Buffer
@@ -133,4 +135,21 @@ func TestRunnersEndToEnd(t *testing.T) {
 		o = runOnce(e, "nope", src.Endpoint(), v, 10, 30*time.Second, b)
 		assert.Error(t, o.err)
 	}
+}
+
+func TestRatioSpreadPairsRounds(t *testing.T) {
+	rx, floor := &series{name: "rxrealtime"}, &series{name: "floor/goccy"}
+	for i, r := range []float64{100_000, 120_000, 0, 90_000} {
+		if r == 0 {
+			rx.add(outcome{err: errors.New("boom")})
+		} else {
+			rx.add(ok(r, 1024))
+		}
+		floor.add(ok([]float64{100_000, 100_000, 100_000, 60_000}[i], 1024))
+	}
+	assert.InDeltaSlice(t, []float64{1, 1.2, 1.5}, roundRatios(rx, floor), 1e-6)
+	var out bytes.Buffer
+	printSummary(&out, map[string]*series{"rxrealtime": rx, "floor/goccy": floor})
+	assert.Contains(t, out.String(), "spread rxrealtime/floor 1.00 – 1.50 over 3 round(s)")
+	assert.Contains(t, out.String(), "ratio rxrealtime/floor 1.00") // medians: 100,000 over 100,000
 }

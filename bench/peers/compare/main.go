@@ -6,7 +6,7 @@
 //
 // Run it from bench/peers, or through bench/compare.sh from anywhere:
 //
-//	go run ./compare [-rounds 5] [-n 200000] [-vsn 2.0.0] [-runners source,floor/goccy,...]
+//	go run ./compare [-rounds 5] [-n 200000] [-vsn 2.0.0,1.0.0] [-runners source,floor/goccy,...]
 //	                 [-latency-rate 10000] [-latency 10s] [-latency-rounds 1] [-latency-runners ...]
 //
 // Each run is a fresh subprocess (the Go runners are one binary built into
@@ -20,7 +20,11 @@
 // to the user's loop, printed as a table before the ratio lines.
 // -latency-rate 0 skips it.
 //
-// The output ends with exactly three lines:
+// -vsn lists the serializers to run, in order (default both: 2.0.0, then
+// 1.0.0); each gets its own section (table, latency, summary). Each
+// section's summary gives the spread of the ratios over the rounds (each
+// round's rxrealtime run against the same round's peer run) and ends with
+// exactly three lines:
 //
 //	ratio rxrealtime/floor <x.xx>
 //	ratio rxrealtime/realtime-js <x.xx>
@@ -49,7 +53,7 @@ const defaultRunners = "source,floor/encoding-json,floor/goccy,floor/segmentio,r
 func main() {
 	rounds := flag.Int("rounds", 5, "rounds; each runs every runner once")
 	n := flag.Int("n", 200_000, "change frames per run")
-	vsn := flag.String("vsn", "2.0.0", "serializer: 1.0.0 or 2.0.0")
+	vsn := flag.String("vsn", "2.0.0,1.0.0", "serializers, comma-separated, each run in its own section: 1.0.0, 2.0.0")
 	list := flag.String("runners", defaultRunners, "comma-separated runners, in round order")
 	timeout := flag.Duration("timeout", 2*time.Minute, "per-run timeout")
 	lat := latencyFlags{}
@@ -59,16 +63,20 @@ func main() {
 	latList := flag.String("latency-runners", defaultLatencyRunners, "latency workload: comma-separated runners, in round order")
 	flag.Parse()
 	lat.names = strings.Split(*latList, ",")
-	if err := run(*rounds, *n, *vsn, strings.Split(*list, ","), *timeout, lat); err != nil {
+	if err := run(*rounds, *n, strings.Split(*vsn, ","), strings.Split(*list, ","), *timeout, lat); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rounds, n int, vsn string, names []string, timeout time.Duration, lat latencyFlags) error {
-	v, err := frames.ParseVsn(vsn)
-	if err != nil {
-		return err
+func run(rounds, n int, vsnList []string, names []string, timeout time.Duration, lat latencyFlags) error {
+	var vsns []frames.Vsn
+	for _, s := range vsnList {
+		v, err := frames.ParseVsn(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		vsns = append(vsns, v)
 	}
 	if rounds < 1 || n < 1 {
 		return fmt.Errorf("need -rounds ≥ 1 and -n ≥ 1")
@@ -86,6 +94,20 @@ func run(rounds, n int, vsn string, names []string, timeout time.Duration, lat l
 		return err
 	}
 	defer src.Close()
+	for i, v := range vsns {
+		if i > 0 {
+			fmt.Println()
+		}
+		if err := runVsn(env, src, v, rounds, n, names, timeout, lat); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runVsn runs one serializer's section: workload 1 for every runner, the
+// latency workload, the summary.
+func runVsn(env *env, src *framesrv.Server, v frames.Vsn, rounds, n int, names []string, timeout time.Duration, lat latencyFlags) error {
 	burst, err := src.Burst(v, 1)
 	if err != nil {
 		return err

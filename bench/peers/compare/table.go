@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 )
@@ -17,20 +18,26 @@ type series struct {
 	failed   int
 	notReady bool
 	lastErr  error
+	// byRound is every run's msg/s in round order, NaN for a run without
+	// a result, so two runners' runs of the same round can be paired.
+	byRound []float64
 }
 
 func (s *series) add(o outcome) {
 	switch {
 	case o.notReady:
 		s.notReady = true
+		s.byRound = append(s.byRound, math.NaN())
 		return
 	case o.err != nil:
 		s.failed++
 		s.lastErr = o.err
+		s.byRound = append(s.byRound, math.NaN())
 		return
 	}
 	r := o.rep.Result()
 	s.rates = append(s.rates, r.Rate())
+	s.byRound = append(s.byRound, r.Rate())
 	s.rss = append(s.rss, float64(o.rssKiB)/1024)
 	if o.rep.Mallocs != nil && r.Msgs > 0 {
 		s.allocs = append(s.allocs, float64(*o.rep.Mallocs)/float64(r.Msgs))
@@ -114,15 +121,39 @@ func printSummary(w io.Writer, results map[string]*series) {
 		fmt.Fprintf(w, "floor: %s\n", floor.name)
 	}
 	rx := results["rxrealtime"]
-	for _, peer := range []struct{ label, name string }{{"floor", ""}, {"realtime-js", "realtime-js"}, {"phx", "phx"}} {
-		other := floor
-		if peer.name != "" {
-			other = results[peer.name]
+	peers := []struct{ label, name string }{{"floor", ""}, {"realtime-js", "realtime-js"}, {"phx", "phx"}}
+	peerOf := func(name string) *series {
+		if name == "" {
+			return floor
 		}
+		return results[name]
+	}
+	for _, peer := range peers {
+		if rs := roundRatios(rx, peerOf(peer.name)); len(rs) > 0 {
+			fmt.Fprintf(w, "spread rxrealtime/%s %.2f – %.2f over %d round(s)\n", peer.label, slices.Min(rs), slices.Max(rs), len(rs))
+		}
+	}
+	for _, peer := range peers {
+		other := peerOf(peer.name)
 		if rx == nil || other == nil || rx.rate() == 0 || other.rate() == 0 {
 			fmt.Fprintf(w, "ratio rxrealtime/%s n/a\n", peer.label)
 			continue
 		}
 		fmt.Fprintf(w, "ratio rxrealtime/%s %.2f\n", peer.label, rx.rate()/other.rate())
 	}
+}
+
+// roundRatios pairs a's and b's runs of the same round and returns a/b for
+// every round in which both have a result.
+func roundRatios(a, b *series) []float64 {
+	if a == nil || b == nil {
+		return nil
+	}
+	var out []float64
+	for i := 0; i < len(a.byRound) && i < len(b.byRound); i++ {
+		if x, y := a.byRound[i], b.byRound[i]; !math.IsNaN(x) && !math.IsNaN(y) && y > 0 {
+			out = append(out, x/y)
+		}
+	}
+	return out
 }
