@@ -286,7 +286,17 @@ func (c *Client) ended(s *session, cause error) {
 	back := s.handBack()
 	c.mu.Lock()
 	if len(back) > 0 {
-		c.outbox = append(back, c.outbox...)
+		msgs := make([]*phoenix.Message, 0, len(back)+len(c.outbox))
+		for _, it := range back {
+			// A push whose wait already ended (timeout, ctx) is not sent
+			// later. Checked under c.mu: its unbuffer, which follows the
+			// end of its wait, then finds it in the buffer if it is put back.
+			if it.kind == qReply && !c.pending.has(it.m.Ref) {
+				continue
+			}
+			msgs = append(msgs, it.m)
+		}
+		c.outbox = append(msgs, c.outbox...)
 	}
 	if !c.closing {
 		// From now on no channel may join until the next session opens: a

@@ -198,10 +198,10 @@ func (s *session) drain(ctx context.Context) {
 	}
 }
 
-// handBack closes the queue of an ended session (its writer has returned) and returns, in order, the
-// messages to put back in the offline buffer: the failed batch's pushes waiting for no reply, then every
-// message the writer never took but heartbeats.
-func (s *session) handBack() []*phoenix.Message {
+// handBack closes the queue of an ended session (its writer has returned) and returns, in order, what
+// may go back to the offline buffer: the failed batch's pushes waiting for no reply (not its control
+// messages), then every message the writer never took but heartbeats.
+func (s *session) handBack() []qitem {
 	q := &s.wq
 	q.mu.Lock()
 	q.closed = true
@@ -216,15 +216,15 @@ func (s *session) handBack() []*phoenix.Message {
 		q.idle = nil
 	}
 	q.mu.Unlock()
-	var back []*phoenix.Message
+	back := failed[:0]
 	for _, it := range failed {
 		if it.kind == qNoReply && !isControl(it.m) {
-			back = append(back, it.m)
+			back = append(back, it)
 		}
 	}
 	for _, it := range rest {
 		if it.kind != qSession {
-			back = append(back, it.m)
+			back = append(back, it)
 		}
 	}
 	return back
