@@ -21,6 +21,17 @@ func BenchmarkBroadcastSend(b *testing.B) {
 	b.Run("rxrealtime", func(b *testing.B) { send(b, src, sender(b, workload.RxRealtime())) })
 }
 
+// BenchmarkBroadcastSendAcked is workload 5 with acknowledged broadcasts
+// (the channel joins with broadcast ack; each Send waits for the source's
+// reply), from one goroutine (a round trip each) and from 64 (the client
+// batches what they queue meanwhile). There is no floor row: the floor
+// sends without acknowledgement.
+func BenchmarkBroadcastSendAcked(b *testing.B) {
+	src := startSource(b)
+	b.Run("rxrealtime", func(b *testing.B) { send(b, src, workload.RxRealtimeAcked(1)) })
+	b.Run("rxrealtime-64", func(b *testing.B) { send(b, src, workload.RxRealtimeAcked(64)) })
+}
+
 func send(b *testing.B, src *framesrv.Server, s workload.Sender) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

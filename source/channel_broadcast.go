@@ -166,7 +166,10 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 //
 // Send waits for the channel to be joined (up to the push timeout). With
 // WithBroadcastAck it waits for the server's acknowledgement (unless
-// [NoReply]); without, it returns once the frame is written or buffered.
+// [NoReply]); without, it returns once the message is queued for the
+// socket's writer (or buffered offline), before it is written: see
+// [Client.Push] for what happens to it if the socket fails, and
+// [Client.Close], which sends what is queued before closing.
 // [Timeout] overrides the push timeout; [Persist] and [PersistTTL] ask the
 // server to store the message for replay.
 func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...CallOption) error {

@@ -303,8 +303,12 @@ func (c *Client) onRetry(attempt int, cause error, delay time.Duration) {
 
 // Close leaves every joined channel (waiting for the replies until ctx
 // ends), closes the WebSocket with code 1000 and stops every goroutine the
-// client started. Pending and buffered pushes fail with [ErrClosed]; every
-// stream of the client and its channels completes. It never reconnects.
+// client started. Pushes already queued for the socket's writer (a Send
+// without acknowledgement returns once queued) are written before the
+// socket closes, as long as ctx allows; those left unsent are reported on
+// [Client.Errors] as [*UnsentError]. Pending and buffered pushes fail with
+// [ErrClosed]; every stream of the client and its channels completes. It
+// never reconnects.
 // Close returns once the error handler, the logger and the Metrics have
 // been given every notification queued before; after it returns none is
 // called again from the client's goroutines. Close returns ctx's error if
@@ -324,6 +328,7 @@ func (c *Client) Close(ctx context.Context) error {
 		c.pending.failWhere(func(p *pending) bool { return p.event != phoenix.EventLeave }, ErrClosed)
 		if started {
 			c.leaveAll(ctx)
+			c.flushWrites(ctx)
 		}
 		c.mu.Lock()
 		c.closing = true
@@ -340,6 +345,18 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// flushWrites waits (until ctx ends) for the open session's writer to write
+// everything queued, so that Close's normal closure follows the pushes that
+// returned before it.
+func (c *Client) flushWrites(ctx context.Context) {
+	c.mu.Lock()
+	s := c.sess
+	c.mu.Unlock()
+	if s != nil {
+		s.drain(ctx)
 	}
 }
 
@@ -470,17 +487,34 @@ func (c *Client) slowConsumer(topic string, ev stream.SlowConsumer) {
 	c.observe(func(m Metrics) { m.SlowConsumer(topic, ev.Dropped) })
 }
 
-// send writes m now if a session is open, else queues it in the offline
-// buffer (bounded unless force).
-func (c *Client) send(ctx context.Context, m *phoenix.Message, force bool) error {
+// send queues m for the open session's writer, else in the offline buffer
+// (bounded unless force). reply tells whether m's push waits for a reply
+// (is in the pending table). A user push that finds the write queue full
+// waits for space, bounded by ctx; a forced one and a control message never
+// wait.
+func (c *Client) send(ctx context.Context, m *phoenix.Message, force, reply bool) error {
+	kind := uint8(qNoReply)
+	if reply {
+		kind = qReply
+	}
 	c.mu.Lock()
 	if c.closing || (c.stopping && m.Event != phoenix.EventLeave) {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if s := c.sess; s != nil {
+	for s := c.sess; s != nil; s = c.sess {
 		c.mu.Unlock()
-		return s.write(ctx, m)
+		err := s.enqueue(ctx, m, kind, !force && !isControl(m))
+		if !errors.Is(err, errSessionEnded) {
+			return err
+		}
+		// The session ended meanwhile (c.sess was cleared before its queue
+		// was handed back): buffer m behind what it handed back.
+		c.mu.Lock()
+		if c.closing || (c.stopping && m.Event != phoenix.EventLeave) {
+			c.mu.Unlock()
+			return ErrClosed
+		}
 	}
 	if !force && len(c.outbox) >= c.cfg.sendBuffer {
 		c.mu.Unlock()

@@ -189,6 +189,13 @@ func WithPushTimeout(d time.Duration) Option {
 // WithSendBuffer bounds the number of pushes held while the socket is
 // down (default 100). A push that finds the buffer full fails with
 // [ErrSendBufferFull]. 0 buffers nothing; n must not be negative.
+//
+// While the socket is up, pushes are queued for the socket's writer, which
+// writes everything queued with one flush; that queue has its own bound
+// (256 KiB or 4096 messages), and a push that finds it full waits for room,
+// as long as its ctx allows. Pushes the writer had not written when the
+// socket was lost go back to the front of the offline buffer, past this
+// bound, and are sent on reconnect.
 func WithSendBuffer(n int) Option {
 	return func(c *config) {
 		if n < 0 {

@@ -73,12 +73,11 @@ func (t *pendingTable) take(ref string) *pending {
 	return p
 }
 
-func (t *pendingTable) markSent(ref string, session uint64) {
+func (t *pendingTable) has(ref string) bool {
 	t.mu.Lock()
-	if p := t.m[ref]; p != nil {
-		p.session = session
-	}
+	_, ok := t.m[ref]
 	t.mu.Unlock()
+	return ok
 }
 
 // failWhere fails every push for which match returns true.
@@ -203,6 +202,15 @@ func PersistTTL(ttl time.Duration) CallOption {
 //
 // While the socket is down the push waits in the offline buffer (see
 // [WithSendBuffer]) and is sent on reconnect; its timeout runs meanwhile.
+// While it is up, the push is queued for the socket's writer, which sends
+// queued pushes together, in the order they were queued (waiting for room
+// when that queue is full, up to ctx).
+//
+// With [NoReply], Push returns once the message is queued: a later failure
+// of the socket does not reach the caller. A message the writer had not
+// written, or whose write failed, is sent again on reconnect (so it may
+// arrive twice); one still unsent when the client stops is reported on
+// [Client.Errors] as an [*UnsentError].
 func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...CallOption) (Reply, error) {
 	if len(payload) == 0 {
 		payload = emptyObject
@@ -226,7 +234,7 @@ func (c *Client) push(ctx context.Context, m *phoenix.Message, pc callConfig) (R
 		p = &pending{topic: m.Topic, event: m.Event, done: make(chan pushResult, 1)}
 		c.pending.add(m.Ref, p)
 	}
-	if err := c.send(ctx, m, false); err != nil {
+	if err := c.send(ctx, m, false, p != nil); err != nil {
 		if p != nil {
 			c.pending.take(m.Ref)
 		}
@@ -338,7 +346,7 @@ func (c *Client) pushAsyncRef(m *phoenix.Message, timeout time.Duration, force b
 		}
 	})
 	a.mu.Unlock()
-	if err := c.send(context.Background(), m, force); err != nil {
+	if err := c.send(context.Background(), m, force, true); err != nil {
 		if c.pending.take(ref) != nil {
 			a.finish(pushResult{err: err})
 		}

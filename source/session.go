@@ -23,8 +23,7 @@ type session struct {
 	mu       sync.Mutex
 	cause    error
 
-	wmu  sync.Mutex // guards wbuf
-	wbuf []byte
+	wq writeQueue // what waits for the writer
 
 	// kick asks the token refresher to ask the provider now (after each
 	// heartbeat sent, as realtime-js does); nil without a provider.
@@ -48,32 +47,6 @@ func (s *session) failure() error {
 	return s.cause
 }
 
-// write encodes m and writes it as one frame. Frames never interleave:
-// the transport serializes writers.
-func (s *session) write(ctx context.Context, m *phoenix.Message) error {
-	s.c.pending.markSent(m.Ref, s.id)
-	s.wmu.Lock()
-	frame, binary, err := s.c.ser.Encode(s.wbuf[:0], m)
-	if err != nil {
-		s.wmu.Unlock()
-		return err
-	}
-	if cap(frame) <= 64<<10 {
-		s.wbuf = frame[:0] // reuse the buffer; the transport copies before masking
-	}
-	// The transport bounds every write by its write timeout (and by ctx's
-	// deadline if earlier), so a context without one needs no wrapper.
-	err = s.conn.WriteFrame(ctx, frame, binary)
-	size := len(frame)
-	s.wmu.Unlock()
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
-	}
-	s.c.ctr.framesOut.Add(1)
-	s.c.ctr.bytesOut.Add(uint64(size))
-	return nil
-}
-
 // runSession is one run of the connection stream: dial, open, read until
 // the session ends. Its error is why it ended. A session closed by the idle
 // disconnect is not an end for the retry operator: the run waits until a
@@ -93,7 +66,9 @@ func (c *Client) runSession(ctx context.Context, emit func(phoenix.Message) bool
 // runOneSession dials one WebSocket session and reads it until it ends.
 func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) bool) error {
 	c.refreshToken(ctx)
-	topts := []transport.Option{transport.WithMaxFrameSize(c.cfg.maxFrameSize)}
+	// The writer flushes a whole batch of queued frames at once: a buffer
+	// the size of many frames makes that one socket write.
+	topts := []transport.Option{transport.WithMaxFrameSize(c.cfg.maxFrameSize), transport.WithWriteBufferSize(writeBufferSize)}
 	if c.cfg.tls != nil {
 		topts = append(topts, transport.WithTLSConfig(c.cfg.tls))
 	}
@@ -122,6 +97,7 @@ func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) b
 		return errIdle
 	}
 	s := &session{id: c.sessions.Add(1), c: c, conn: conn}
+	s.wq.init()
 	if c.cfg.token != nil {
 		s.kick = make(chan struct{}, 1)
 	}
@@ -134,7 +110,11 @@ func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) b
 	stop := context.AfterFunc(ctx, func() { s.fail(nil, transport.StatusNormalClosure, "") })
 	hbCtx, hbCancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.writer()
+	}()
 	go func() {
 		defer wg.Done()
 		c.heartbeat(hbCtx, s)
@@ -152,6 +132,7 @@ func (c *Client) runOneSession(ctx context.Context, emit func(phoenix.Message) b
 	stop()
 	hbCancel()
 	s.fail(err, transport.StatusNormalClosure, "")
+	close(s.wq.stop)
 	wg.Wait()
 	if cause := s.failure(); cause != nil {
 		err = cause
@@ -260,19 +241,34 @@ func (c *Client) opened(s *session) {
 			return
 		}
 		c.mu.Unlock()
-		for i, m := range batch {
-			if err := s.write(context.Background(), m); err != nil {
-				// The session is broken: put back what was not written; the
-				// next session sends it.
-				c.mu.Lock()
-				c.outbox = append(batch[i:], c.outbox...)
-				stale := c.compactOutboxLocked()
-				c.mu.Unlock()
-				c.dropStale(stale)
-				s.fail(err, transport.StatusNormalClosure, "")
-				return
+		// Queued for the writer in order, ahead of any later push: c.sess is
+		// set only once the buffer is empty. None waits for space (the
+		// buffer is bounded), and the queue is handed back only after this
+		// returns, so enqueue fails only on an encoding error.
+		for _, m := range batch {
+			if err := s.enqueue(context.Background(), m, c.queuedKind(m), false); err != nil {
+				c.unsendable(m, err)
 			}
 		}
+	}
+}
+
+// queuedKind is how a message from the offline buffer is queued: it waits
+// for a reply if its push is pending.
+func (c *Client) queuedKind(m *phoenix.Message) uint8 {
+	if c.pending.has(m.Ref) {
+		return qReply
+	}
+	return qNoReply
+}
+
+// unsendable tells the sender of m, which cannot be encoded, that it was not
+// sent.
+func (c *Client) unsendable(m *phoenix.Message, err error) {
+	if p := c.pending.take(m.Ref); p != nil {
+		p.deliver(pushResult{err: err})
+	} else if !isControl(m) {
+		c.report(&UnsentError{Topic: m.Topic, Event: m.Event, Err: err})
 	}
 }
 
@@ -282,6 +278,25 @@ func (c *Client) ended(s *session, cause error) {
 	c.mu.Lock()
 	if c.sess == s {
 		c.sess = nil
+	}
+	c.mu.Unlock()
+	// What the writer did not take goes back to the front of the offline
+	// buffer, ahead of what was buffered since c.sess was cleared; the
+	// control messages among it are dropped with the others below.
+	back := s.handBack()
+	c.mu.Lock()
+	if len(back) > 0 {
+		msgs := make([]*phoenix.Message, 0, len(back)+len(c.outbox))
+		for _, it := range back {
+			// A push whose wait already ended (timeout, ctx) is not sent
+			// later. Checked under c.mu: its unbuffer, which follows the
+			// end of its wait, then finds it in the buffer if it is put back.
+			if it.kind == qReply && !c.pending.has(it.m.Ref) {
+				continue
+			}
+			msgs = append(msgs, it.m)
+		}
+		c.outbox = append(msgs, c.outbox...)
 	}
 	if !c.closing {
 		// From now on no channel may join until the next session opens: a
@@ -323,9 +338,11 @@ func (c *Client) heartbeat(ctx context.Context, s *session) {
 		p := &pending{topic: m.Topic, event: m.Event, done: make(chan pushResult, 1)}
 		c.pending.add(m.Ref, p)
 		sent := time.Now()
-		if err := s.write(ctx, m); err != nil {
+		// Heartbeats never wait for space in the write queue: a queue that
+		// does not drain is what the reply timeout below detects.
+		if err := s.enqueue(ctx, m, qSession, false); err != nil {
 			c.pending.take(m.Ref)
-			return // the read loop sees the broken socket too
+			return // the session ended
 		}
 		c.emitHeartbeat(HeartbeatEvent{Status: HeartbeatSent, Ref: m.Ref, At: sent})
 		if s.kick != nil {

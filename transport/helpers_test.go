@@ -212,6 +212,7 @@ type memConn struct {
 	writeErr error // if set, every Write fails with it
 	mu       sync.Mutex
 	out      bytes.Buffer
+	writes   int // calls to Write that reached out
 	closed   chan struct{}
 	once     sync.Once
 }
@@ -238,6 +239,7 @@ func (m *memConn) Write(p []byte) (int, error) {
 	if m.writeErr != nil {
 		return 0, m.writeErr
 	}
+	m.writes++
 	return m.out.Write(p)
 }
 

@@ -43,6 +43,30 @@ func (c *Conn) WriteFrame(ctx context.Context, data []byte, binary bool) error {
 	return c.write(ctx, op, data)
 }
 
+// Frame is one data frame for [Conn.WriteFrames]: Data as a final text
+// frame, or a binary frame when Binary is set.
+type Frame struct {
+	Data   []byte
+	Binary bool
+}
+
+// WriteFrames writes frames, in order, as consecutive final frames and flushes
+// them together: a batch costs one write to the socket (more only when it
+// exceeds the write buffer, see [WithWriteBufferSize]) where WriteFrame costs
+// one per frame. No other frame is written between them.
+//
+// Everything else is as for [Conn.WriteFrame]: the frames' data is not
+// modified, ctx bounds the wait for the write lock and (with the write
+// timeout, which bounds the whole batch) the write, and a failure blocks
+// every later write. When it fails, any prefix of the batch may have reached
+// the peer. Writing no frame does nothing.
+func (c *Conn) WriteFrames(ctx context.Context, frames ...Frame) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	return c.writeBatch(ctx, ws.OpText, nil, frames)
+}
+
 // Ping sends a ping control frame with data (at most 125 bytes, else
 // [ErrControlTooLarge]). The peer's pong is consumed by ReadFrame, which
 // records it in [Conn.LastPong]. Concurrency and ctx are as for WriteFrame.
@@ -54,6 +78,11 @@ func (c *Conn) Ping(ctx context.Context, data []byte) error {
 }
 
 func (c *Conn) write(ctx context.Context, op ws.OpCode, data []byte) error {
+	return c.writeBatch(ctx, op, data, nil)
+}
+
+// writeBatch writes frames if there are any, else one frame of op with data.
+func (c *Conn) writeBatch(ctx context.Context, op ws.OpCode, data []byte, frames []Frame) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -72,7 +101,12 @@ func (c *Conn) write(ctx context.Context, op ws.OpCode, data []byte) error {
 	if hasDeadline && ctxDeadline.Before(deadline) {
 		deadline = ctxDeadline
 	}
-	err := c.writeLocked(deadline, op, data)
+	var err error
+	if frames != nil {
+		err = c.writeFramesLocked(deadline, frames)
+	} else {
+		err = c.writeLocked(deadline, op, data)
+	}
 	if err == nil {
 		return nil
 	}
@@ -173,6 +207,33 @@ func (c *Conn) writeLocked(deadline time.Time, op ws.OpCode, p []byte) error {
 	if err := c.nc.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
+	if err := c.bufferFrame(op, p); err != nil {
+		return err
+	}
+	return c.bw.Flush()
+}
+
+// writeFramesLocked writes frames and flushes them once. The caller holds the
+// write lock.
+func (c *Conn) writeFramesLocked(deadline time.Time, frames []Frame) error {
+	if err := c.nc.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	for _, f := range frames {
+		op := ws.OpText
+		if f.Binary {
+			op = ws.OpBinary
+		}
+		if err := c.bufferFrame(op, f.Data); err != nil {
+			return err
+		}
+	}
+	return c.bw.Flush()
+}
+
+// bufferFrame writes one final frame into the buffered writer (which flushes
+// only when full). The caller holds the write lock.
+func (c *Conn) bufferFrame(op ws.OpCode, p []byte) error {
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(p))}
 	if c.client {
 		h.Masked = true
@@ -188,7 +249,7 @@ func (c *Conn) writeLocked(deadline time.Time, op ws.OpCode, p []byte) error {
 	} else if _, err := c.bw.Write(p); err != nil {
 		return err
 	}
-	return c.bw.Flush()
+	return nil
 }
 
 // writeMasked writes p masked with mask to bw without modifying p: each chunk

@@ -240,3 +240,51 @@ func (s rxSession) Close() error {
 	defer cancel()
 	return s.c.Close(ctx)
 }
+
+// RxRealtimeAcked returns workload 5 with acknowledged broadcasts: the
+// channel joins with rx.WithBroadcastAck and each Send waits for the
+// source's reply. senders goroutines send concurrently (n split between
+// them): with one, every broadcast costs a round trip; with more, the
+// client's writer batches the broadcasts queued meanwhile.
+func RxRealtimeAcked(senders int) Sender { return rxAcked{senders: max(senders, 1)} }
+
+type rxAcked struct{ senders int }
+
+func (r rxAcked) Send(ctx context.Context, endpoint string, v frames.Vsn, n int) error {
+	c, err := connectClient(ctx, endpoint, v, nil)
+	if err != nil {
+		return err
+	}
+	ch, err := c.Channel(frames.Topic(0, 1), rx.WithBroadcastAck())
+	if err != nil {
+		return errors.Join(err, c.Close(ctx))
+	}
+	if err := ch.Subscribe(ctx); err != nil {
+		return errors.Join(err, c.Close(ctx))
+	}
+	payload := json.RawMessage(`{"body":"hello","n":1}`)
+	var next atomic.Int64
+	errs := make(chan error, r.senders)
+	for range r.senders {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					errs <- nil
+					return
+				}
+				if err := ch.Send(ctx, "msg", payload); err != nil {
+					errs <- fmt.Errorf("workload: acked send %d: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range r.senders {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return errors.Join(first, c.Close(ctx))
+}
