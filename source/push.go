@@ -210,7 +210,9 @@ func PersistTTL(ttl time.Duration) CallOption {
 // of the socket does not reach the caller. A message the writer had not
 // written, or whose write failed, is sent again on reconnect (so it may
 // arrive twice); one still unsent when the client stops is reported on
-// [Client.Errors] as an [*UnsentError].
+// [Client.Errors] as an [*UnsentError]. A push whose timeout or ctx ended
+// while the socket's writer already held it may still go out: a push is
+// withdrawn only from the offline buffer.
 func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...CallOption) (Reply, error) {
 	if len(payload) == 0 {
 		payload = emptyObject
