@@ -24,6 +24,17 @@ func BenchmarkDecode(b *testing.B) {
 	b.Run("update/struct", func(b *testing.B) { benchDecode[chatMessage](b, chatUpdate) })
 	b.Run("delete/struct", func(b *testing.B) { benchDecode[chatMessage](b, chatDelete) })
 	b.Run("legacy-strings/struct", func(b *testing.B) { benchDecode[chatMessage](b, legacyInsert) })
+	b.Run("envelope-scan", func(b *testing.B) {
+		payload := []byte(chatInsert)
+		b.SetBytes(int64(len(payload)))
+		b.ReportAllocs()
+		var env Envelope
+		for b.Loop() {
+			if err := ScanEnvelope(payload, &env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("envelope-only", func(b *testing.B) {
 		payload := []byte(chatInsert)
 		b.SetBytes(int64(len(payload)))

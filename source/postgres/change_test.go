@@ -532,3 +532,35 @@ func TestDecodeManyRejectedColumnsStaysLinear(t *testing.T) {
 	assert.Len(t, c.New, n)
 	assert.Equal(t, 1999, c.New["c1999"])
 }
+
+// TestColumnsListsAlternate: the envelope parsers recognise the last
+// columns list by its text; lists that alternate, or that begin with the
+// last one's text and go on, must still each be read as themselves.
+func TestColumnsListsAlternate(t *testing.T) {
+	a := `[{"name":"v","type":"int4"}]`
+	b := `[{"name":"v","type":"text"}]`
+	for i, tc := range []struct {
+		columns, record string
+		want            []Column
+		ok              bool
+	}{
+		{a, `{"v":1}`, []Column{{Name: "v", Type: "int4"}}, true},
+		{b, `{"v":"x"}`, []Column{{Name: "v", Type: "text"}}, true},
+		{a, `{"v":2}`, []Column{{Name: "v", Type: "int4"}}, true},
+		{a + `]`, `{"v":3}`, nil, false},              // the last list's text, then garbage
+		{a[:len(a)-1] + `,1]`, `{"v":4}`, nil, false}, // a list the last one's text is not a prefix of
+		{a, `{"v":5}`, []Column{{Name: "v", Type: "int4"}}, true},
+	} {
+		for _, parse := range []func([]byte, *Envelope) error{ParseEnvelope, ScanEnvelope} {
+			var env Envelope
+			err := parse(changePayload(tc.columns, tc.record), &env)
+			if !tc.ok {
+				assert.ErrorIs(t, err, ErrDecode, "case %d", i)
+				continue
+			}
+			require.NoError(t, err, "case %d", i)
+			assert.Equal(t, tc.want, env.Columns, "case %d", i)
+			require.NoError(t, env.CheckRows())
+		}
+	}
+}

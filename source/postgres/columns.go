@@ -72,8 +72,41 @@ func kindOfScalar(name string) kind {
 // table is what one distinct columns list decodes to. It is shared by every
 // change that carries the same list and must not be modified.
 type table struct {
+	raw     string // the columns list's JSON text, as received
 	columns []Column
 	types   map[string]colType
+}
+
+// lastTable is the table of the last columns list decoded: consecutive
+// changes mostly come from one table, and comparing the payload with its
+// text beats both stepping over the list and hashing it for the cache.
+var lastTable atomic.Pointer[table]
+
+// sameColumns reports whether the value at d[i], if it is a columns list
+// (columns), is the last table's list, and returns the index just past it.
+// A value that begins with that list's text is exactly that list (an array
+// is self-delimiting, and the text is a checked array), so it needs no scan.
+func sameColumns(d []byte, i int, columns bool) (int, bool) {
+	if !columns {
+		return 0, false
+	}
+	t := lastTable.Load()
+	if t == nil || len(t.raw) == 0 || len(d)-i < len(t.raw) || string(d[i:i+len(t.raw)]) != t.raw {
+		return 0, false
+	}
+	return i + len(t.raw), true
+}
+
+// tableFor returns the table of the columns list raw.
+func tableFor(raw []byte) (*table, error) {
+	if t := lastTable.Load(); t != nil && string(raw) == t.raw {
+		return t, nil
+	}
+	t, err := lookupTable(raw)
+	if err == nil {
+		lastTable.Store(t)
+	}
+	return t, err
 }
 
 func (t *table) typeOf(column string) (colType, bool) {
@@ -106,7 +139,7 @@ func lookupTable(raw []byte) (*table, error) {
 	if err := sjson.Unmarshal(raw, &cols); err != nil {
 		return nil, err
 	}
-	t := &table{columns: cols, types: make(map[string]colType, len(cols))}
+	t := &table{raw: string(raw), columns: cols, types: make(map[string]colType, len(cols))}
 	for _, c := range cols {
 		t.types[c.Name] = typeOf(c.Type)
 	}

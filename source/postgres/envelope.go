@@ -166,9 +166,12 @@ func parseEnvelope(payload []byte, env *Envelope, lazyRows bool) error {
 				if lazy {
 					skip = locateValue
 				}
-				e, err := skip(payload, v)
-				if err != nil {
-					return e, err
+				e, ok := sameColumns(payload, v, string(key) == "columns")
+				if !ok {
+					var err error
+					if e, err = skip(payload, v); err != nil {
+						return e, err
+					}
 				}
 				for k, name := range dataKeys {
 					if string(key) == name {
@@ -215,7 +218,7 @@ func parseEnvelope(payload []byte, env *Envelope, lazyRows bool) error {
 		}
 	}
 	if !isNull(d[dColumns]) {
-		if env.table, err = lookupTable(d[dColumns]); err != nil {
+		if env.table, err = tableFor(d[dColumns]); err != nil {
 			return &DecodeError{Field: "data.columns", Err: err}
 		}
 		env.Columns = env.table.columns
