@@ -815,3 +815,10 @@ func (c *Client) isClosing() bool {
 	defer c.mu.Unlock()
 	return c.closing
 }
+
+// isStopping reports whether Close has begun (or the client has stopped).
+func (c *Client) isStopping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopping || c.closing
+}

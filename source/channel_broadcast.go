@@ -244,6 +244,10 @@ func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error 
 	}
 	if !ch.subscribed {
 		ch.mu.Unlock()
+		if ch.c.isStopping() {
+			// Close is leaving the channel: that, not a missing Subscribe, is why.
+			return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
+		}
 		return fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
 	}
 	joined := ch.joinedCh

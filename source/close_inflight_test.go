@@ -110,3 +110,30 @@ func TestRESTAfterCloseAndNoLeftoverGoroutines(t *testing.T) {
 	require.NoError(t, c2.Close(ctx))
 	assert.False(t, errors.Is(err, source.ErrClosed))
 }
+
+// A send loop that Close interrupts ends with ErrClosed, never with "call Subscribe before pushing": Close
+// leaving the channel is the cause. (Found by a user-style program: the loop's last error blamed the user.)
+func TestCloseDuringASendLoopSaysClosed(t *testing.T) {
+	for range 20 {
+		s := newServer(t)
+		c, err := source.Connect(waitCtx(t), s.URL(), fast()...)
+		require.NoError(t, err)
+		ch, err := c.Channel("room")
+		require.NoError(t, err)
+		require.NoError(t, ch.Subscribe(waitCtx(t)))
+		loop := make(chan error, 1)
+		go func() {
+			for {
+				if err := ch.Send(context.Background(), "e", 1); err != nil {
+					loop <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(5 * time.Millisecond)
+		require.NoError(t, c.Close(waitCtx(t)))
+		err = <-loop
+		require.ErrorIs(t, err, source.ErrClosed)
+		assert.NotErrorIs(t, err, source.ErrNotJoined)
+	}
+}
