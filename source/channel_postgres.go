@@ -82,6 +82,7 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 		// variable per row would be a heap allocation per row (~400 bytes for a typical row type).
 		// emit copies it, and zeroing it first keeps the copies from sharing any slice with the next row.
 		var chg postgres.Change[T]
+		growStack() // before the first change, not during its decode (see growStack)
 		return in.Run(ctx, func(ic *inboundChange) bool {
 			if !ic.rowsOK(c) {
 				return true
