@@ -1,6 +1,7 @@
 package phoenix
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -156,6 +157,14 @@ func FuzzDecodeV1Lazy(f *testing.F) {
 			return
 		}
 		require.NoError(t, err, "lazy refused a frame strict accepts: %q", data)
+		if !bytes.Equal(strict.Payload, m.Payload) {
+			// By design (V1Serializer.LazyPayloads): a member with an object or
+			// array value after the payload ends up in the payload.
+			require.True(t, bytes.HasPrefix(m.Payload, strict.Payload), "%q: payload %q, strict %q", data, m.Payload, strict.Payload)
+			rest := bytes.TrimLeft(m.Payload[len(strict.Payload):], " \t\r\n")
+			require.True(t, len(rest) > 0 && rest[0] == ',', "%q: payload %q, strict %q", data, m.Payload, strict.Payload)
+			m.Payload = strict.Payload
+		}
 		requireSameMessage(t, strict, m)
 	})
 }

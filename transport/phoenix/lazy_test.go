@@ -78,6 +78,10 @@ func TestV1LazyDecodesValidFramesLikeStrict(t *testing.T) {
 		`{"topic":"t","event":"e","payload":[1,[2,{"a":"]"}]],"ref":null}`,
 		`{"topic":"t","event":"e","payload":-12.5e3,"ref":null}`,
 		`{"topic":"t","event":"e","payload":null,"ref":null,"x":{"y":[true]}}`,
+		`{"event":"postgres_changes","payload":{"a":"}\\\"]"},"ref":"1","topic":"realtime:a\\\"}"}`,
+		`{"topic":"t","event":"e","ref":null,"payload":[1,{"b":"]"}]}`,
+		` {"topic":"t" , "payload" : {"x":1} , "event":"e" ,"ref": null , "join_ref":"2" } `,
+		`{"topic":"t","event":"e","payload":{"x":1},"ref":null,"n":-1.5e+3,"b":true,"f":false}`,
 	} {
 		var strict, got phoenix.Message
 		require.NoError(t, phoenix.V1.Decode(&strict, []byte(frame), false), frame)
@@ -97,10 +101,17 @@ func TestV1LazyChecksTheEnvelopeAndLeavesThePayloadToTheConsumer(t *testing.T) {
 		assert.ErrorIs(t, err, phoenix.ErrMalformed, frame)
 		assert.Equal(t, phoenix.Message{}, m, frame)
 	}
+	// A member with an object value after the payload (never sent by the server) ends up in the payload.
 	var m phoenix.Message
+	require.NoError(t, phoenix.V1Lazy.Decode(&m, []byte(`{"topic":"t","event":"e","payload":{"status":"ok","response":{}},"x":{},"ref":"3"}`), false))
+	assert.Equal(t, `{"status":"ok","response":{}},"x":{}`, string(m.Payload))
+	assert.Equal(t, "3", m.Ref)
+	_, _, err := phoenix.ParseReply(m.Payload)
+	assert.ErrorIs(t, err, phoenix.ErrMalformed)
+
 	frame := `{"topic":"realtime:x","event":"phx_reply","payload":{"status":"ok",},"ref":"3"}`
 	require.Error(t, phoenix.V1.Decode(&m, []byte(frame), false))
 	require.NoError(t, phoenix.V1Lazy.Decode(&m, []byte(frame), false))
-	_, _, err := phoenix.ParseReply(m.Payload)
+	_, _, err = phoenix.ParseReply(m.Payload)
 	assert.ErrorIs(t, err, phoenix.ErrMalformed, "the consumer reports the bad payload")
 }

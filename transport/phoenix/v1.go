@@ -19,13 +19,19 @@ import "github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
 // optional. The last of duplicate keys wins. The zero value is ready to use
 // and safe for concurrent use; [V1] is one.
 type V1Serializer struct {
-	// LazyPayloads makes Decode step over the payload without checking
-	// it (it follows only strings and brackets), as [WithLazyPayloads] does
-	// for vsn 2.0.0: every consumer of a payload decodes it with a JSON
-	// parser that checks it, so a malformed payload is reported as that
-	// consumer's error instead of a [*DecodeError]. The envelope (topic,
-	// event, refs, the object's structure) is checked as usual. The
-	// rxrealtime client's hot path wants this: [V1Lazy] is one.
+	// LazyPayloads makes Decode find the payload without checking it, as
+	// [WithLazyPayloads] does for vsn 2.0.0: every consumer of a payload
+	// decodes it with a JSON parser that checks it, so a malformed payload
+	// is reported as that consumer's error instead of a [*DecodeError].
+	// The envelope (topic, event, refs, the object's structure) is checked
+	// as usual. An object or array payload is found by reading the members
+	// after it backwards from the end of the frame (the server puts only
+	// strings and null there), so a frame costs no pass over its payload;
+	// the one thing given up is a member with an object or array value
+	// after the payload, which the server never sends: it ends up in the
+	// payload, which then fails to decode. Otherwise the payload is stepped
+	// over following only strings and brackets. The rxrealtime client's
+	// hot path wants this: [V1Lazy] is one.
 	LazyPayloads bool
 }
 
@@ -112,7 +118,10 @@ func decodeV1(m *Message, f frame, lazy bool) error {
 				seen |= v1Event
 			case "payload":
 				if lazy {
-					i, err = f.locate(v, "payload")
+					var ok bool
+					if i, ok = payloadEndFromTail(data, v); !ok {
+						i, err = f.locate(v, "payload")
+					}
 				} else {
 					i, err = f.skip(v, "payload")
 				}
