@@ -74,13 +74,13 @@ type Channel struct {
 	lastErr     error
 	joinToken   string        // the access token the current join carried
 	joinSession uint64        // the session the current join went out on
-	joinedCh    chan struct{} // closed while joined
-	upCh        chan struct{} // closed while SUBSCRIBED
-	replCh      chan struct{} // closed once the current join's replication is ready
+	joinedCh    chan struct{} // closed while joined; made by the first waiter (see signal.go)
+	upCh        chan struct{} // closed while SUBSCRIBED; made by the first waiter
+	replCh      chan struct{} // closed once the current join's replication is ready; nil without WithReplicationReady
 	gone        chan struct{} // closed when closed for good
 	goneErr     error
 	presence    presenceState
-	gap         gapState // WithGapFreeBroadcasts
+	gap         *gapState // WithGapFreeBroadcasts; nil without
 }
 
 // Channel creates the channel "realtime:<name>" on this client. It does
@@ -139,14 +139,16 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		name:     strings.TrimPrefix(topic, "realtime:"),
 		topic:    topic,
 		cfg:      cfg,
-		joinedCh: make(chan struct{}),
 		statuses: newStatusFeed(),
-		upCh:     make(chan struct{}),
-		replCh:   make(chan struct{}),
 		gone:     make(chan struct{}),
 	}
-	empty := ""
-	ch.joinRef.Store(&empty)
+	if cfg.gapFree {
+		ch.gap = new(gapState)
+	}
+	if cfg.replicationReady {
+		ch.replCh = make(chan struct{})
+	}
+	ch.joinRef.Store(&noJoinRef)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
@@ -269,7 +271,7 @@ func closedErr(err error) error {
 
 func (ch *Channel) waitUp(ctx context.Context) error {
 	ch.mu.Lock()
-	up := ch.upCh
+	up := waitChan(&ch.upCh)
 	ch.mu.Unlock()
 	done := func() {
 		ch.mu.Lock()
@@ -413,7 +415,7 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 		ch.gapJoined()
 		ch.pgIDs.Store(&ids)
 		ch.lastErr = nil
-		close(ch.joinedCh)
+		fire(&ch.joinedCh)
 		if !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady {
 			ch.markUpLocked()
 		}
@@ -495,22 +497,14 @@ func (ch *Channel) markUpLocked() {
 		return
 	}
 	ch.upEmitted, ch.everUp = true, true
-	close(ch.upCh)
+	fire(&ch.upCh)
 	ch.emitStatus(StatusEvent{Status: StatusSubscribed})
 }
 
 // leftJoined resets the joined/subscribed signals. ch.mu held.
 func (ch *Channel) leftJoined() {
-	select {
-	case <-ch.joinedCh:
-		ch.joinedCh = make(chan struct{})
-	default:
-	}
-	select {
-	case <-ch.upCh:
-		ch.upCh = make(chan struct{})
-	default:
-	}
+	rearm(&ch.joinedCh)
+	rearm(&ch.upCh)
 }
 
 // stopRejoinLocked cancels a pending rejoin. ch.mu held.
@@ -809,6 +803,10 @@ func (ch *Channel) sendToken(token string) {
 		ch.c.report(err) // the next rejoin carries the token anyway
 	}
 }
+
+// noJoinRef is the join ref of a channel with no join (shared: refs are
+// replaced, never written through).
+var noJoinRef = ""
 
 func (c *Client) isClosing() bool {
 	c.mu.Lock()

@@ -250,7 +250,7 @@ func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error 
 		}
 		return fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
 	}
-	joined := ch.joinedCh
+	joined := waitChan(&ch.joinedCh)
 	ch.mu.Unlock()
 	select {
 	case <-joined:

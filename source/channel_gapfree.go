@@ -155,7 +155,7 @@ func (ch *Channel) gapReplay(ref string) *joinReplay {
 	if !cfg.gapFree {
 		return user
 	}
-	g := &ch.gap
+	g := ch.gap
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.joinRef, g.replayed, g.firstKnown, g.firstID = "", 0, false, ""
@@ -172,7 +172,7 @@ func (ch *Channel) gapJoined() {
 	if !ch.cfg.gapFree {
 		return
 	}
-	g := &ch.gap
+	g := ch.gap
 	g.mu.Lock()
 	if !g.joined {
 		g.joined = true

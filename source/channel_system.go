@@ -55,7 +55,7 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		ch.mu.Unlock()
 	case ev.ReplicationReady():
 		ch.mu.Lock()
-		if ch.currentJoinRef() != "" {
+		if ch.replCh != nil && ch.currentJoinRef() != "" {
 			select {
 			case <-ch.replCh:
 			default:
@@ -92,6 +92,9 @@ func (ch *Channel) Systems() stream.Stream[SystemEvent] {
 // resetReplicationLocked starts a join's wait for replication readiness:
 // the server tells each join anew. ch.mu held.
 func (ch *Channel) resetReplicationLocked() {
+	if ch.replCh == nil {
+		return // no WithReplicationReady: nobody waits for it
+	}
 	select {
 	case <-ch.replCh:
 		ch.replCh = make(chan struct{})

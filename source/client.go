@@ -93,10 +93,13 @@ const sideBuffer = 64
 // behind is reported as slow, naming topic.
 func socketHub[T any](c *Client, topic string) *stream.Hub[T] {
 	return stream.NewHub[T](stream.NeverWait(),
-		stream.WithDefaults(stream.DropNewest(), stream.WithBuffer(DefaultStreamBuffer)),
+		socketDefaults,
 		stream.DropCounter(&c.ctr.dropped),
 		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { c.slowConsumer(topic, ev) }))
 }
+
+// socketDefaults is the consumer default of the socket's streams, built once: every hub shares it.
+var socketDefaults = stream.WithDefaults(stream.DropNewest(), stream.WithBuffer(DefaultStreamBuffer))
 
 // sideHub returns a hub for the state, error and heartbeat streams: never waiting, DropOldest by default.
 func sideHub[T any](c *Client) *stream.Hub[T] {

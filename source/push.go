@@ -50,9 +50,13 @@ func (p *pending) deliver(r pushResult) {
 
 // pendingTable correlates replies to pushes by ref.
 type pendingTable struct {
-	mu sync.Mutex
-	m  map[string]*pending
+	mu    sync.Mutex
+	m     map[string]*pending
+	grown bool // m has held more than pendingSmall pushes
 }
+
+// pendingSmall is how many pending pushes a table keeps its map's room for.
+const pendingSmall = 64
 
 func (t *pendingTable) add(ref string, p *pending) {
 	t.mu.Lock()
@@ -60,6 +64,9 @@ func (t *pendingTable) add(ref string, p *pending) {
 		t.m = make(map[string]*pending)
 	}
 	t.m[ref] = p
+	if len(t.m) > pendingSmall {
+		t.grown = true
+	}
 	t.mu.Unlock()
 }
 
@@ -68,6 +75,11 @@ func (t *pendingTable) take(ref string) *pending {
 	p := t.m[ref]
 	if p != nil {
 		delete(t.m, ref)
+		if len(t.m) == 0 && t.grown {
+			// A map never shrinks: after a burst (10,000 joins) its buckets
+			// would stay for the client's lifetime.
+			t.m, t.grown = nil, false
+		}
 	}
 	t.mu.Unlock()
 	return p

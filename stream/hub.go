@@ -24,8 +24,14 @@ type Hub[T any] struct {
 	cfg       *hubConfig
 	active    bool       // last state given to OnActive, guarded by actMu
 	actMu     sync.Mutex // serializes OnActive calls
-	last      T          // ReplayLatest: the last value emitted, guarded by mu
-	hasLast   bool
+	latest    *latest[T] // ReplayLatest: the last value emitted, guarded by mu; nil for other hubs
+}
+
+// latest is the value a ReplayLatest hub remembers. It lives apart from the Hub so that the many hubs that
+// remember nothing (a socket has several per channel) do not carry a T each.
+type latest[T any] struct {
+	v   T
+	set bool
 }
 
 type hubConfig struct {
@@ -44,7 +50,8 @@ type HubOption func(*hubConfig)
 // policy, OnDrop). For example a hub fed by a network reader can default to DropOldest so that no consumer
 // stalls the reader unless it explicitly asks for Block.
 func WithDefaults(opts ...ObserveOption) HubOption {
-	return func(c *hubConfig) { c.defaults = newConfig(opts) }
+	d := newConfig(opts) // read-only once built: hubs made with one WithDefaults value share it
+	return func(c *hubConfig) { c.defaults = d }
 }
 
 // OnActive sets a callback told when the hub gains its first consumer (true) and loses its last one or
@@ -69,7 +76,10 @@ func ReplayLatest() HubOption {
 func (h *Hub[T]) Latest() (v T, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.last, h.hasLast
+	if h.latest == nil {
+		return v, false
+	}
+	return h.latest.v, h.latest.set
 }
 
 // NeverWait makes Emit never wait for a consumer, whatever its policy: the hub of a producer that must not
@@ -109,6 +119,9 @@ func NewHub[T any](opts ...HubOption) *Hub[T] {
 			if o != nil {
 				o(h.cfg)
 			}
+		}
+		if h.cfg.replay {
+			h.latest = new(latest[T])
 		}
 	}
 	return h
@@ -184,7 +197,7 @@ func (h *Hub[T]) Emit(v T) {
 		if h.completed {
 			return
 		}
-		h.last, h.hasLast = v, true
+		h.latest.v, h.latest.set = v, true
 	}
 	p := h.consumers.Load()
 	if p == nil {
@@ -433,8 +446,8 @@ func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok boo
 	}
 	list = append(list, c)
 	h.consumers.Store(&list)
-	if h.hasLast && c.q != nil && (c.keep == nil || c.keep(h.last)) {
-		c.q.offer(c, h.last, c.limit) // ReplayLatest: the current value first, under the lock Emit takes
+	if l := h.latest; l != nil && l.set && c.q != nil && (c.keep == nil || c.keep(l.v)) {
+		c.q.offer(c, l.v, c.limit) // ReplayLatest: the current value first, under the lock Emit takes
 	}
 	done = h.done
 	h.mu.Unlock()
