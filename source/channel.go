@@ -251,7 +251,7 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 // for good: why it closed, and [ErrClosed] too when the client closed it.
 func (ch *Channel) goneError() error {
 	err := ch.Err()
-	if err == nil && ch.c.isClosing() {
+	if err == nil && ch.c.isStopping() {
 		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	}
 	return closedErr(err)

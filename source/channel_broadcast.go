@@ -240,7 +240,7 @@ func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error 
 	ch.mu.Lock()
 	if ch.isGone() {
 		ch.mu.Unlock()
-		return ErrChannelClosed
+		return ch.goneError() // names Close when Close is why
 	}
 	if !ch.subscribed {
 		ch.mu.Unlock()
