@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
@@ -73,4 +74,23 @@ func ExampleParseEnvelope() {
 		fmt.Println(c.Type, c.Old, c.New == nil, err)
 	}
 	// Output: DELETE map[id:3] true <nil>
+}
+
+// A router reads many changes and hands each to another goroutine: it scans
+// the envelope (the rows are located, not checked), and the goroutine that
+// decodes checks them first. A malformed row surfaces there, as a
+// *DecodeError for data.record.
+func ExampleScanEnvelope() {
+	payload := []byte(`{"ids":[7],"data":{"schema":"public","table":"todos","type":"INSERT",
+		"columns":[{"name":"id","type":"int8"}],"record":{"id":tru},"errors":null}}`)
+	var env postgres.Envelope
+	fmt.Println(postgres.ScanEnvelope(payload, &env), env.Type, env.Has(7))
+
+	var c postgres.Change[map[string]any]
+	err := postgres.DecodeEnvelope(&env, &c) // or env.CheckRows() once, before sharing env
+	var de *postgres.DecodeError
+	fmt.Println(errors.As(err, &de), de.Field)
+	// Output:
+	// <nil> INSERT true
+	// true data.record
 }
