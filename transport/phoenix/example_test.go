@@ -78,3 +78,15 @@ func ExampleV1Serializer_Encode() {
 	fmt.Println(string(frame))
 	// Output: {"topic":"realtime:send","event":"broadcast","payload":{"type":"broadcast","event":"ev","payload":{"a":1}},"ref":"7","join_ref":"6"}
 }
+
+// V1Lazy finds the payload without checking it (its consumer's JSON parser
+// does): here the payload's end is read from the members after it.
+func ExampleV1Serializer_Decode_lazy() {
+	frame := []byte(`{"event":"postgres_changes","payload":{"ids":[1],"data":{}},"ref":null,"topic":"realtime:room1"}`)
+	var m phoenix.Message
+	if err := phoenix.V1Lazy.Decode(&m, frame, false); err != nil {
+		panic(err)
+	}
+	fmt.Println(m.Topic, m.Event, string(m.Payload))
+	// Output: realtime:room1 postgres_changes {"ids":[1],"data":{}}
+}
