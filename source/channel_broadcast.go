@@ -182,12 +182,12 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		}
 	}
 	var raw []byte
-	binary := false
+	binary, borrowed := false, false // borrowed: raw is the caller's
 	switch p := payload.(type) {
 	case []byte:
-		raw, binary = p, true
+		raw, binary, borrowed = p, true, true
 	case json.RawMessage:
-		raw = p
+		raw, borrowed = p, true
 	default:
 		b, err := json.Marshal(payload)
 		if err != nil {
@@ -225,6 +225,9 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		m.Kind = phoenix.KindUserBroadcastPush
 		m.UserEvent = event
 		m.Payload = raw
+		if borrowed {
+			m.Payload = ownPayload(raw, sc.noReply || !ch.cfg.broadcastAck)
+		}
 		m.Binary = binary
 		m.Meta = meta
 	}
@@ -283,6 +286,7 @@ func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts 
 	if len(payload) == 0 {
 		payload = emptyObject
 	}
-	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: event, Payload: payload}
-	return ch.c.push(ctx, m, ch.c.callOptions(opts))
+	pc := ch.c.callOptions(opts)
+	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: event, Payload: ownPayload(payload, pc.noReply)}
+	return ch.c.push(ctx, m, pc)
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -229,11 +230,22 @@ func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, 
 	if len(payload) == 0 {
 		payload = emptyObject
 	}
-	m := &phoenix.Message{Topic: topic, Event: event, Payload: payload}
-	return c.push(ctx, m, c.callOptions(opts))
+	pc := c.callOptions(opts)
+	m := &phoenix.Message{Topic: topic, Event: event, Payload: ownPayload(payload, pc.noReply)}
+	return c.push(ctx, m, pc)
 }
 
 var emptyObject = []byte("{}")
+
+// ownPayload returns the payload of a push made with the caller's bytes p: a copy when the push waits for
+// no reply. Such a push returns once queued, the caller may then reuse p, and a message sent again after a
+// failed write (or flushed from the offline buffer) is encoded anew from its payload.
+func ownPayload(p []byte, noReply bool) []byte {
+	if noReply && len(p) > 0 && &p[0] != &emptyObject[0] {
+		return bytes.Clone(p)
+	}
+	return p
+}
 
 // noReply is the call configuration of a push that waits for no reply.
 var noReply = callConfig{noReply: true}
