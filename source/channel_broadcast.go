@@ -169,7 +169,14 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 // [NoReply]); without, it returns once the message is queued for the
 // socket's writer (or buffered offline), before it is written: see
 // [Client.Push] for what happens to it if the socket fails, and
-// [Client.Close], which sends what is queued before closing.
+// [Client.Close], which sends what is queued before closing. The payload
+// may be reused once Send returns: a queued message keeps its own copy.
+// Without acknowledgement a broadcast is at most once across a lost
+// connection: frames already written into a socket the server had closed
+// are lost without an error (TCP cannot tell), and the writer writes
+// queued frames in batches, so a drop can take up to a batch with it; use
+// WithBroadcastAck, or [WithGapFreeBroadcasts] on the receiving side, when
+// every message counts.
 // [Timeout] overrides the push timeout; [Persist] and [PersistTTL] ask the
 // server to store the message for replay.
 func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...CallOption) error {
