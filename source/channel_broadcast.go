@@ -175,8 +175,7 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 // connection: frames already written into a socket the server had closed
 // are lost without an error (TCP cannot tell), and the writer writes
 // queued frames in batches, so a drop can take up to a batch with it; use
-// WithBroadcastAck, or [WithGapFreeBroadcasts] on the receiving side, when
-// every message counts.
+// WithBroadcastAck when every message counts.
 // [Timeout] overrides the push timeout; [Persist] and [PersistTTL] ask the
 // server to store the message for replay.
 func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...CallOption) error {
