@@ -36,6 +36,8 @@ type Client struct {
 	router   router
 	ctr      counters
 	notify   notifier
+	// decoders run the typed change streams' consumers (see typedChanges).
+	decoders stream.Workers
 	attempts atomic.Int64 // dials since the last session opened
 	healthy  atomic.Bool  // a session has opened once: from then on every failure is retried
 

@@ -32,8 +32,10 @@
 //   - Readiness: Observe and Subscribe return once the consumer is
 //     registered; everything the socket receives afterwards reaches it.
 //   - Decoding: payloads are decoded into the consumer's type on the
-//     consumer's goroutine, never on the socket's reader, and only by
-//     consumers that asked for that type.
+//     consumer's goroutine (for typed change streams observed with
+//     Observe, on decoding goroutines the client's consumers share),
+//     never on the socket's reader, and only by consumers that asked for
+//     that type.
 //   - Completion: a channel's streams complete when the channel is closed
 //     for good (Unsubscribe, a server close other than for an expired
 //     token, a binding mismatch) or the client closes. A reconnect does not

@@ -7,7 +7,8 @@ const decodeStack = 5 << 10
 
 // growStack makes sure the calling goroutine has decodeStack bytes of
 // stack to spare. A typed change stream calls it once when it starts, on
-// the consumer's goroutine, so that the stack is grown there, while the
+// the goroutine that decodes (the consumer's, or a decoding worker's when
+// it first serves the consumer), so that the stack is grown there, while the
 // stack is short, instead of at the consumer's first change: a goroutine
 // parked in the consumer loop starts small, and growing it under a
 // decode copies and adjusts every frame of that decode. At 10,000 channels

@@ -266,8 +266,16 @@ func (h *Hub[T]) Complete(err error) {
 		h.done = make(chan struct{})
 	}
 	close(h.done)
+	p := h.consumers.Load()
 	h.consumers.Store(nil)
 	h.mu.Unlock()
+	if p != nil {
+		for _, c := range *p {
+			if c.q != nil && c.q.notify != nil {
+				c.q.notify() // a consumer run by the shared workers learns of the end this way
+			}
+		}
+	}
 	h.notifyActive()
 }
 

@@ -25,6 +25,9 @@ type queue[T any] struct {
 	spare []T           // the consumer's previous batch, reused for the next one
 	slow  bool          // in a slow-consumer episode (reported), until the consumer next takes
 	wake  chan struct{} // capacity 1: signalled when items goes from empty to non-empty
+	// notify, when set, is called instead of signalling wake (a consumer run by the shared workers, which
+	// has no goroutine to wake). It must not block.
+	notify func()
 }
 
 func newQueue[T any]() *queue[T] { return &queue[T]{wake: make(chan struct{}, 1)} }
@@ -61,7 +64,9 @@ func (q *queue[T]) offer(c *consumer[T], v T, limit int) *SlowConsumer {
 	q.items = append(q.items, v)
 	first := len(q.items) == 1
 	q.mu.Unlock()
-	if first {
+	if first && q.notify != nil {
+		q.notify()
+	} else if first {
 		select {
 		case q.wake <- struct{}{}:
 		default:

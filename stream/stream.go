@@ -11,8 +11,9 @@ import "context"
 // [Stream.Hubs]), so that Observe and Subscribe can return only once the consumer is registered everywhere.
 type Stream[T any] struct {
 	run    func(ctx context.Context, emit func(T) bool) error
-	hubs   int  // Hub registrations made by a run when it starts
-	opaque bool // built by New: registrations inside run are not counted (see Run)
+	hubs   int       // Hub registrations made by a run when it starts
+	opaque bool      // built by New: registrations inside run are not counted (see Run)
+	pooled pooled[T] // MapHub: Observe may run it on shared workers (see MapHub); nil otherwise
 }
 
 // New builds a stream from a run function that pushes values synchronously with emit until it returns.
