@@ -66,3 +66,42 @@ func TestChangesObserveNeedsNoGoroutinePerConsumer(t *testing.T) {
 		}
 	}
 }
+
+// A change consumer that stops reading holds up neither the socket nor another channel's consumers on the
+// shared decoding workers, and both streams end when the client closes.
+func TestStalledChangesConsumerHoldsUpNoOtherChannel(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	stuck := chNew(t, c, "stuck", source.WithPostgresChanges(postgres.Binding{Table: "stuck"}))
+	live := chNew(t, c, "live", source.WithPostgresChanges(postgres.Binding{Table: "live"}))
+	chSubscribe(t, stuck)
+	chSubscribe(t, live)
+	ctx := t.Context()
+	forgotten := source.Changes[todo](stuck).Observe(ctx, stream.Block()) // never read
+	got := source.Changes[todo](live).Observe(ctx)
+
+	for i := range 300 { // far past the stuck consumer's channel buffer
+		emit(t, s, realtimetest.Change{Type: realtimetest.Insert, Schema: "public", Table: "stuck",
+			Columns: todoColumns, Record: todo{ID: int64(i), Title: "s"}})
+	}
+	for i := range 20 {
+		emit(t, s, realtimetest.Change{Type: realtimetest.Insert, Schema: "public", Table: "live",
+			Columns: todoColumns, Record: todo{ID: int64(i), Title: "l"}})
+		select {
+		case v := <-got:
+			require.Equal(t, int64(i), v.New.ID)
+		case <-time.After(chWait):
+			t.Fatalf("live change %d not delivered while another consumer is stalled", i)
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), chWait)
+	defer cancel()
+	require.NoError(t, c.Close(closeCtx))
+	n := 0
+	for range forgotten { // the stalled stream still ends, after its queued changes
+		n++
+	}
+	assert.Equal(t, 300, n, "Block keeps every change of the stalled consumer")
+	for range got {
+	}
+}
