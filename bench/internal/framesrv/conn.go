@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -21,11 +22,12 @@ const maxClientMessage = 1 << 20
 // need, answers, started and the scratch buffers; the output queue is
 // shared with the burst goroutine under wmu.
 type conn struct {
-	s     *Server
-	nc    net.Conn
-	br    *bufio.Reader
-	p     params
-	burst *frames.Burst
+	s       *Server
+	nc      net.Conn
+	dropped atomic.Bool // by DropAll: the connection may stay in the server's set until its goroutine ends
+	br      *bufio.Reader
+	p       params
+	burst   *frames.Burst
 
 	wmu sync.Mutex
 	out []byte // queued server frames, written by flush
@@ -58,11 +60,16 @@ func newConn(s *Server, nc net.Conn, br *bufio.Reader, p params, b *frames.Burst
 }
 
 // drop closes the connection with a TCP reset.
-func (c *conn) drop() {
+// drop resets the connection; it reports false if an earlier drop already did.
+func (c *conn) drop() bool {
+	if c.dropped.Swap(true) {
+		return false
+	}
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = c.nc.Close()
+	return true
 }
 
 func (c *conn) run() {

@@ -182,7 +182,8 @@ func (s *Server) WaitBroadcasts(ctx context.Context, n int64) error {
 func (s *Server) WaitBursts(ctx context.Context, n int64) error { return s.done.wait(ctx, n) }
 
 // DropAll closes every connection abruptly (TCP reset, no close frame) and
-// returns how many it closed.
+// returns how many it closed; one an earlier DropAll closed, whose goroutine
+// has not ended yet, is not closed or counted again.
 func (s *Server) DropAll() int {
 	s.mu.Lock()
 	cs := make([]*conn, 0, len(s.conns))
@@ -190,10 +191,13 @@ func (s *Server) DropAll() int {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
+	n := 0
 	for _, c := range cs {
-		c.drop()
+		if c.drop() {
+			n++
+		}
 	}
-	return len(cs)
+	return n
 }
 
 // Close stops accepting, drops every connection and waits for the server's
