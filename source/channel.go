@@ -233,9 +233,8 @@ func (ch *Channel) Err() error {
 func (ch *Channel) Subscribe(ctx context.Context) error {
 	ch.mu.Lock()
 	if ch.isGone() {
-		err := ch.goneErr
 		ch.mu.Unlock()
-		return closedErr(err)
+		return ch.goneError() // names Close when Close is why
 	}
 	first := !ch.subscribed && ch.state == stClosed
 	ch.subscribed = true

@@ -137,3 +137,25 @@ func TestCloseDuringASendLoopSaysClosed(t *testing.T) {
 		assert.NotErrorIs(t, err, source.ErrNotJoined)
 	}
 }
+
+// Subscribe, Send and Push on a channel of a closed client say the client closed (found by a user-style
+// program: Subscribe after Close said only "channel closed").
+func TestCallsAfterCloseSayClosed(t *testing.T) {
+	s := newServer(t)
+	c, err := source.Connect(waitCtx(t), s.URL(), fast()...)
+	require.NoError(t, err)
+	ch, err := c.Channel("room")
+	require.NoError(t, err)
+	require.NoError(t, ch.Subscribe(waitCtx(t)))
+	require.NoError(t, c.Close(waitCtx(t)))
+	calls := map[string]func() error{
+		"Subscribe": func() error { return ch.Subscribe(waitCtx(t)) },
+		"Send":      func() error { return ch.Send(waitCtx(t), "e", 1) },
+		"Push":      func() error { _, err := ch.Push(waitCtx(t), "e", nil); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		assert.ErrorIs(t, err, source.ErrClosed, name)
+		assert.ErrorIs(t, err, source.ErrChannelClosed, name)
+	}
+}
