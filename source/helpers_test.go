@@ -372,3 +372,25 @@ func rawV2(joinRef, ref, topic, event, payload string) []byte {
 func inject(s *realtimetest.Server, joinRef, ref, topic, event, payload string) {
 	s.Faults().SendRaw(rawV2(joinRef, ref, topic, event, payload), false)
 }
+
+// every runs f every d on a goroutine of its own (a fault injected again and again) until the returned
+// stop is called; stop waits for the goroutine to end.
+func every(d time.Duration, f func()) (stop func()) {
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(d):
+			}
+			f()
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
+}

@@ -23,18 +23,8 @@ func TestUnhappyRejoinStormSignals(t *testing.T) {
 	ch := chNew(t, c, "storm", source.WithReplicationReady())
 	chSubscribe(t, ch)
 	ctx := chCtx(t)
-	stop := make(chan struct{})
+	stopCrashes := every(5*time.Millisecond, func() { s.Faults().CrashChannels("realtime:storm") })
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			s.Faults().CrashChannels("realtime:storm")
-		}
-	})
 	var subErrs, sendErrs, replErrs []error
 	var mu sync.Mutex
 	for range 4 {
@@ -60,7 +50,7 @@ func TestUnhappyRejoinStormSignals(t *testing.T) {
 		})
 	}
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
+	stopCrashes()
 	wg.Wait()
 	for _, e := range subErrs {
 		assert.NoError(t, e)

@@ -3,7 +3,6 @@ package source_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,20 +24,11 @@ func TestUnhappySendLoopThroughDrops(t *testing.T) {
 			ch := chNew(t, c, "room")
 			chSubscribe(t, ch)
 			ctx := chCtx(t)
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(15 * time.Millisecond):
-					}
-					if mode == "dropall" {
-						s.Faults().DropAll()
-					} else {
-						s.Faults().CloseAll(transport.StatusGoingAway)
-					}
+			stopDrops := every(15*time.Millisecond, func() {
+				if mode == "dropall" {
+					s.Faults().DropAll()
+				} else {
+					s.Faults().CloseAll(transport.StatusGoingAway)
 				}
 			})
 			const n = 20000
@@ -51,8 +41,7 @@ func TestUnhappySendLoopThroughDrops(t *testing.T) {
 					require.ErrorIs(t, err, source.ErrNotJoined, "send %d", i)
 				}
 			}
-			close(stop)
-			wg.Wait()
+			stopDrops()
 			time.Sleep(300 * time.Millisecond)
 			got := sentInts(t, s, "realtime:room")
 			// What is written into a socket the server is dropping is lost (at most once for frames in
