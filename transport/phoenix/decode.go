@@ -29,7 +29,9 @@ func (f frame) fail(off int, reason string) *DecodeError {
 func (f frame) scanFail(err error, base int, what string) *DecodeError {
 	var se *jsonscan.Error
 	if errors.As(err, &se) {
-		return f.fail(base+se.Offset, what+": "+se.Reason)
+		e := f.fail(base+se.Offset, what+": "+se.Reason)
+		e.tooDeep = se.TooDeep()
+		return e
 	}
 	return f.fail(base, what+": "+err.Error())
 }

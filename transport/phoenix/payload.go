@@ -13,7 +13,9 @@ func payloadErr(shape string, off int, reason string) *PayloadError {
 func payloadScanErr(shape string, err error, what string) *PayloadError {
 	var se *jsonscan.Error
 	if errors.As(err, &se) {
-		return payloadErr(shape, se.Offset, what+se.Reason)
+		e := payloadErr(shape, se.Offset, what+se.Reason)
+		e.tooDeep = se.TooDeep()
+		return e
 	}
 	return payloadErr(shape, 0, what+err.Error())
 }

@@ -15,6 +15,10 @@ func (e *Error) Error() string {
 	return "jsonscan: " + e.Reason + " at byte " + strconv.Itoa(e.Offset)
 }
 
+// TooDeep reports whether the input was refused for nesting deeper than
+// MaxDepth.
+func (e *Error) TooDeep() bool { return e.Reason == reasonDepth }
+
 func errAt(off int, reason string) error {
 	return &Error{Offset: off, Reason: reason}
 }
@@ -31,6 +35,6 @@ const (
 	reasonEscape     = "invalid escape sequence in string"
 	reasonNumber     = "invalid number"
 	reasonLiteral    = "invalid literal"
-	reasonDepth      = "nesting too deep"
+	reasonDepth      = "nesting deeper than 1000 levels" // MaxDepth (TestDepthReasonNamesTheLimit)
 	reasonTrailing   = "unexpected data after JSON value"
 )

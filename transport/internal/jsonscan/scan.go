@@ -5,8 +5,14 @@ import (
 	"math/bits"
 )
 
-// maxDepth bounds how deeply arrays and objects may nest, like encoding/json.
-const maxDepth = 10000
+// MaxDepth bounds how deeply arrays and objects may nest in any JSON this
+// module decodes from the server (see phoenix.MaxDepth, which documents the
+// choice). Skip, Valid, Locate and CheckDepth refuse deeper input with an
+// *Error whose TooDeep method reports true.
+const MaxDepth = 1000
+
+// maxDepth is MaxDepth for the scanner's own loops.
+const maxDepth = MaxDepth
 
 // isSpace reports JSON insignificant whitespace.
 func isSpace(c byte) bool {

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -117,16 +118,58 @@ func TestSkipDeepNesting(t *testing.T) {
 	bad := strings.Repeat(`[{"a":`, 100) + `1` + strings.Repeat(`]}`, 100)
 	assert.False(t, Valid([]byte(bad)))
 
-	// The depth limit matches encoding/json's.
-	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
-	tooDeep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	assert.Equal(t, json.Valid([]byte(ok)), Valid([]byte(ok)))
-	assert.Equal(t, json.Valid([]byte(tooDeep)), Valid([]byte(tooDeep)))
+	// The depth limit: MaxDepth levels pass, one more is refused.
+	ok := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
+	tooDeep := strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)
+	assert.True(t, json.Valid([]byte(tooDeep)), "encoding/json takes it: the limit is ours")
 	assert.True(t, Valid([]byte(ok)))
+	assert.False(t, Valid([]byte(tooDeep)))
 	_, err = Skip([]byte(tooDeep), 0)
 	var se *Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, reasonDepth, se.Reason)
+	assert.True(t, se.TooDeep())
+}
+
+func TestDepthReasonNamesTheLimit(t *testing.T) {
+	assert.Contains(t, reasonDepth, strconv.Itoa(MaxDepth))
+}
+
+// Every scanner refuses the same depth at the same place: Skip, Locate and CheckDepth, for arrays and
+// objects, with strings that hold brackets in between.
+func TestEveryScannerRefusesTheSameDepth(t *testing.T) {
+	nest := func(n int) string {
+		return strings.Repeat(`{"k[":[`, n) + `"]]}}"` + strings.Repeat(`]}`, n)
+	}
+	for _, n := range []int{MaxDepth / 2, MaxDepth/2 + 1} { // two levels per step
+		doc := []byte(nest(n))
+		_, skipErr := Skip(doc, 0)
+		_, locErr := Locate(doc, 0)
+		chkErr := CheckDepth(doc)
+		if 2*n <= MaxDepth {
+			assert.NoError(t, skipErr, "depth %d", 2*n)
+			assert.NoError(t, locErr, "depth %d", 2*n)
+			assert.NoError(t, chkErr, "depth %d", 2*n)
+			continue
+		}
+		for name, err := range map[string]error{"Skip": skipErr, "Locate": locErr, "CheckDepth": chkErr} {
+			var se *Error
+			require.ErrorAs(t, err, &se, "%s at depth %d", name, 2*n)
+			assert.True(t, se.TooDeep(), name)
+			assert.Equal(t, len(`{"k[":[`)*(MaxDepth/2), se.Offset, name) // the '{' that opens level MaxDepth+1
+		}
+	}
+	// A string is not a container, however many brackets it holds.
+	assert.NoError(t, CheckDepth([]byte(`"`+strings.Repeat("[", 5*MaxDepth)+`"`)))
+	// 2.6 million levels (the issue's 5.2 MB frame) are refused at the first level past the limit.
+	huge := []byte(strings.Repeat("[", 2_600_000) + strings.Repeat("]", 2_600_000))
+	err := CheckDepth(huge)
+	var se *Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, MaxDepth, se.Offset)
+	_, err = Locate(huge, 0)
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, MaxDepth, se.Offset)
 }
 
 func TestSkipDoesNotAllocate(t *testing.T) {
