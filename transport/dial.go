@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -41,13 +42,14 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	}
 
 	var rejected *HandshakeError
+	secrets := requestSecrets(u, o.header)
 	d := ws.Dialer{
 		ReadBufferSize: o.readBufferSize,
 		Host:           o.host,
 		TLSConfig:      o.tlsConfig,
 		NetDial:        o.netDial,
 		OnStatusError: func(status int, _ []byte, resp io.Reader) {
-			rejected = readRejection(status, resp)
+			rejected = readRejection(status, resp, secrets)
 		},
 	}
 	if o.header != nil {
@@ -80,9 +82,29 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	return newConn(nc, br, true, o), nil
 }
 
+// requestSecrets are the values the handshake request carries that a server
+// may echo: every query parameter value (the API key among them) and every
+// header value given with WithHeader. [Redact] ignores the short ones.
+func requestSecrets(u *url.URL, h http.Header) []string {
+	var out []string
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
+	}
+	for _, vs := range h {
+		for _, v := range vs {
+			out = append(out, v)
+			if _, cred, ok := strings.Cut(v, " "); ok { // "Bearer <token>"
+				out = append(out, cred)
+			}
+		}
+	}
+	return out
+}
+
 // readRejection parses a non-101 handshake response into a HandshakeError.
-// A response that cannot be parsed still yields the status code.
-func readRejection(status int, resp io.Reader) *HandshakeError {
+// A response that cannot be parsed still yields the status code. What the
+// request sent (secrets) is removed from the body and the message.
+func readRejection(status int, resp io.Reader, secrets []string) *HandshakeError {
 	e := &HandshakeError{StatusCode: status}
 	r, err := http.ReadResponse(bufio.NewReader(resp), nil)
 	if err != nil {
@@ -93,8 +115,8 @@ func readRejection(status int, resp io.Reader) *HandshakeError {
 	e.Header = r.Header
 	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxHandshakeBody))
 	if len(body) > 0 {
-		e.Body = body
-		e.Message = handshakeMessage(body)
+		e.Body = RedactBytes(body, secrets...)
+		e.Message = handshakeMessage(body, secrets)
 	}
 	return e
 }

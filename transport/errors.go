@@ -115,8 +115,10 @@ func (e *protocolError) Is(target error) bool { return target == ErrProtocol }
 //
 // Its Error method prints the status, the redacted URL (scheme, host and path only) and the server's
 // short explanation (Message, from the JSON body's "error" or "message", at most 200 printable bytes); it
-// never prints the raw body, the headers or the query string, so it is safe to log. Inspect Body and
-// Header explicitly if needed.
+// never prints the raw body, the headers or the query string, so it is safe to log. Body and Message have
+// what the request sent (its query values, the API key among them, and its header values) and anything
+// shaped like a JWT removed ([Redact]), in case the server echoes them. Inspect Body and Header
+// explicitly if needed.
 type HandshakeError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
@@ -131,6 +133,9 @@ type HandshakeError struct {
 	// Supabase Realtime's {"error":"API key is missing"}, empty when the body has none.
 	Message string
 }
+
+// maxHandshakeMessage bounds HandshakeError.Message.
+const maxHandshakeMessage = 200
 
 // MaxHandshakeBody caps how many bytes of a rejected handshake's response
 // body are kept in [HandshakeError.Body].
@@ -158,8 +163,9 @@ func (e *HandshakeError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
 }
 
-// handshakeMessage extracts the "error" or "message" string of a JSON error body, bounded and printable.
-func handshakeMessage(body []byte) string {
+// handshakeMessage extracts the "error" or "message" string of a JSON error body, printable, with secrets
+// removed (Redact) and then cut to 200 bytes, so that no secret is half cut and left in.
+func handshakeMessage(body []byte, secrets []string) string {
 	var v struct {
 		Error   any    `json:"error"`
 		Message string `json:"message"`
@@ -177,10 +183,7 @@ func handshakeMessage(body []byte) string {
 		}
 		return r
 	}, msg)
-	if len(msg) > 200 {
-		msg = msg[:200]
-	}
-	return msg
+	return Excerpt(Redact(msg, secrets...), maxHandshakeMessage)
 }
 
 // DialError wraps any failure of [Dial] other than a [*HandshakeError]:
