@@ -32,6 +32,7 @@ type Conn struct {
 	nc           net.Conn
 	br           *bufio.Reader
 	client       bool
+	secrets      []string // what the dial sent (query and header values): removed from the peer's close reason
 	maxSize      int64
 	writeTimeout time.Duration
 

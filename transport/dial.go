@@ -79,7 +79,9 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	}
 	// else: the server sent frames right after the handshake and they sit in
 	// br (a pooled reader of the size we asked for); keep reading from it.
-	return newConn(nc, br, true, o), nil
+	c := newConn(nc, br, true, o)
+	c.secrets = secrets
+	return c, nil
 }
 
 // requestSecrets are the values the handshake request carries that a server

@@ -52,7 +52,8 @@ var ErrInvalidOption = errors.New("transport: invalid option")
 type CloseError struct {
 	// Code is the close code the peer sent, or StatusAbnormal.
 	Code StatusCode
-	// Reason is the UTF-8 reason the peer sent; empty for StatusAbnormal.
+	// Reason is the UTF-8 reason the peer sent; empty for StatusAbnormal. On a dialled connection what
+	// the dial sent (query and header values) and anything shaped like a JWT are removed from it ([Redact]).
 	Reason string
 	// Err is the network error behind a StatusAbnormal closure, nil otherwise.
 	Err error

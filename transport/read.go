@@ -177,7 +177,7 @@ func (c *Conn) handleControl(h ws.Header) error {
 		c.lastPong.Store(time.Now().UnixNano())
 		return nil
 	default: // ws.OpClose; CheckHeader rejected reserved op codes
-		ce, err := parseClose(p)
+		ce, err := parseClose(p, c.secrets)
 		if err != nil {
 			return c.fail(err, true, StatusProtocolError, "")
 		}
@@ -215,8 +215,9 @@ func (c *Conn) pong(p []byte) error {
 
 var errPongWrite = errors.New("transport: writing pong")
 
-// parseClose decodes a close frame payload.
-func parseClose(p []byte) (*CloseError, error) {
+// parseClose decodes a close frame payload. The reason is the peer's text:
+// secrets (what the dial sent) and JWTs are removed from it ([Redact]).
+func parseClose(p []byte, secrets []string) (*CloseError, error) {
 	switch len(p) {
 	case 0:
 		return &CloseError{Code: StatusNoStatus}, nil
@@ -227,7 +228,7 @@ func parseClose(p []byte) (*CloseError, error) {
 	if !code.sendable() {
 		return nil, &protocolError{msg: "close frame with invalid code " + code.String()}
 	}
-	return &CloseError{Code: code, Reason: string(p[2:])}, nil
+	return &CloseError{Code: code, Reason: Redact(string(p[2:]), secrets...)}, nil
 }
 
 // readFailed maps a read error to the connection's fate: if the connection

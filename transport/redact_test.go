@@ -55,3 +55,18 @@ func TestExcerpt(t *testing.T) {
 	assert.Equal(t, "abc…", Excerpt("abcdef", 3))
 	assert.Equal(t, "é…", Excerpt("éé", 3), "cut at a rune boundary")
 }
+
+// A peer's close reason that echoes the API key loses it (the reason is printed by CloseError.Error and
+// logged by clients).
+func TestCloseReasonRedactsEchoedSecrets(t *testing.T) {
+	srv := newWSServer(t, func(c *Conn, r *http.Request) {
+		_ = c.Close(StatusPolicyViolation, "bad key "+r.URL.Query().Get("apikey"))
+	})
+	c := dialT(t, srv.wsURL()+"/socket?apikey="+secret)
+	_, _, err := c.ReadFrame()
+	var ce *CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, StatusPolicyViolation, ce.Code)
+	assert.Equal(t, "bad key "+Redacted, ce.Reason)
+	assert.NotContains(t, err.Error(), secret)
+}
