@@ -26,6 +26,7 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 	}
 	c.token = token
 	c.mu.Unlock()
+	c.sec.addToken(token)
 	return c.distributeToken(ctx, token)
 }
 

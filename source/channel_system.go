@@ -64,10 +64,12 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		}
 		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
+		msg := ch.c.sec.redact(ev.Message) // becomes a CloseReason's text
 		ch.mu.Lock()
-		ch.systemErr = ev.Message
+		ch.systemErr = msg
 		ch.mu.Unlock()
 	case ev.Status == "error":
+		ev.Message = ch.c.sec.redact(ev.Message)
 		ch.c.report(&SystemError{Topic: ch.topic, Event: ev})
 	}
 }

@@ -36,6 +36,7 @@ type Client struct {
 	router   router
 	ctr      counters
 	notify   notifier
+	sec      secrets // what the server may echo, removed from its text (redact.go)
 	// decoders run the typed change streams' consumers (see typedChanges).
 	decoders stream.Workers
 	attempts atomic.Int64 // dials since the last session opened
@@ -157,6 +158,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		done:    make(chan struct{}),
 		stopCh:  make(chan struct{}),
 	}
+	c.sec.init(&cfg)
 	// No stream fed by the socket ever waits for its consumers (the socket never waits on a user).
 	c.states = sideHub[StateChange](c)
 	c.errs = sideHub[error](c)
@@ -553,7 +555,7 @@ func (c *Client) unbuffer(m *phoenix.Message) {
 func (c *Client) dispatch(m *phoenix.Message) {
 	if m.Event == phoenix.EventReply && m.Ref != "" {
 		if p := c.pending.take(m.Ref); p != nil {
-			p.resolve(m)
+			p.resolve(m, &c.sec)
 		}
 	}
 	if rt := c.router.get(m.Topic); rt != nil {

@@ -35,7 +35,9 @@ var (
 
 // ReplyError is a reply whose status is not "ok". Reason holds the
 // server's reason when the response has one (for example
-// "unmatched topic" or "Unauthorized: ...").
+// "unmatched topic", "Unauthorized: ..." or "payload_size_exceeded"),
+// Response the whole response; the client's API key and access tokens are
+// removed from both. Error prints at most 200 bytes of the reason.
 type ReplyError struct {
 	Topic    string
 	Event    string
@@ -47,7 +49,7 @@ type ReplyError struct {
 // Error implements error.
 func (e *ReplyError) Error() string {
 	if e.Reason != "" {
-		return fmt.Sprintf("rxrealtime: %s on %q: %s: %s", e.Event, e.Topic, e.Status, e.Reason)
+		return fmt.Sprintf("rxrealtime: %s on %q: %s: %s", e.Event, e.Topic, e.Status, excerpt(e.Reason))
 	}
 	return fmt.Sprintf("rxrealtime: %s on %q: %s", e.Event, e.Topic, e.Status)
 }
@@ -230,7 +232,8 @@ var (
 
 // JoinError is a join the server refused. Code and Message split the
 // server's "<Code>: <message>" reason (for example "ChannelRateLimitReached",
-// "Too many channels").
+// "Too many channels"). The client's API key and access tokens are removed
+// from the reason; Error prints at most 200 bytes of it.
 type JoinError struct {
 	Topic   string
 	Reason  string
@@ -240,14 +243,15 @@ type JoinError struct {
 
 // Error implements error.
 func (e *JoinError) Error() string {
-	return fmt.Sprintf("rxrealtime: join %q refused: %s", e.Topic, e.Reason)
+	return fmt.Sprintf("rxrealtime: join %q refused: %s", e.Topic, excerpt(e.Reason))
 }
 
 // Unwrap makes errors.Is(err, ErrJoin) true.
 func (e *JoinError) Unwrap() error { return ErrJoin }
 
 // CloseReason is the error of a CLOSED status the server caused, with the
-// message of the system error that preceded the phx_close, if any.
+// message of the system error that preceded the phx_close, if any (secrets
+// removed; Error prints at most 200 bytes of it).
 type CloseReason struct {
 	Topic   string
 	Message string
@@ -259,7 +263,7 @@ func (e *CloseReason) Error() string {
 	if e.Message == "" {
 		return fmt.Sprintf("rxrealtime: server closed channel %q", e.Topic)
 	}
-	return fmt.Sprintf("rxrealtime: server closed channel %q: %s", e.Topic, e.Message)
+	return fmt.Sprintf("rxrealtime: server closed channel %q: %s", e.Topic, excerpt(e.Message))
 }
 
 // Is makes errors.Is match ErrChannelClosed, and ErrTokenExpired when
@@ -270,7 +274,8 @@ func (e *CloseReason) Is(target error) bool {
 
 // SystemError is a system error message that does not close the channel
 // (for instance a failed postgres_changes subscription, which the server
-// retries). It is published on [Client.Errors].
+// retries). It is published on [Client.Errors]. The client's secrets are
+// removed from Event.Message; Error prints at most 200 bytes of it.
 type SystemError struct {
 	Topic string
 	Event SystemEvent
@@ -278,7 +283,7 @@ type SystemError struct {
 
 // Error implements error.
 func (e *SystemError) Error() string {
-	return "rxrealtime: " + e.Topic + ": " + e.Event.Extension + ": " + e.Event.Message
+	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
 }
 
 // ErrBinaryUnsupported is returned when sending a binary broadcast over

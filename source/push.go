@@ -126,8 +126,9 @@ func (t *pendingTable) failSession(session uint64, err error) {
 	}
 }
 
-// resolve hands a phx_reply to its push.
-func (p *pending) resolve(m *phoenix.Message) {
+// resolve hands a phx_reply to its push. An error reply's response and reason are the server's text:
+// sec removes the client's secrets from them.
+func (p *pending) resolve(m *phoenix.Message, sec *secrets) {
 	status, resp, err := phoenix.ParseReply(m.Payload)
 	if err != nil {
 		p.deliver(pushResult{err: err})
@@ -135,8 +136,9 @@ func (p *pending) resolve(m *phoenix.Message) {
 	}
 	r := Reply{Status: status, Response: resp}
 	if status != "ok" {
+		r.Response = sec.redactBytes(resp)
 		p.deliver(pushResult{reply: r, err: &ReplyError{
-			Topic: p.topic, Event: p.event, Status: status, Reason: replyReason(resp), Response: resp,
+			Topic: p.topic, Event: p.event, Status: status, Reason: replyReason(r.Response), Response: r.Response,
 		}})
 		return
 	}
@@ -313,15 +315,25 @@ func pushOutcome(err error) string {
 	return OutcomeError
 }
 
-// replyReason extracts response.reason from an error reply, if present.
+// replyReason extracts why the server refused a push: response.reason (Realtime's "<Code>: <message>"),
+// else response.message, else the response itself when it is a string (the server's
+// "payload_size_exceeded").
 func replyReason(resp []byte) string {
+	var s string
+	if json.Unmarshal(resp, &s) == nil {
+		return s
+	}
 	var v struct {
-		Reason string `json:"reason"`
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
 	}
 	if json.Unmarshal(resp, &v) != nil {
 		return ""
 	}
-	return v.Reason
+	if v.Reason != "" {
+		return v.Reason
+	}
+	return v.Message
 }
 
 // asyncPush finishes an asynchronous push exactly once.

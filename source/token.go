@@ -114,6 +114,7 @@ func (c *Client) refreshToken(ctx context.Context) error {
 		return nil // a later call already set a newer token
 	}
 	c.tokenApplied = gen
+	c.sec.addToken(tok)
 	changed := c.token != tok
 	c.token = tok
 	c.mu.Unlock()
