@@ -41,11 +41,12 @@
 //     presence calls) with the real defaults.
 //
 // Tests observe the wire through the recorder ([Server.Frames],
-// [Server.WaitFor]) and the server state through [Server.Clients], and break
-// things on purpose through [Server.Faults]: dropped or half-open sockets,
-// delayed or dropped replies, close codes 1001 and 1012, malformed frames,
-// rejected joins, crashed or shut down channels, and restarts on the same
-// port.
+// [Server.WaitFor]) and the server state through [Server.Clients] (a
+// client's own connection is found by a query parameter the test gives it,
+// with [Server.ConnsWithParam]), and break things on purpose through
+// [Server.Faults]: dropped or half-open sockets, delayed or dropped replies,
+// close codes 1001 and 1012, malformed frames, rejected joins, crashed or
+// shut down channels, and restarts on the same port.
 //
 // Each connection has one reader goroutine (the HTTP handler's) and one
 // writer goroutine draining an unbounded queue, so frames reach each client
