@@ -112,7 +112,9 @@
 // authorized for everyone), the 72 h retention of stored messages, JWKS
 // keys and asymmetric algorithms, the legacy join API without
 // "config", long polling. Rate limits are averaged over the last minute like
-// the real counters, but trip at once instead of on the next 5 s tick. The
-// real server's error delays (5 s for joins, 2 s for handshakes) are off
-// unless [WithJoinErrorDelay] and [WithConnectErrorDelay] ask for them.
+// the real counters, but trip at once instead of on the next 5 s tick (the
+// emulator counts events in 100 ms steps, so an event leaves the minute at
+// most 100 ms late). The real server's error delays (5 s for joins, 2 s for
+// handshakes) are off unless [WithJoinErrorDelay] and
+// [WithConnectErrorDelay] ask for them.
 package realtimetest
