@@ -239,6 +239,8 @@ type JoinError struct {
 	Reason  string
 	Code    string
 	Message string
+	// Permanent tells that retrying the same join cannot succeed (see [Channel.Subscribe]).
+	Permanent bool
 }
 
 // Error implements error.
@@ -300,3 +302,25 @@ var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private chan
 // errSuperseded resolves the push of a control message dropped from the buffer. A channel ignores it: the
 // join it belonged to is stale.
 var errSuperseded = errors.New("rxrealtime: superseded by a newer control message")
+
+// ErrMessageTooLarge is matched (errors.Is) by every [*MessageTooLargeError].
+var ErrMessageTooLarge = errors.New("rxrealtime: message larger than the server's frame limit")
+
+// MessageTooLargeError reports a push or broadcast whose frame would be larger than the server takes
+// ([WithMaxFrameSize], 5 MiB by default, Supabase's limit): it is refused before it is queued, and
+// nothing is sent. A server closes the socket (1009) for such a frame.
+type MessageTooLargeError struct {
+	Topic string
+	Event string
+	Size  int // the encoded frame's size in bytes
+	Limit int // the limit it exceeds
+}
+
+// Error implements error.
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q: message of %d bytes is larger than the server's frame limit of %d bytes",
+		e.Event, e.Topic, e.Size, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrMessageTooLarge) true.
+func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessageTooLarge }
