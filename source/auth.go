@@ -3,8 +3,6 @@ package source
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // SetAuth sets the access token: later joins and rejoins carry it, and
@@ -19,13 +17,12 @@ import (
 // ignores: joined channels keep their role until they rejoin, without a
 // token (the API key's role).
 func (c *Client) SetAuth(ctx context.Context, token string) error {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
+	select {
+	case <-c.sock.Stopping():
 		return ErrClosed
+	default:
 	}
-	c.token = token
-	c.mu.Unlock()
+	c.tok.set(token)
 	c.sec.addToken(token)
 	return c.distributeToken(ctx, token)
 }
@@ -35,15 +32,9 @@ func (c *Client) SetAuth(ctx context.Context, token string) error {
 // returned once every channel was tried. SetAuth and the token provider's
 // refreshes (refreshToken) both use it.
 func (c *Client) distributeToken(ctx context.Context, token string) error {
-	c.mu.Lock()
-	chans := make([]*Channel, 0, len(c.channels))
-	for _, ch := range c.channels {
-		chans = append(chans, ch)
-	}
-	c.mu.Unlock()
 	var payload []byte
 	var first error
-	for _, ch := range chans {
+	for _, ch := range c.reg.live() {
 		if !ch.takeToken(token) {
 			continue
 		}
@@ -53,8 +44,7 @@ func (c *Client) distributeToken(ctx context.Context, token string) error {
 				return err
 			}
 		}
-		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-		if _, err := c.push(ctx, m, noReply); err != nil && first == nil {
+		if err := ch.pushToken(ctx, payload); err != nil && first == nil {
 			first = err
 		}
 	}

@@ -11,11 +11,46 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/source/presence"
+	"github.com/rxrealtime/rxrealtime/source/rest"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
+
+// wire is what a Channel needs of the socket (*socket.Socket): its route, refs, pushes, the open session
+// and the serializer's version. Nothing else of the socket is reachable from a channel.
+type wire interface {
+	// Attach makes the channel the handler of its topic's route.
+	Attach(topic string, h socket.Handler) *socket.Route
+	// NextRef is the socket's next ref (a join's ref is its join_ref).
+	NextRef() string
+	// Push sends a message and waits for its reply (or only until it is queued).
+	Push(ctx context.Context, m *phoenix.Message, o socket.PushOptions) (socket.Reply, error)
+	// PushAsync sends a message and calls done once with its outcome, without blocking.
+	PushAsync(m *phoenix.Message, timeout time.Duration, done func(socket.Reply, error))
+	// Session is the id of the open session, 0 while none is open.
+	Session() uint64
+	// Version is the serializer's vsn.
+	Version() string
+}
+
+// host is what a Channel needs of its client besides the wire: the access token, join pacing, the REST
+// client, its registry and the meaning of a push's outcome. *Client implements it.
+type host interface {
+	accessToken() string
+	refreshToken(ctx context.Context) error
+	hasTokenProvider() bool
+	paceJoin(ch *Channel) bool
+	restClient() (*rest.Client, error)
+	forget(ch *Channel, err error)
+	wantSocket()
+	outcome(m *phoenix.Message, r socket.Reply, err error, replied bool, start time.Time) (Reply, error)
+}
+
+// channelHost is c as a channel's host (RemoveChannel compares hosts to tell a client's own channels).
+func channelHost(c *Client) host { return c }
 
 // chanState is the phoenix.js channel state machine.
 type chanState uint8
@@ -31,22 +66,32 @@ const (
 // Channel is one Realtime channel (topic "realtime:<name>") on a
 // [Client]. Create it with [Client.Channel], then [Channel.Subscribe].
 //
-// A channel rejoins by itself after a join error, a join timeout, a
-// server phx_error or a reconnect, with a new join_ref each time; messages
-// carrying a stale join_ref are dropped. Its state machine runs on the
-// socket's reader goroutine and timers: an idle channel owns no goroutine.
+// A channel rejoins by itself after a transient join error, a join
+// timeout, a server phx_error or a reconnect, with a new join_ref each
+// time; messages carrying a stale join_ref are dropped. Its state machine
+// runs on the socket's reader goroutine and timers: an idle channel owns
+// no goroutine.
 //
-// Lock order: sendMu, then mu, then the client's mu.
+// Lock order: sendMu, then mu.
 type Channel struct {
-	c     *Client
-	name  string
-	topic string
-	cfg   channelConfig
-	rt    *route
+	name, topic string
+	cfg         channelConfig
+	wire        wire
+	host        host
+	ev          *events
+	sec         *secrets // the client's secrets, removed from the server's text
+	rt          *socket.Route
+	stopping    <-chan struct{} // closed when the client's Close begins
+	pushTimeout time.Duration
+	sendBuffer  int
+	decoders    *stream.Workers // the client's decoding workers, for typed change streams
+	allChanges  *stream.Hub[*inboundChange]
+	multiTable  bool // the bindings name several tables (see Changes)
 
 	statuses statusFeed
-	joinRef  atomic.Pointer[string] // "" between a timed-out join and the next
-	pgIDs    atomic.Pointer[[]int]  // server ids of the bindings, by binding index
+	changes  *stream.Hub[*inboundChange] // the channel's postgres changes, envelopes parsed (channel_deliver.go)
+	joinRef  atomic.Pointer[string]      // "" between a timed-out join and the next
+	pgIDs    atomic.Pointer[[]int]       // server ids of the bindings, by binding index
 	// presenceSeen: a presence_state arrived once, so presence is on for
 	// this channel even if it did not ask (tenant-wide presence).
 	presenceSeen atomic.Bool
@@ -76,9 +121,12 @@ type Channel struct {
 	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined; made by the first waiter (see signal.go)
 	upCh        chan struct{} // closed while SUBSCRIBED; made by the first waiter
+	refusedCh   chan struct{} // closed when a permanent refusal ended the subscribe attempt
+	refusal     error         // that refusal
 	replCh      chan struct{} // closed once the current join's replication is ready; nil without WithReplicationReady
 	gone        chan struct{} // closed when closed for good
 	goneErr     error
+	buffer      pushBuffer // pushes waiting for the channel to be joined (channel_push.go)
 	presence    presenceState
 	gap         *gapState // WithGapFreeBroadcasts; nil without
 }
@@ -95,52 +143,26 @@ type Channel struct {
 // on a public channel (the server refuses it), a join timeout that is not
 // positive, a nil rejoin backoff.
 func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
-	if name == "" || name == "realtime:" {
-		return nil, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
-	}
-	cfg := channelConfig{joinTimeout: c.cfg.pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.replay != nil && !cfg.private {
-		return nil, fmt.Errorf("%w: WithBroadcastReplay needs a private channel (WithPrivate)", ErrInvalidChannel)
-	}
-	if cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0) {
-		return nil, fmt.Errorf("%w: WithBroadcastReplay needs a non-negative since and limit", ErrInvalidChannel)
-	}
-	if cfg.gapFree && !cfg.private {
-		return nil, fmt.Errorf("%w: WithGapFreeBroadcasts needs a private channel (WithPrivate)", ErrInvalidChannel)
-	}
-	if cfg.gapMargin < 0 {
-		return nil, fmt.Errorf("%w: WithGapFreeMargin: margin %v is negative", ErrInvalidChannel, cfg.gapMargin)
-	}
-	if cfg.joinTimeout <= 0 {
-		return nil, fmt.Errorf("%w: WithJoinTimeout: timeout %v is not positive", ErrInvalidChannel, cfg.joinTimeout)
-	}
-	if cfg.rejoin == nil {
-		return nil, fmt.Errorf("%w: WithRejoinBackoff: nil backoff", ErrInvalidChannel)
-	}
-	if cfg.pgWaitTimeout < 0 {
-		return nil, fmt.Errorf("%w: WithPostgresChangesWait: timeout %v is negative", ErrInvalidChannel, cfg.pgWaitTimeout)
-	}
-	if err := validateBindings(cfg.bindings); err != nil {
+	topic, cfg, err := channelSetup(name, c.cfg.pushTimeout, opts)
+	if err != nil {
 		return nil, err
 	}
-	cfg.bindings = dedupeBindings(cfg.bindings)
-	cfg.joinTimeout = postgresWaitJoinTimeout(&cfg)
-	topic := name
-	if !strings.HasPrefix(topic, "realtime:") {
-		topic = "realtime:" + name
-	}
 	ch := &Channel{
-		c:        c,
-		name:     strings.TrimPrefix(topic, "realtime:"),
-		topic:    topic,
-		cfg:      cfg,
-		statuses: newStatusFeed(),
-		gone:     make(chan struct{}),
+		name:        strings.TrimPrefix(topic, "realtime:"),
+		topic:       topic,
+		cfg:         cfg,
+		wire:        c.sock,
+		host:        c,
+		ev:          c.ev,
+		sec:         &c.sec,
+		stopping:    c.sock.Stopping(),
+		pushTimeout: c.cfg.pushTimeout,
+		sendBuffer:  c.cfg.sendBuffer,
+		decoders:    &c.decoders,
+		allChanges:  c.changes,
+		multiTable:  multiTable(cfg.bindings),
+		statuses:    newStatusFeed(),
+		gone:        make(chan struct{}),
 	}
 	if cfg.gapFree {
 		ch.gap = new(gapState)
@@ -149,22 +171,56 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		ch.replCh = make(chan struct{})
 	}
 	ch.joinRef.Store(&noJoinRef)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
-		return nil, ErrClosed
+	ch.changes = hub[*inboundChange](c.ev, topic)
+	ch.presence.events = hub[presence.Event[json.RawMessage]](c.ev, topic)
+	if err := c.reg.add(ch, func() { ch.rt = c.sock.Attach(topic, ch) }); err != nil {
+		return nil, err
 	}
-	if c.channels == nil {
-		c.channels = make(map[string]*Channel)
-	}
-	if _, ok := c.channels[topic]; ok {
-		return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
-	}
-	c.channels[topic] = ch
-	c.channelAddedLocked()
-	ch.presence.events = socketHub[presence.Event[json.RawMessage]](c, topic)
-	ch.rt = c.router.attach(topic, ch, ch.presence.events)
 	return ch, nil
+}
+
+// channelSetup reads a channel's name and options: its topic and configuration, or an error wrapping
+// ErrInvalidChannel that names the first bad option.
+func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) (string, channelConfig, error) {
+	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
+	if name == "" || name == "realtime:" {
+		return "", cfg, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	var bad string
+	switch {
+	case cfg.replay != nil && !cfg.private:
+		bad = "WithBroadcastReplay needs a private channel (WithPrivate)"
+	case cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0):
+		bad = "WithBroadcastReplay needs a non-negative since and limit"
+	case cfg.gapFree && !cfg.private:
+		bad = "WithGapFreeBroadcasts needs a private channel (WithPrivate)"
+	case cfg.gapMargin < 0:
+		bad = fmt.Sprintf("WithGapFreeMargin: margin %v is negative", cfg.gapMargin)
+	case cfg.joinTimeout <= 0:
+		bad = fmt.Sprintf("WithJoinTimeout: timeout %v is not positive", cfg.joinTimeout)
+	case cfg.rejoin == nil:
+		bad = "WithRejoinBackoff: nil backoff"
+	case cfg.pgWaitTimeout < 0:
+		bad = fmt.Sprintf("WithPostgresChangesWait: timeout %v is negative", cfg.pgWaitTimeout)
+	}
+	if bad != "" {
+		return "", cfg, fmt.Errorf("%w: %s", ErrInvalidChannel, bad)
+	}
+	if err := validateBindings(cfg.bindings); err != nil {
+		return "", cfg, err
+	}
+	cfg.bindings = dedupeBindings(cfg.bindings)
+	cfg.joinTimeout = postgresWaitJoinTimeout(&cfg)
+	topic := name
+	if !strings.HasPrefix(topic, "realtime:") {
+		topic = "realtime:" + name
+	}
+	return topic, cfg, nil
 }
 
 // emitStatus publishes a status change. One that carries an error is also reported ([ChannelError]): on
@@ -172,9 +228,9 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 func (ch *Channel) emitStatus(ev StatusEvent) {
 	ch.statuses.emit(ev)
 	if ev.Err != nil {
-		ch.c.report(&ChannelError{Topic: ch.topic, Status: ev.Status, Err: ev.Err})
+		ch.ev.report(&ChannelError{Topic: ch.topic, Status: ev.Status, Err: ev.Err})
 	} else {
-		ch.c.logAttrs(slog.LevelDebug, "rxrealtime: channel "+ev.Status.String(), slog.String("topic", ch.topic))
+		ch.ev.log(slog.LevelDebug, "rxrealtime: channel "+ev.Status.String(), slog.String("topic", ch.topic))
 	}
 }
 
@@ -200,7 +256,7 @@ func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.curre
 // (replies, broadcasts, postgres_changes, presence, system...), stale
 // join_refs removed (and, with [WithGapFreeBroadcasts], broadcasts already
 // delivered). The typed streams are derived from it.
-func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.hub.Stream() }
+func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.Stream() }
 
 // Done is closed when the channel is closed for good.
 func (ch *Channel) Done() <-chan struct{} { return ch.gone }
@@ -214,9 +270,29 @@ func (ch *Channel) Err() error {
 	return ch.goneErr
 }
 
-// Subscribe joins the channel and waits until it is SUBSCRIBED, closed
-// for good, or ctx ends. A refused or timed-out join does not end the wait:
-// the channel keeps rejoining with backoff. Subscribing before
+// isStopping reports whether the client's Close has begun.
+func (ch *Channel) isStopping() bool {
+	select {
+	case <-ch.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Subscribe joins the channel and waits until it is SUBSCRIBED, the server
+// refuses it for good, the channel is closed for good, or ctx ends.
+//
+// Join refusals are of two kinds ([JoinError.Permanent]). A permanent one
+// — no permission to the topic (Unauthorized), a private-only project
+// (PrivateOnly), an empty topic, a replay the server cannot do, a tenant
+// that is gone or disabled, or an invalid token when no token provider
+// ([WithAccessToken]) can refresh it — ends Subscribe at once with the
+// [*JoinError]: the channel is CLOSED (not closed for good: calling
+// Subscribe again joins anew) and does not rejoin. A transient one —
+// RealtimeRestarting, InitializingProjectConnection, rate limits, database
+// and server errors, anything unknown — and a join timeout do not end the
+// wait: the channel keeps rejoining with backoff. Subscribing before
 // [Client.Connect] is allowed: the join goes out when the socket opens.
 //
 // When ctx ends before the channel was ever SUBSCRIBED, Subscribe returns
@@ -228,8 +304,11 @@ func (ch *Channel) Err() error {
 // abandoned when the last of them gives up.
 //
 // Once SUBSCRIBED, the channel stays subscribed and rejoins by itself after
-// errors and reconnects until [Channel.Unsubscribe] or the client closes;
-// calling Subscribe then only waits for SUBSCRIBED.
+// errors and reconnects until [Channel.Unsubscribe] or the client closes —
+// a permanent refusal of a rejoin included (it is reported as
+// CHANNEL_ERROR, and the rejoins go on with backoff, as realtime-js does:
+// a policy or a token may change); calling Subscribe then only waits for
+// SUBSCRIBED.
 func (ch *Channel) Subscribe(ctx context.Context) error {
 	ch.mu.Lock()
 	if ch.isGone() {
@@ -237,6 +316,10 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 		return ch.goneError() // names Close when Close is why
 	}
 	first := !ch.subscribed && ch.state == stClosed
+	if first {
+		rearm(&ch.refusedCh)
+		ch.refusal = nil
+	}
 	ch.subscribed = true
 	ch.waiters++
 	ch.mu.Unlock()
@@ -249,8 +332,15 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 // goneError is the error of an operation on the channel once it is closed
 // for good: why it closed, and [ErrClosed] too when the client closed it.
 func (ch *Channel) goneError() error {
-	err := ch.Err()
-	if err == nil && ch.c.isStopping() {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.goneErrorLocked()
+}
+
+// goneErrorLocked is goneError with ch.mu held.
+func (ch *Channel) goneErrorLocked() error {
+	err := ch.goneErr
+	if err == nil && ch.isStopping() {
 		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	}
 	return closedErr(err)
@@ -271,6 +361,7 @@ func closedErr(err error) error {
 func (ch *Channel) waitUp(ctx context.Context) error {
 	ch.mu.Lock()
 	up := waitChan(&ch.upCh)
+	refused := waitChan(&ch.refusedCh)
 	ch.mu.Unlock()
 	done := func() {
 		ch.mu.Lock()
@@ -281,10 +372,15 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 	case <-up:
 		done()
 		return nil
+	case <-refused:
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		ch.waiters--
+		return ch.refusal
 	case <-ch.gone:
 		done()
 		return ch.goneError()
-	case <-ch.c.stopCh:
+	case <-ch.stopping:
 		done()
 		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	case <-ctx.Done():
@@ -303,26 +399,34 @@ func (ch *Channel) giveUp(ctxErr error) error {
 		err = fmt.Errorf("rxrealtime: subscribe %q: %w (last error: %w)", ch.topic, ctxErr, last)
 	}
 	abandon := ch.waiters == 0 && !ch.everUp && ch.subscribed && !ch.isGone()
-	var leaveRef string
-	var sess uint64
-	joined := false
 	if abandon {
-		joined = ch.state == stJoining || ch.state == stJoined
-		leaveRef, sess = ch.currentJoinRef(), ch.joinSession
-		ch.subscribed = false
-		ch.state = stClosed
-		ch.stopRejoinLocked()
-		ch.leftJoined()
-		empty := "" // the join's reply, if it comes, is stale now
-		ch.joinRef.Store(&empty)
-		ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
-		ch.c.logAttrs(slog.LevelInfo, "rxrealtime: subscribe abandoned", slog.String("topic", ch.topic), slog.Any("error", err))
+		ch.abandonLocked(StatusEvent{Status: StatusClosed, Err: err})
+		ch.ev.log(slog.LevelInfo, "rxrealtime: subscribe abandoned", slog.String("topic", ch.topic), slog.Any("error", err))
 	}
 	ch.mu.Unlock()
-	if joined && leaveRef != "" {
-		ch.leaveAsync(leaveRef, sess) // the server may have accepted it
-	}
 	return err
+}
+
+// abandonLocked ends a subscribe attempt of a channel never SUBSCRIBED: no rejoin follows, a join the
+// server may have accepted is left, and the channel is CLOSED with ev (not closed for good). ch.mu held;
+// it may unlock and relock it to send the leave.
+func (ch *Channel) abandonLocked(ev StatusEvent) {
+	joined := ch.state == stJoining || ch.state == stJoined
+	leaveRef, sess := ch.currentJoinRef(), ch.joinSession
+	ch.subscribed = false
+	ch.state = stClosed
+	ch.stopRejoinLocked()
+	ch.leftJoined()
+	empty := "" // the join's reply, if it comes, is stale now
+	ch.joinRef.Store(&empty)
+	ch.statuses.emit(ev)
+	buffered := ch.buffer.takeAll()
+	if joined && leaveRef != "" {
+		ch.mu.Unlock()
+		ch.leaveAsync(leaveRef, sess) // the server may have accepted it
+		ch.mu.Lock()
+	}
+	ch.failBuffered(buffered, fmt.Errorf("%w: %w", ErrNotJoined, ev.Err))
 }
 
 // join sends a phx_join with a fresh join_ref and the current token, if
@@ -330,10 +434,10 @@ func (ch *Channel) giveUp(ctxErr error) error {
 // not open it only marks the channel errored: the next socket open joins
 // it (with the token fetched for that connection).
 func (ch *Channel) join() {
-	if ch.c.paceJoin(ch) { // WithJoinRate: this join goes out later (pace.go)
+	if ch.host.paceJoin(ch) { // WithJoinRate: this join goes out later (pace.go)
 		return
 	}
-	ch.c.wakeIfIdle() // a channel wants the socket: end an idle disconnect
+	ch.host.wantSocket() // a channel wants the socket: end an idle disconnect
 	ch.sendMu.Lock()
 	defer ch.sendMu.Unlock()
 	ch.mu.Lock()
@@ -341,21 +445,22 @@ func (ch *Channel) join() {
 		ch.mu.Unlock()
 		return
 	}
-	// c.State is read under ch.mu: a socket open after this check finds
-	// the channel errored and joins it.
-	if ch.c.State() != StateOpen {
+	// The session is read under ch.mu: a socket open after this check finds the channel errored and
+	// joins it.
+	sess := ch.wire.Session()
+	if sess == 0 {
 		ch.state = stErrored
 		ch.mu.Unlock()
 		return
 	}
-	ref := ch.c.nextRef()
+	ref := ch.wire.NextRef()
 	ch.joinRef.Store(&ref)
 	ch.state = stJoining
 	ch.pgReady, ch.upEmitted, ch.systemErr = false, false, ""
 	ch.resetReplicationLocked()
-	token := ch.c.accessToken()
+	token := ch.host.accessToken()
 	ch.joinToken = token
-	ch.joinSession = ch.c.sessions.Load()
+	ch.joinSession = sess
 	ch.joinStart = time.Now()
 	ch.emitStatus(StatusEvent{Status: StatusJoining})
 	ch.mu.Unlock()
@@ -366,7 +471,7 @@ func (ch *Channel) join() {
 		return
 	}
 	m := &phoenix.Message{JoinRef: ref, Ref: ref, Topic: ch.topic, Event: phoenix.EventJoin, Payload: payload}
-	ch.c.pushAsyncRef(m, ch.cfg.joinTimeout, true, func(r pushResult) { ch.onJoinReply(ref, r) })
+	ch.wire.PushAsync(m, ch.cfg.joinTimeout, func(r socket.Reply, err error) { ch.onJoinReply(m, r, err) })
 }
 
 func (ch *Channel) currentJoinRef() string { return *ch.joinRef.Load() }
@@ -381,56 +486,41 @@ func (ch *Channel) isGone() bool {
 	}
 }
 
-func (ch *Channel) onJoinReply(ref string, r pushResult) {
+// onJoinReply handles the outcome of the join m, on the goroutine that resolved it (the reader, a
+// timer, the end of a session).
+func (ch *Channel) onJoinReply(m *phoenix.Message, r socket.Reply, err error) {
+	ref := m.Ref
 	ch.mu.Lock()
 	if ref != ch.currentJoinRef() || ch.state != stJoining {
 		ch.mu.Unlock()
 		return // a stale join
 	}
-	if outcome := joinOutcome(r.err); outcome != "" {
-		d, topic := time.Since(ch.joinStart), ch.topic
-		ch.c.observe(func(m Metrics) { m.Join(topic, outcome, d) })
-	}
+	_, err = ch.host.outcome(m, r, err, true, time.Time{}) // a refusal is a *ReplyError, its text redacted
 	var re *ReplyError
+	refused := errors.As(err, &re)
+	if outcome := joinOutcome(err, refused); outcome != "" {
+		d, topic := time.Since(ch.joinStart), ch.topic
+		ch.ev.observe(func(m Metrics) { m.Join(topic, outcome, d) })
+	}
 	switch {
-	case r.err == nil:
-		ids, err := postgres.MatchReply(ch.cfg.bindings, r.reply.Response)
-		if err == nil && ids == nil && len(ch.cfg.bindings) > 0 {
-			err = &postgres.MismatchError{Index: -1, Reason: "the server echoed no bindings"}
-		}
-		if err != nil {
-			err = fmt.Errorf("%w: %w", ErrBindingMismatch, err)
-			ch.lastErr = err
-			ch.state = stErrored
-			ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
-			sess := ch.joinSession
+	case err == nil:
+		ch.joined(ref, r)
+	case refused:
+		je := ch.joinError(re.Reason)
+		ch.state = stErrored
+		ch.lastErr = je
+		if je.Permanent && !ch.everUp {
+			ch.refusal = je
+			ch.abandonLocked(StatusEvent{Status: StatusClosed, Err: je})
+			ch.ev.report(&ChannelError{Topic: ch.topic, Status: StatusClosed, Err: je})
+			fire(&ch.refusedCh)
 			ch.mu.Unlock()
-			ch.leaveAsync(ref, sess)
-			ch.finish(err)
 			return
 		}
-		ch.state = stJoined
-		ch.tries = 0
-		ch.gapJoined()
-		ch.pgIDs.Store(&ids)
-		ch.lastErr = nil
-		fire(&ch.joinedCh)
-		if !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady {
-			ch.markUpLocked()
-		}
-		// A token set while the join was in flight did not reach this
-		// channel: send it now, as realtime-js does after every join.
-		// Decided under ch.mu, as SetAuth does, so it goes out once.
-		tok := ch.c.accessToken()
-		resend := tok != "" && tok != ch.joinToken
-		if resend {
-			ch.joinToken = tok
-		}
+		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: je})
+		ch.scheduleRejoinLocked()
 		ch.mu.Unlock()
-		if resend {
-			ch.sendToken(tok)
-		}
-	case errors.Is(r.err, ErrPushTimeout):
+	case errors.Is(err, ErrPushTimeout):
 		ch.state = stErrored
 		ch.lastErr = ErrJoinTimeout
 		ch.leftJoined()
@@ -447,47 +537,85 @@ func (ch *Channel) onJoinReply(ref string, r pushResult) {
 			ch.scheduleRejoinLocked()
 		}
 		ch.mu.Unlock()
-	case errors.As(r.err, &re):
-		err := newJoinError(ch.topic, re.Reason)
-		ch.state = stErrored
-		ch.lastErr = err
-		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
-		ch.scheduleRejoinLocked()
-		ch.mu.Unlock()
-	case errors.Is(r.err, errSuperseded):
+	case errors.Is(err, socket.ErrSuperseded):
 		// The join never left the buffer: its session ended first. Join
 		// again once the socket is open.
 		ch.state = stErrored
 		ch.scheduleRejoinLocked()
 		ch.mu.Unlock()
 	default:
-		// The session dropped (socketClosed handles it) or the client closed.
+		// The session dropped (Lost handles it) or the client closed.
 		ch.mu.Unlock()
 	}
 }
 
-// joinOutcome is the Metrics outcome of a join reply; "" when the join just lost its session.
-func joinOutcome(err error) string {
-	var re *ReplyError
-	switch {
-	case err == nil:
-		return OutcomeOK
-	case errors.Is(err, ErrPushTimeout):
-		return OutcomeTimeout
-	case errors.As(err, &re):
-		return OutcomeError
+// joined handles an accepted join. ch.mu held; it returns with it released.
+func (ch *Channel) joined(ref string, r socket.Reply) {
+	ids, err := postgres.MatchReply(ch.cfg.bindings, r.Response)
+	if err == nil && ids == nil && len(ch.cfg.bindings) > 0 {
+		err = &postgres.MismatchError{Index: -1, Reason: "the server echoed no bindings"}
 	}
-	return ""
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrBindingMismatch, err)
+		ch.lastErr = err
+		ch.state = stErrored
+		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
+		sess := ch.joinSession
+		ch.mu.Unlock()
+		ch.leaveAsync(ref, sess)
+		ch.finish(err)
+		return
+	}
+	ch.state = stJoined
+	ch.tries = 0
+	ch.gapJoined()
+	ch.pgIDs.Store(&ids)
+	ch.lastErr = nil
+	fire(&ch.joinedCh)
+	if !ch.cfg.waitForPostgres || len(ch.cfg.bindings) == 0 || ch.pgReady {
+		ch.markUpLocked()
+	}
+	// A token set while the join was in flight did not reach this
+	// channel: send it now, as realtime-js does after every join.
+	// Decided under ch.mu, as SetAuth does, so it goes out once.
+	tok := ch.host.accessToken()
+	resend := tok != "" && tok != ch.joinToken
+	if resend {
+		ch.joinToken = tok
+	}
+	flush := ch.buffer.startFlush()
+	ch.mu.Unlock()
+	if resend {
+		ch.sendToken(tok)
+	}
+	if flush {
+		go ch.flushBuffer(ref) // off the reader: a push may wait for room in the write queue
+	}
 }
 
-func newJoinError(topic, reason string) *JoinError {
-	e := &JoinError{Topic: topic, Reason: reason}
+// joinError is the refusal of a join for reason (the server's, its secrets removed), classified.
+func (ch *Channel) joinError(reason string) *JoinError {
+	e := &JoinError{Topic: ch.topic, Reason: reason}
 	if code, msg, ok := strings.Cut(reason, ": "); ok && !strings.Contains(code, " ") {
 		e.Code, e.Message = code, msg
 	} else {
 		e.Message = reason
 	}
+	e.Permanent = permanentRefusal(e.Code, e.Message, ch.host.hasTokenProvider())
 	return e
+}
+
+// joinOutcome is the Metrics outcome of a join reply; "" when the join just lost its session.
+func joinOutcome(err error, refused bool) string {
+	switch {
+	case refused:
+		return OutcomeError
+	case err == nil:
+		return OutcomeOK
+	case errors.Is(err, ErrPushTimeout):
+		return OutcomeTimeout
+	}
+	return ""
 }
 
 // markUpLocked reports SUBSCRIBED once per join. ch.mu held.
@@ -520,7 +648,7 @@ func (ch *Channel) stopRejoinLocked() {
 func (ch *Channel) scheduleRejoinLocked() {
 	ch.leftJoined()
 	ch.stopRejoinLocked()
-	if ch.isGone() || !ch.subscribed || ch.c.State() != StateOpen {
+	if ch.isGone() || !ch.subscribed || ch.wire.Session() == 0 {
 		return
 	}
 	ch.tries++
@@ -539,14 +667,14 @@ func (ch *Channel) rejoinNow(gen uint64) {
 	}
 	ch.rejoinTimer = nil
 	ch.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), ch.c.cfg.pushTimeout)
-	ch.c.refreshToken(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), ch.pushTimeout)
+	_ = ch.host.refreshToken(ctx)
 	cancel()
 	ch.join()
 }
 
-// handle runs on the reader goroutine for every message on the topic.
-func (ch *Channel) handle(m *phoenix.Message) bool {
+// Handle runs on the reader goroutine for every message on the topic (socket.Handler).
+func (ch *Channel) Handle(m *phoenix.Message) bool {
 	cur := ch.currentJoinRef()
 	if m.JoinRef != "" && m.JoinRef != cur {
 		return false // an outdated message from an earlier join
@@ -566,6 +694,8 @@ func (ch *Channel) handle(m *phoenix.Message) bool {
 		ch.onSystem(m)
 	case phoenix.EventPresenceState, phoenix.EventPresenceDiff:
 		ch.onPresence(m)
+	case phoenix.EventPostgres:
+		ch.deliverChange(m)
 	case phoenix.EventBroadcast:
 		if ch.cfg.gapFree {
 			return ch.gapFilter(m)
@@ -618,9 +748,9 @@ func isTokenExpiry(msg string) bool {
 		strings.Contains(msg, "are required in JWT")
 }
 
-// socketOpened rejoins a channel that lost its join with the socket (or
-// is waiting to rejoin after a token expiry), at once.
-func (ch *Channel) socketOpened() {
+// Opened rejoins a channel that lost its join with the socket (or is
+// waiting to rejoin after a token expiry), at once (socket.Handler).
+func (ch *Channel) Opened() {
 	ch.mu.Lock()
 	ch.stopRejoinLocked()
 	ch.tries = 0
@@ -631,16 +761,8 @@ func (ch *Channel) socketOpened() {
 	}
 }
 
-// socketClosed errors a joined or joining channel; the next socket open
-// rejoins it. When the client itself closes, the channel closes for good.
-func (ch *Channel) socketClosed(cause error) {
-	if errors.Is(cause, ErrClosed) || ch.c.isClosing() {
-		if errors.Is(cause, ErrClosed) {
-			cause = nil
-		}
-		ch.finish(cause)
-		return
-	}
+// Lost errors a joined or joining channel; the next socket open rejoins it (socket.Handler).
+func (ch *Channel) Lost(cause error) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	ch.stopRejoinLocked()
@@ -654,6 +776,9 @@ func (ch *Channel) socketClosed(cause error) {
 	ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: err})
 }
 
+// Stopped closes the channel for good: the client closed (err nil) or gave up (socket.Handler).
+func (ch *Channel) Stopped(err error) { ch.finish(err) }
+
 // Unsubscribe leaves the channel: it sends phx_leave and waits for the
 // reply (or the push timeout, or ctx), then reports CLOSED and completes
 // the channel's streams. The channel is then closed for good and its name
@@ -665,9 +790,15 @@ func (ch *Channel) Unsubscribe(ctx context.Context) error {
 
 // leaving is a leave under way: what startLeave sent, for awaitLeave.
 type leaving struct {
-	gone    bool            // the channel was already closed for good
-	already bool            // another Unsubscribe is leaving: wait for it
-	reply   chan pushResult // the phx_leave's result; nil when none was sent
+	gone    bool        // the channel was already closed for good
+	already bool        // another Unsubscribe is leaving: wait for it
+	reply   chan result // the phx_leave's result; nil when none was sent
+}
+
+// result is the outcome of a push.
+type result struct {
+	reply socket.Reply
+	err   error
 }
 
 // startLeave moves the channel to leaving and sends its phx_leave without
@@ -690,11 +821,11 @@ func (ch *Channel) startLeave() leaving {
 	ch.leftJoined()
 	ch.mu.Unlock()
 	var l leaving
-	if wasJoined && ch.c.State() == StateOpen {
-		l.reply = make(chan pushResult, 1)
+	if wasJoined && ch.wire.Session() != 0 {
+		l.reply = make(chan result, 1)
 		ch.sendMu.Lock() // a join being sent goes out first; leave that one
-		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventLeave, Payload: emptyObject}
-		ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(r pushResult) { l.reply <- r })
+		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventLeave, Payload: socket.EmptyObject}
+		ch.wire.PushAsync(m, ch.pushTimeout, func(r socket.Reply, err error) { l.reply <- result{r, err} })
 		ch.sendMu.Unlock()
 	}
 	return l
@@ -734,15 +865,16 @@ func (ch *Channel) awaitLeave(ctx context.Context, l leaving) error {
 // session that join went out on has ended (the server forgot it then, and
 // a leave queued for the next session would leave the rejoin instead).
 func (ch *Channel) leaveAsync(joinRef string, session uint64) {
-	if ch.c.sessions.Load() != session || ch.c.State() != StateOpen {
+	if s := ch.wire.Session(); s == 0 || s != session {
 		return
 	}
-	m := &phoenix.Message{JoinRef: joinRef, Topic: ch.topic, Event: phoenix.EventLeave, Payload: emptyObject}
-	ch.c.pushAsync(m, ch.c.cfg.pushTimeout, true, func(pushResult) {})
+	m := &phoenix.Message{JoinRef: joinRef, Topic: ch.topic, Event: phoenix.EventLeave, Payload: socket.EmptyObject}
+	ch.wire.PushAsync(m, ch.pushTimeout, func(socket.Reply, error) {})
 }
 
 // finish closes the channel for good: it reports a final CLOSED with err,
-// completes the channel's streams, and the client forgets it.
+// fails what waits in its buffer, completes the channel's streams, and the
+// client forgets it.
 func (ch *Channel) finish(err error) {
 	ch.mu.Lock()
 	if ch.isGone() {
@@ -754,13 +886,25 @@ func (ch *Channel) finish(err error) {
 	ch.goneErr = err
 	ch.stopRejoinLocked()
 	ch.leftJoined()
+	buffered := ch.buffer.takeAll()
 	// The client forgets the channel before the final CLOSED and Done, so
 	// that a user who sees either can reuse the name at once.
-	ch.c.forget(ch, err)
+	ch.host.forget(ch, err)
 	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
 	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
+	ch.failBuffered(buffered, ch.goneError())
+}
+
+// forget removes a channel closed for good from the client and completes every stream of the channel
+// with err: the one place they all end, whatever closed it.
+func (c *Client) forget(ch *Channel, err error) {
+	c.reg.forget(ch, func() {
+		ch.rt.Close(err)
+		ch.changes.Complete(err)
+		ch.presence.events.Complete(err)
+	})
 }
 
 // takeToken reports whether the joined channel must be sent token (it
@@ -776,20 +920,6 @@ func (ch *Channel) takeToken(token string) bool {
 	return true
 }
 
-// forget removes a channel closed for good from the client and completes
-// its streams with err. Under c.mu, so that a new channel of the same name
-// cannot attach to the route and share the streams it completes: every
-// stream of the channel ends here, whatever closed it.
-func (c *Client) forget(ch *Channel, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.channels[ch.topic] == ch {
-		delete(c.channels, ch.topic)
-		c.channelGoneLocked()
-	}
-	c.router.detach(ch.rt, err)
-}
-
 // sendToken pushes an access_token refresh to the joined channel. The
 // server replies to none.
 func (ch *Channel) sendToken(token string) {
@@ -797,25 +927,21 @@ func (ch *Channel) sendToken(token string) {
 	if err != nil {
 		return
 	}
-	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-	if _, err := ch.c.push(context.Background(), m, noReply); err != nil {
-		ch.c.report(err) // the next rejoin carries the token anyway
+	if err := ch.pushToken(context.Background(), payload); err != nil {
+		ch.ev.report(err) // the next rejoin carries the token anyway
 	}
+}
+
+// pushToken pushes an access_token payload under the current join.
+func (ch *Channel) pushToken(ctx context.Context, payload []byte) error {
+	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
+	_, err := ch.wire.Push(ctx, m, socket.PushOptions{NoReply: true})
+	return err
 }
 
 // noJoinRef is the join ref of a channel with no join (shared: refs are
 // replaced, never written through).
 var noJoinRef = ""
 
-func (c *Client) isClosing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closing
-}
-
-// isStopping reports whether Close has begun (or the client has stopped).
-func (c *Client) isStopping() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stopping || c.closing
-}
+// wantSocket ends an idle disconnect: a channel wants to join.
+func (c *Client) wantSocket() { c.sock.Wake() }

@@ -197,7 +197,7 @@ func (ch *Channel) gapFilter(m *phoenix.Message) bool {
 	now := time.Now()
 	deliver, gapErr := ch.gap.filter(ch, event, payload, binary, bm, now)
 	if gapErr != nil {
-		ch.c.report(gapErr)
+		ch.ev.report(gapErr)
 	}
 	return deliver
 }

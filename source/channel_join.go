@@ -3,6 +3,7 @@ package source
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
@@ -125,4 +126,22 @@ func postgresWaitJoinTimeout(cfg *channelConfig) time.Duration {
 		wait = DefaultPostgresWaitTimeout
 	}
 	return max(cfg.joinTimeout, wait+postgresWaitGrace)
+}
+
+// permanentRefusal classifies a join refusal by the server's code (realtime_channel.ex, see
+// ../shared/protocol/server.md §2.4): true when retrying the same join cannot succeed. Codes about the
+// token are permanent only when no token provider can give another one. Anything unknown is transient,
+// as realtime-js treats every refusal.
+func permanentRefusal(code, message string, tokenProvider bool) bool {
+	switch code {
+	case "TopicNameRequired", "Unauthorized", "PrivateOnly", "TenantNotFound", "RealtimeDisabledForTenant":
+		return true
+	case "UnableToReplayMessages":
+		// "Replay is not allowed for public channels", "Replay params are not valid": the request; "Realtime
+		// was unable to replay messages": the database, transient.
+		return !strings.Contains(message, "unable to replay")
+	case "InvalidJWTToken", "MalformedJWT", "JwtSignatureError":
+		return !tokenProvider
+	}
+	return false
 }

@@ -37,7 +37,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
 	}
 	if err != nil {
-		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	for _, ev := range events {
@@ -92,7 +92,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 				out.Presences, err = decodeMetas[M](ev.Presences)
 			}
 			if err != nil {
-				ch.c.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
 				return true
 			}
 			return emit(out)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
 )
@@ -33,7 +34,7 @@ func (ch *Channel) joinedNow() bool {
 
 // sendREST delivers a broadcast with the client's REST client.
 func (ch *Channel) sendREST(ctx context.Context, event string, payload []byte, binary bool, sc *callConfig) error {
-	rc, err := ch.c.restClient()
+	rc, err := ch.host.restClient()
 	if err != nil {
 		return err
 	}
@@ -66,16 +67,25 @@ func (ch *Channel) sendREST(ctx context.Context, event string, payload []byte, b
 // one).
 func (c *Client) REST() (*rest.Client, error) { return c.restClient() }
 
+// restHolder is the client's REST client, made on first use.
+type restHolder struct {
+	mu        sync.Mutex
+	client    *rest.Client
+	transport *http.Transport // its transport when the client made it: Close ends its idle connections
+	closed    bool
+}
+
 // restClient returns the client's REST client, made on first use with the
 // socket's URL, API key and token.
 func (c *Client) restClient() (*rest.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
+	h := &c.rest
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
 		return nil, ErrClosed
 	}
-	if c.restc != nil {
-		return c.restc, nil
+	if h.client != nil {
+		return h.client, nil
 	}
 	if c.cfg.apiKey == "" {
 		return nil, fmt.Errorf("%w WithAPIKey: the REST API needs an API key", ErrInvalidOption)
@@ -88,25 +98,37 @@ func (c *Client) restClient() (*rest.Client, error) {
 		opts = append(opts, rest.WithHTTPClient(c.cfg.httpClient))
 	} else {
 		// A transport of its own, whose idle connections (and their goroutines) Close ends.
-		c.restTransport = http.DefaultTransport.(*http.Transport).Clone()
-		opts = append(opts, rest.WithHTTPClient(&http.Client{Transport: c.restTransport}))
+		h.transport = http.DefaultTransport.(*http.Transport).Clone()
+		opts = append(opts, rest.WithHTTPClient(&http.Client{Transport: h.transport}))
 	}
-	for _, h := range c.cfg.headers {
-		opts = append(opts, rest.WithHeader(h[0], h[1]))
+	for _, hd := range c.cfg.headers {
+		opts = append(opts, rest.WithHeader(hd[0], hd[1]))
 	}
 	rc, err := rest.New(c.url, c.cfg.apiKey, opts...)
 	if err != nil {
 		return nil, err
 	}
-	c.restc = rc
+	h.client = rc
 	return rc, nil
+}
+
+// closeIdle ends the REST client's idle connections (no keep-alive goroutine outlives the client) and
+// refuses further use.
+func (h *restHolder) closeIdle() {
+	h.mu.Lock()
+	h.closed = true
+	t := h.transport
+	h.mu.Unlock()
+	if t != nil {
+		t.CloseIdleConnections()
+	}
 }
 
 // restToken is the REST client's token: the socket's current one (kept
 // fresh by the refresher), else the provider's.
 func (c *Client) restToken(ctx context.Context) (string, error) {
-	if tok := c.accessToken(); tok != "" || c.cfg.token == nil {
+	if tok := c.accessToken(); tok != "" || c.tok.provider == nil {
 		return tok, nil
 	}
-	return c.cfg.token(ctx)
+	return c.tok.provider(ctx)
 }

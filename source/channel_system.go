@@ -64,19 +64,19 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		}
 		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
-		msg := ch.c.sec.redact(ev.Message) // becomes a CloseReason's text
+		msg := ch.sec.redact(ev.Message) // becomes a CloseReason's text
 		ch.mu.Lock()
 		ch.systemErr = msg
 		ch.mu.Unlock()
 	case ev.Status == "error":
-		ev.Message = ch.c.sec.redact(ev.Message)
-		ch.c.report(&SystemError{Topic: ch.topic, Event: ev})
+		ev.Message = ch.sec.redact(ev.Message)
+		ch.ev.report(&SystemError{Topic: ch.topic, Event: ev})
 	}
 }
 
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
-	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
+	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
 	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {

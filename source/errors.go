@@ -5,24 +5,33 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
+)
+
+// The socket's errors (they are made by the client's socket, package source/internal/socket, and are the
+// same values).
+var (
+	// ErrClosed is returned by operations on a client the user closed.
+	ErrClosed = socket.ErrClosed
+	// ErrPushTimeout means no reply arrived within the push timeout.
+	ErrPushTimeout = socket.ErrPushTimeout
+	// ErrSendBufferFull means the push could not be buffered: the socket is
+	// down (or the channel not joined) and the buffer is full (see
+	// [WithSendBuffer]).
+	ErrSendBufferFull = socket.ErrSendBufferFull
+	// ErrHeartbeatTimeout is the cause of a reconnect after a heartbeat got
+	// no reply in time (a dead or half-open connection).
+	ErrHeartbeatTimeout = socket.ErrHeartbeatTimeout
+	// ErrConnectionLost is wrapped, once, by errors of pushes whose socket
+	// dropped after they were sent but before their reply arrived, together
+	// with why it dropped (a *transport.CloseError, ErrHeartbeatTimeout...).
+	ErrConnectionLost = socket.ErrConnectionLost
 )
 
 var (
-	// ErrClosed is returned by operations on a client the user closed.
-	ErrClosed = errors.New("rxrealtime: client closed")
-	// ErrPushTimeout means no reply arrived within the push timeout.
-	ErrPushTimeout = errors.New("rxrealtime: push timed out waiting for a reply")
-	// ErrSendBufferFull means the socket is down and the offline buffer is
-	// full: the push was not queued.
-	ErrSendBufferFull = errors.New("rxrealtime: offline send buffer full")
-	// ErrHeartbeatTimeout is the cause of a reconnect after a heartbeat got
-	// no reply in time (a dead or half-open connection).
-	ErrHeartbeatTimeout = errors.New("rxrealtime: heartbeat timeout")
 	// ErrReply is wrapped by every [*ReplyError].
 	ErrReply = errors.New("rxrealtime: server replied with an error")
-	// ErrConnectionLost is wrapped by errors of pushes whose socket dropped
-	// after they were sent but before their reply arrived.
-	ErrConnectionLost = errors.New("rxrealtime: connection lost before the reply")
 	// ErrInvalidURL reports an endpoint that is not a ws://, wss://, http://
 	// or https:// URL.
 	ErrInvalidURL = errors.New("rxrealtime: invalid endpoint URL")
@@ -299,9 +308,6 @@ var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 
 // public channel", "cannot store a message with protocol 1.0.0").
 var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
 
-// errSuperseded resolves the push of a control message dropped from the buffer. A channel ignores it: the
-// join it belonged to is stale.
-var errSuperseded = errors.New("rxrealtime: superseded by a newer control message")
 
 // ErrMessageTooLarge is matched (errors.Is) by every [*MessageTooLargeError].
 var ErrMessageTooLarge = errors.New("rxrealtime: message larger than the server's frame limit")

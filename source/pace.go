@@ -142,13 +142,13 @@ func (l *JoinLimiter) forget(c *Client) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for ch, t := range l.waiting {
-		if ch.c == c {
+		if ch.host == channelHost(c) {
 			t.Stop()
 			delete(l.waiting, ch)
 		}
 	}
 	for ch := range l.granted {
-		if ch.c == c {
+		if ch.host == channelHost(c) {
 			delete(l.granted, ch)
 		}
 	}
@@ -163,7 +163,7 @@ func (l *JoinLimiter) Waiting() int {
 
 // wouldJoin reports whether join would send a phx_join now (same checks).
 func (ch *Channel) wouldJoin() bool {
-	if ch.c.State() != StateOpen {
+	if ch.wire.Session() == 0 {
 		return false
 	}
 	ch.mu.Lock()

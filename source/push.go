@@ -1,15 +1,12 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"strconv"
-	"sync"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
@@ -20,135 +17,6 @@ type Reply struct {
 	Status string
 	// Response is the raw JSON of the reply's response.
 	Response []byte
-}
-
-// pushResult is what a waiting push receives.
-type pushResult struct {
-	reply Reply
-	err   error
-}
-
-// pending is a push waiting for its reply.
-type pending struct {
-	topic, event string
-	// session is the id of the session the push was written on, 0 while
-	// it waits in the offline buffer.
-	session uint64
-	// Exactly one of done and cb is set: done for a caller that waits,
-	// cb for an asynchronous push (channel joins, leaves), called on the
-	// goroutine that resolves the push.
-	done chan pushResult // buffered 1
-	cb   func(pushResult)
-}
-
-func (p *pending) deliver(r pushResult) {
-	if p.cb != nil {
-		p.cb(r)
-		return
-	}
-	p.done <- r
-}
-
-// pendingTable correlates replies to pushes by ref.
-type pendingTable struct {
-	mu    sync.Mutex
-	m     map[string]*pending
-	grown bool // m has held more than pendingSmall pushes
-}
-
-// pendingSmall is how many pending pushes a table keeps its map's room for.
-const pendingSmall = 64
-
-func (t *pendingTable) add(ref string, p *pending) {
-	t.mu.Lock()
-	if t.m == nil {
-		t.m = make(map[string]*pending)
-	}
-	t.m[ref] = p
-	if len(t.m) > pendingSmall {
-		t.grown = true
-	}
-	t.mu.Unlock()
-}
-
-func (t *pendingTable) take(ref string) *pending {
-	t.mu.Lock()
-	p := t.m[ref]
-	if p != nil {
-		delete(t.m, ref)
-		if len(t.m) == 0 && t.grown {
-			// A map never shrinks: after a burst (10,000 joins) its buckets
-			// would stay for the client's lifetime.
-			t.m, t.grown = nil, false
-		}
-	}
-	t.mu.Unlock()
-	return p
-}
-
-func (t *pendingTable) has(ref string) bool {
-	t.mu.Lock()
-	_, ok := t.m[ref]
-	t.mu.Unlock()
-	return ok
-}
-
-// failWhere fails every push for which match returns true.
-func (t *pendingTable) failWhere(match func(*pending) bool, err error) {
-	var failed []*pending
-	t.mu.Lock()
-	for ref, p := range t.m {
-		if match(p) {
-			delete(t.m, ref)
-			failed = append(failed, p)
-		}
-	}
-	t.mu.Unlock()
-	for _, p := range failed {
-		p.deliver(pushResult{err: err})
-	}
-}
-
-// failSession fails every push written on session (its reply can no
-// longer come), or every push at all when session is 0.
-func (t *pendingTable) failSession(session uint64, err error) {
-	var failed []*pending
-	t.mu.Lock()
-	for ref, p := range t.m {
-		if session == 0 || p.session == session {
-			delete(t.m, ref)
-			failed = append(failed, p)
-		}
-	}
-	t.mu.Unlock()
-	for _, p := range failed {
-		p.deliver(pushResult{err: err})
-	}
-}
-
-// resolve hands a phx_reply to its push. An error reply's response and reason are the server's text:
-// sec removes the client's secrets from them.
-func (p *pending) resolve(m *phoenix.Message, sec *secrets) {
-	status, resp, err := phoenix.ParseReply(m.Payload)
-	if err != nil {
-		p.deliver(pushResult{err: err})
-		return
-	}
-	r := Reply{Status: status, Response: resp}
-	if status != "ok" {
-		r.Response = sec.redactBytes(resp)
-		p.deliver(pushResult{reply: r, err: &ReplyError{
-			Topic: p.topic, Event: p.event, Status: status, Reason: replyReason(r.Response), Response: r.Response,
-		}})
-		return
-	}
-	p.deliver(pushResult{reply: r})
-}
-
-// nextRef returns the socket's next ref: one counter per socket shared by
-// pushes, joins and heartbeats.
-func (c *Client) nextRef() string {
-	return strconv.FormatUint(c.ref.Add(1), 10)
 }
 
 // CallOption tunes one call: [Client.Push], [Channel.Push] or
@@ -163,9 +31,9 @@ type callConfig struct {
 	viaREST bool          // ViaRESTIfNotJoined
 }
 
-// callOptions applies opts over the client's push timeout.
-func (c *Client) callOptions(opts []CallOption) callConfig {
-	cc := callConfig{timeout: c.cfg.pushTimeout}
+// callOptions applies opts over the push timeout.
+func callOptions(timeout time.Duration, opts []CallOption) callConfig {
+	cc := callConfig{timeout: timeout}
 	for _, o := range opts {
 		if o != nil {
 			o(&cc)
@@ -213,7 +81,9 @@ func PersistTTL(ttl time.Duration) CallOption {
 // Push sends a message on topic and waits for its reply. payload is raw
 // JSON (nil means {}). It returns when the reply arrives, when the push
 // timeout expires ([ErrPushTimeout]), or when ctx ends (ctx.Err()); a reply
-// whose status is not "ok" returns a [*ReplyError].
+// whose status is not "ok" returns a [*ReplyError]. A message whose frame
+// would be larger than the server's limit ([WithMaxFrameSize]) is refused
+// at once with a [*MessageTooLargeError].
 //
 // While the socket is down the push waits in the offline buffer (see
 // [WithSendBuffer]) and is sent on reconnect; its timeout runs meanwhile.
@@ -224,81 +94,58 @@ func PersistTTL(ttl time.Duration) CallOption {
 // With [NoReply], Push returns once the message is queued: a later failure
 // of the socket does not reach the caller. A message the writer had not
 // written, or whose write failed, is sent again on reconnect (so it may
-// arrive twice); one still unsent when the client stops is reported on
-// [Client.Errors] as an [*UnsentError]. A push whose timeout or ctx ended
-// while the socket's writer already held it may still go out: a push is
-// withdrawn only from the offline buffer.
+// arrive twice); one still unsent when the client stops, or that the server
+// closed the socket for, is reported on [Client.Errors] as an
+// [*UnsentError]. A push whose timeout or ctx ended while the socket's
+// writer already held it may still go out: a push is withdrawn only from
+// the offline buffer.
 func (c *Client) Push(ctx context.Context, topic, event string, payload []byte, opts ...CallOption) (Reply, error) {
 	if len(payload) == 0 {
-		payload = emptyObject
+		payload = socket.EmptyObject
 	}
-	pc := c.callOptions(opts)
-	m := &phoenix.Message{Topic: topic, Event: event, Payload: ownPayload(payload, pc.noReply)}
+	pc := callOptions(c.cfg.pushTimeout, opts)
+	m := &phoenix.Message{Topic: topic, Event: event, Payload: socket.OwnPayload(payload, pc.noReply)}
 	return c.push(ctx, m, pc)
 }
 
-var emptyObject = []byte("{}")
+// push sends m through the socket and turns the outcome into the client's errors, observed by the Metrics.
+func (c *Client) push(ctx context.Context, m *phoenix.Message, pc callConfig) (Reply, error) {
+	start := time.Now()
+	r, err := c.sock.Push(ctx, m, socket.PushOptions{Timeout: pc.timeout, NoReply: pc.noReply})
+	return c.outcome(m, r, err, !pc.noReply, start)
+}
 
-// ownPayload returns the payload of a push made with the caller's bytes p: a copy when the push waits for
-// no reply. Such a push returns once queued, the caller may then reuse p, and a message sent again after a
-// failed write (or flushed from the offline buffer) is encoded anew from its payload.
-func ownPayload(p []byte, noReply bool) []byte {
-	if noReply && len(p) > 0 && &p[0] != &emptyObject[0] {
-		return bytes.Clone(p)
+// outcome turns a socket push's result into the client's: a frame over the limit is a
+// *MessageTooLargeError, and for a push that waited for its reply (replied), a reply whose status is not
+// ok is a *ReplyError (the server's text redacted). A push that waited for its reply is observed by the
+// Metrics, with its latency since start, unless start is zero (a join: observed as a join).
+func (c *Client) outcome(m *phoenix.Message, r socket.Reply, err error, replied bool, start time.Time) (Reply, error) {
+	out := Reply{Status: r.Status, Response: r.Response}
+	var fe *socket.FrameSizeError
+	switch {
+	case errors.As(err, &fe):
+		err = &MessageTooLargeError{Topic: m.Topic, Event: eventName(m), Size: fe.Size, Limit: fe.Limit}
+	case err == nil && replied && r.Status != "ok":
+		out.Response = c.sec.redactBytes(r.Response)
+		err = &ReplyError{Topic: m.Topic, Event: m.Event, Status: r.Status, Reason: replyReason(out.Response), Response: out.Response}
 	}
-	return p
+	if replied && !start.IsZero() {
+		topic, event, d, outcome := m.Topic, m.Event, time.Since(start), pushOutcome(err)
+		c.ev.observe(func(mt Metrics) { mt.Push(topic, event, outcome, d) })
+	}
+	return out, err
+}
+
+// eventName is the event a user knows a message by: a broadcast's own event.
+func eventName(m *phoenix.Message) string {
+	if m.UserEvent != "" {
+		return m.UserEvent
+	}
+	return m.Event
 }
 
 // noReply is the call configuration of a push that waits for no reply.
 var noReply = callConfig{noReply: true}
-
-func (c *Client) push(ctx context.Context, m *phoenix.Message, pc callConfig) (Reply, error) {
-	if err := ctx.Err(); err != nil {
-		return Reply{}, err
-	}
-	m.Ref = c.nextRef()
-	var p *pending
-	if !pc.noReply {
-		p = &pending{topic: m.Topic, event: m.Event, done: make(chan pushResult, 1)}
-		c.pending.add(m.Ref, p)
-	}
-	if err := c.send(ctx, m, false, p != nil); err != nil {
-		if p != nil {
-			c.pending.take(m.Ref)
-		}
-		return Reply{}, err
-	}
-	if p == nil {
-		return Reply{}, nil
-	}
-	start := time.Now()
-	timer := time.NewTimer(pc.timeout)
-	defer timer.Stop()
-	select {
-	case r := <-p.done:
-		c.observePush(m, pushOutcome(r.err), start)
-		return r.reply, r.err
-	case <-timer.C:
-		c.pending.take(m.Ref)
-		c.unbuffer(m)
-		c.ctr.pushTimeouts.Add(1)
-		c.logAttrs(slog.LevelInfo, "rxrealtime: push timed out", slog.String("topic", m.Topic),
-			slog.String("event", m.Event), slog.String("ref", m.Ref), slog.Duration("timeout", pc.timeout))
-		c.observePush(m, OutcomeTimeout, start)
-		return Reply{}, ErrPushTimeout
-	case <-ctx.Done():
-		c.pending.take(m.Ref)
-		c.unbuffer(m)
-		c.observePush(m, OutcomeCancelled, start)
-		return Reply{}, ctx.Err()
-	}
-}
-
-// observePush gives a finished push to the Metrics.
-func (c *Client) observePush(m *phoenix.Message, outcome string, start time.Time) {
-	topic, event, d := m.Topic, m.Event, time.Since(start)
-	c.observe(func(mt Metrics) { mt.Push(topic, event, outcome, d) })
-}
 
 // pushOutcome is the Metrics outcome of a push's result.
 func pushOutcome(err error) string {
@@ -307,6 +154,10 @@ func pushOutcome(err error) string {
 		return OutcomeOK
 	case errors.Is(err, ErrReply):
 		return OutcomeError
+	case errors.Is(err, ErrPushTimeout):
+		return OutcomeTimeout
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return OutcomeCancelled
 	case errors.Is(err, ErrConnectionLost):
 		return OutcomeConnectionLost
 	case errors.Is(err, ErrClosed):
@@ -334,59 +185,4 @@ func replyReason(resp []byte) string {
 		return v.Reason
 	}
 	return v.Message
-}
-
-// asyncPush finishes an asynchronous push exactly once.
-type asyncPush struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	done  bool
-	cb    func(pushResult)
-}
-
-func (a *asyncPush) finish(r pushResult) {
-	a.mu.Lock()
-	if a.done {
-		a.mu.Unlock()
-		return
-	}
-	a.done = true
-	t := a.timer
-	a.mu.Unlock()
-	if t != nil {
-		t.Stop()
-	}
-	a.cb(r)
-}
-
-// pushAsync sends m and calls cb once with its reply, its timeout
-// (ErrPushTimeout) or the loss of its session. It never blocks on the
-// network beyond a write. force queues m even when the offline buffer is
-// full (channel joins and leaves must not be refused by user traffic).
-func (c *Client) pushAsync(m *phoenix.Message, timeout time.Duration, force bool, cb func(pushResult)) {
-	m.Ref = c.nextRef()
-	c.pushAsyncRef(m, timeout, force, cb)
-}
-
-// pushAsyncRef is pushAsync for a message whose Ref is already set (a
-// join, whose ref is also its join_ref).
-func (c *Client) pushAsyncRef(m *phoenix.Message, timeout time.Duration, force bool, cb func(pushResult)) {
-	ref := m.Ref
-	a := &asyncPush{cb: cb}
-	p := &pending{topic: m.Topic, event: m.Event, cb: a.finish}
-	c.pending.add(ref, p)
-	a.mu.Lock()
-	a.timer = time.AfterFunc(timeout, func() {
-		if c.pending.take(ref) != nil {
-			c.ctr.pushTimeouts.Add(1)
-			c.unbuffer(m)
-			a.finish(pushResult{err: ErrPushTimeout})
-		}
-	})
-	a.mu.Unlock()
-	if err := c.send(context.Background(), m, force, true); err != nil {
-		if c.pending.take(ref) != nil {
-			a.finish(pushResult{err: err})
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,6 +88,36 @@ func refreshDelay(token string, now time.Time, again bool) (time.Duration, bool)
 	return max(d, minRefreshGap), true
 }
 
+// tokens is the client's access token: the last one its provider or SetAuth gave.
+type tokens struct {
+	provider TokenProvider
+
+	mu    sync.Mutex
+	token string
+	// gen numbers the provider calls; applied is the newest whose token was set (refreshToken).
+	gen, applied uint64
+}
+
+// current returns the token joins carry.
+func (t *tokens) current() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.token
+}
+
+// set makes token current (SetAuth).
+func (t *tokens) set(token string) {
+	t.mu.Lock()
+	t.token = token
+	t.mu.Unlock()
+}
+
+// accessToken returns the token to use for joins: the last one the provider or SetAuth gave.
+func (c *Client) accessToken() string { return c.tok.current() }
+
+// hasTokenProvider reports whether a provider can refresh the token (WithAccessToken).
+func (c *Client) hasTokenProvider() bool { return c.tok.provider != nil }
+
 // refreshToken asks the token provider for a fresh token and makes it the
 // client's: later joins carry it, and every joined channel that has
 // another one is sent an access_token push. A failure is reported
@@ -94,37 +125,47 @@ func refreshDelay(token string, now time.Time, again bool) (time.Duration, bool)
 // may overlap (the refresher, a rejoin, a reconnect): a result older than
 // one already applied is dropped.
 func (c *Client) refreshToken(ctx context.Context) error {
-	if c.cfg.token == nil {
+	t := &c.tok
+	if t.provider == nil {
 		return nil
 	}
-	c.mu.Lock()
-	c.tokenGen++
-	gen := c.tokenGen
-	c.mu.Unlock()
-	tok, err := c.cfg.token(ctx)
+	t.mu.Lock()
+	t.gen++
+	gen := t.gen
+	t.mu.Unlock()
+	tok, err := t.provider(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			c.report(&TokenError{Err: err})
+			c.ev.report(&TokenError{Err: err})
 		}
 		return err
 	}
-	c.mu.Lock()
-	if gen < c.tokenApplied || c.closing {
-		c.mu.Unlock()
+	c.sec.addToken(tok)
+	t.mu.Lock()
+	if gen < t.applied {
+		t.mu.Unlock()
 		return nil // a later call already set a newer token
 	}
-	c.tokenApplied = gen
-	c.sec.addToken(tok)
-	changed := c.token != tok
-	c.token = tok
-	c.mu.Unlock()
+	t.applied = gen
+	changed := t.token != tok
+	t.token = tok
+	t.mu.Unlock()
 	if changed {
-		c.logAttrs(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
+		c.ev.log(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
 	}
 	if err := c.distributeToken(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
-		c.report(err) // the next rejoin carries the token anyway
+		c.ev.report(err) // the next rejoin carries the token anyway
 	}
 	return nil
+}
+
+// tokenSession is the socket's Session hook while a token provider is set: a refresher that runs beside
+// each session (nil without a provider).
+func (c *Client) tokenSession() func(ctx context.Context, heartbeat <-chan struct{}) {
+	if c.tok.provider == nil {
+		return nil
+	}
+	return c.tokenRefresher
 }
 
 // tokenRefresher runs beside a session's heartbeat while a token provider

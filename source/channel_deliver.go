@@ -7,6 +7,10 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
+// Deliver, for a channel: the socket's reader hands every message of the topic to the channel's Handle
+// (channel.go), which hands postgres changes here and presence to channel_presence.go, before the
+// topic's stream gets the message (socket/deliver.go).
+
 // inboundChange is a postgres_changes message whose envelope (ids, type,
 // table, columns, and the bounds of its rows) the reader parsed once. It
 // is shared, read-only, by every Changes and AllChanges consumer, each of
@@ -14,7 +18,9 @@ import (
 type inboundChange struct {
 	topic string
 	env   postgres.Envelope
-	ch    *Channel
+	// multiTable: the channel's bindings name several tables, so a struct row type decodes the change
+	// strictly (see AllChanges).
+	multiTable bool
 	// ids are the server ids of ch's bindings, by binding index, as of the
 	// join the change arrived under: a per-binding consumer that reads the
 	// change after a rejoin still matches it against the right ids.
@@ -29,32 +35,27 @@ type inboundChange struct {
 
 // rowsOK checks the change's rows on first use and reports malformed ones
 // once. Every consumer calls it before reading env's rows.
-func (ic *inboundChange) rowsOK(c *Client) bool {
+func (ic *inboundChange) rowsOK(ev *events) bool {
 	ic.checkOnce.Do(func() {
 		if err := ic.env.CheckRows(); err != nil {
 			ic.bad = true
-			c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+			ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
 		}
 	})
 	return !ic.bad
 }
 
-// routeChange parses the envelope of a postgres_changes message once (but
-// for its rows, which consumers check: see inboundChange.rowsOK), if
-// anyone consumes typed changes, checks that the change belongs to one of
-// the channel's bindings (by id, as realtime-js does), and hands it to the
-// channel's and the client's change streams. It runs on the reader.
-func (c *Client) routeChange(rt *route, m *phoenix.Message) {
-	if rt.changes.Consumers() == 0 && c.changes.Consumers() == 0 {
+// deliverChange parses the envelope of a postgres_changes message once (but for its rows, which
+// consumers check: see inboundChange.rowsOK), if anyone consumes typed changes, checks that the change
+// belongs to one of the channel's bindings (by id, as realtime-js does), and hands it to the channel's
+// and the client's change streams. It runs on the reader.
+func (ch *Channel) deliverChange(m *phoenix.Message) {
+	if ch.changes.Consumers() == 0 && ch.allChanges.Consumers() == 0 {
 		return
 	}
-	ch, _ := rt.handler.(*Channel)
-	if ch == nil {
-		return
-	}
-	in := &inboundChange{topic: m.Topic, ch: ch}
+	in := &inboundChange{topic: m.Topic, multiTable: ch.multiTable}
 	if err := postgres.ScanEnvelope(m.Payload, &in.env); err != nil {
-		c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	p := ch.pgIDs.Load()
@@ -62,6 +63,6 @@ func (c *Client) routeChange(rt *route, m *phoenix.Message) {
 		return
 	}
 	in.ids = *p
-	rt.changes.Emit(in)
-	c.changes.Emit(in)
+	ch.changes.Emit(in)
+	ch.allChanges.Emit(in)
 }
