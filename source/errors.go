@@ -308,7 +308,6 @@ var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 
 // public channel", "cannot store a message with protocol 1.0.0").
 var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
 
-
 // ErrMessageTooLarge is matched (errors.Is) by every [*MessageTooLargeError].
 var ErrMessageTooLarge = errors.New("rxrealtime: message larger than the server's frame limit")
 

@@ -207,7 +207,9 @@ func TestSendWhileReconnectingIsBuffered(t *testing.T) {
 	assert.Less(t, time.Since(start), 100*time.Millisecond, "buffered at once")
 
 	ackErr := make(chan error, 1)
-	go func() { ackErr <- acked.Send(chCtx(t), "offline", map[string]int{"n": 2}, source.Timeout(5*time.Second)) }()
+	go func() {
+		ackErr <- acked.Send(chCtx(t), "offline", map[string]int{"n": 2}, source.Timeout(5*time.Second))
+	}()
 	time.Sleep(200 * time.Millisecond)
 	require.NoError(t, s.Faults().Start())
 	require.NoError(t, <-ackErr, "acknowledged after the rejoin")
