@@ -251,3 +251,22 @@ func TestDecodeTypedJSONStringOfMillionsOfLevelsFailsAlone(t *testing.T) {
 	_, err = decodeValue[[][]any]("_jsonb", `[`+strconv.Quote(arrays(millionLevels))+`]`)
 	requireTooDeep(t, err)
 }
+
+// MatchReply reads the join reply's response: past the limit it is a
+// *DecodeError wrapping phoenix.ErrTooDeep, not a decode that recurses.
+func TestMatchReplyDepth(t *testing.T) {
+	bindings := []Binding{{Table: "todos"}}
+	for _, response := range []string{
+		`{"postgres_changes":[{"id":1,"event":"*","schema":"public","table":"todos"}],"extra":` + arrays(phoenix.MaxDepth) + `}`,
+		`{"postgres_changes":[{"id":1,"event":"*","schema":"public","table":"todos","x":` + objects(phoenix.MaxDepth) + `}]}`,
+	} {
+		_, err := MatchReply(bindings, []byte(response))
+		require.Error(t, err)
+		assert.ErrorIs(t, err, phoenix.ErrTooDeep)
+		assert.ErrorIs(t, err, ErrDecode)
+	}
+	// The response, the list and the entry are three levels: the limit.
+	ids, err := MatchReply(bindings, []byte(`{"postgres_changes":[{"id":1,"event":"*","schema":"public","table":"todos","extra":`+arrays(phoenix.MaxDepth-3)+`}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, ids)
+}
