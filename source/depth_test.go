@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -136,4 +137,158 @@ func TestChangesJSONBStringOfMillionsOfLevelsDoesNotCrash(t *testing.T) {
 	}
 	require.NoError(t, err, "the child process failed:\n%s", tail)
 	assert.Contains(t, string(out), "--- PASS: "+t.Name())
+}
+
+// kind4 renders a vsn 2.0.0 binary user broadcast (kind 4) with a JSON
+// payload, without checking it.
+func kind4(topic, event, payload string) []byte {
+	b := []byte{4, byte(len(topic)), byte(len(event)), 0, 1}
+	b = append(b, topic...)
+	b = append(b, event...)
+	return append(b, payload...)
+}
+
+// Every other place that decodes server input: a message nested one level
+// past the limit is reported as too deep, and the next one arrives.
+func TestServerInputPastTheDepthLimitFailsAlone(t *testing.T) {
+	const topic = "realtime:room"
+	good := `{"from":"f","text":"next"}`
+	broadcast := func(payload string) string {
+		return `{"type":"broadcast","event":"msg","payload":` + payload + `}`
+	}
+	isNext := func(b source.Broadcast[chat]) bool { return b.Payload.Text == "next" }
+
+	// each sends a too-deep message, then a good one, and waits for the
+	// good one to arrive. It returns the depth error if it got it itself,
+	// nil if it is reported on Client.Errors.
+	tests := []struct {
+		name string
+		opts []source.ChannelOption
+		each func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error
+	}{
+		{
+			name: "broadcast payload (JSON text frame)",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				got := messageLog(t, ch, source.Broadcasts[chat](ch, "msg"))
+				subscribe()
+				inject(s, "", "", topic, "broadcast", broadcast(tooDeep))
+				inject(s, "", "", topic, "broadcast", broadcast(good))
+				got.waitN(t, 1, "the next broadcast", isNext)
+				assert.Equal(t, 0, got.count(func(b source.Broadcast[chat]) bool { return !isNext(b) }))
+				return nil
+			},
+		},
+		{
+			name: "broadcast meta (JSON text frame)",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				got := messageLog(t, ch, source.Broadcasts[chat](ch, "msg"))
+				subscribe()
+				inject(s, "", "", topic, "broadcast", `{"type":"broadcast","event":"msg","payload":{},"meta":{"id":`+tooDeep+`}}`)
+				inject(s, "", "", topic, "broadcast", broadcast(good))
+				got.waitN(t, 1, "the next broadcast", isNext)
+				assert.Equal(t, 0, got.count(func(b source.Broadcast[chat]) bool { return !isNext(b) }))
+				return nil
+			},
+		},
+		{
+			name: "broadcast payload decoded by a codec",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				got := messageLog(t, ch, source.BroadcastsWith[chat](ch, "msg", source.JSONCodec))
+				subscribe()
+				inject(s, "", "", topic, "broadcast", broadcast(tooDeep))
+				inject(s, "", "", topic, "broadcast", broadcast(good))
+				got.waitN(t, 1, "the next broadcast", isNext)
+				return nil
+			},
+		},
+		{
+			name: "binary user broadcast (kind 4) with a JSON payload",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				got := messageLog(t, ch, source.Broadcasts[chat](ch, "msg"))
+				subscribe()
+				s.Faults().SendRaw(kind4(topic, "msg", tooDeep), true)
+				s.Faults().SendRaw(kind4(topic, "msg", good), true)
+				got.waitN(t, 1, "the next broadcast", isNext)
+				assert.Equal(t, 0, got.count(func(b source.Broadcast[chat]) bool { return !isNext(b) }))
+				return nil
+			},
+		},
+		{
+			name: "gap-free broadcast",
+			opts: []source.ChannelOption{source.WithPrivate(), source.WithGapFreeBroadcasts()},
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				got := messageLog(t, ch, source.Broadcasts[chat](ch, "msg"))
+				subscribe()
+				inject(s, "", "", topic, "broadcast", `{"type":"broadcast","event":"msg","payload":`+tooDeep+`,"meta":{"id":"1"}}`)
+				inject(s, "", "", topic, "broadcast", `{"type":"broadcast","event":"msg","payload":{},"meta":{"id":`+tooDeep+`}}`)
+				s.Faults().SendRaw(kind4(topic, "msg", tooDeep), true)
+				inject(s, "", "", topic, "broadcast", `{"type":"broadcast","event":"msg","payload":`+good+`,"meta":{"id":"2"}}`)
+				got.waitN(t, 1, "the next broadcast", isNext)
+				assert.Equal(t, 0, got.count(func(b source.Broadcast[chat]) bool { return !isNext(b) }))
+				return nil
+			},
+		},
+		{
+			name: "system message",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				systems := messageLog(t, ch, ch.Systems())
+				subscribe()
+				inject(s, "", "", topic, "system", `{"extension":"system","status":"ok","message":"deep","channel":"room","extra":`+tooDeep+`}`)
+				inject(s, "", "", topic, "system", `{"extension":"system","status":"ok","message":"next","channel":"room"}`)
+				ev := systems.waitN(t, 1, "the next system message", func(source.SystemEvent) bool { return true })
+				assert.Equal(t, "next", ev.Message, "the deep one is not delivered")
+				return nil
+			},
+		},
+		{
+			name: "push reply",
+			each: func(t *testing.T, s *realtimetest.Server, ch *source.Channel, subscribe func()) error {
+				subscribe()
+				// The server does not answer unknown events: the test does.
+				reply := func(n int, payload string) (source.Reply, error) {
+					type result struct {
+						r   source.Reply
+						err error
+					}
+					done := make(chan result, 1)
+					go func() {
+						r, err := ch.Push(context.Background(), "custom", []byte(`{}`))
+						done <- result{r, err}
+					}()
+					push := waitIn(t, s, topic, "custom", n)[n-1]
+					inject(s, push.Msg.JoinRef, push.Msg.Ref, topic, "phx_reply", payload)
+					res := <-done
+					return res.r, res.err
+				}
+				_, deepErr := reply(1, `{"status":"error","response":{"reason":`+tooDeep+`}}`)
+				r, err := reply(2, `{"status":"ok","response":{"n":[1]}}`)
+				require.NoError(t, err)
+				assert.JSONEq(t, `{"n":[1]}`, string(r.Response))
+				require.Error(t, deepErr)
+				return deepErr
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := rtServer(t)
+			c := chConnect(t, s)
+			errs := errorLog(t, c)
+			ch := chNew(t, c, "room", tt.opts...)
+			err := tt.each(t, s, ch, func() { chSubscribe(t, ch) })
+			if err == nil {
+				err = errs.waitN(t, 1, "a depth error", isTooDeep)
+			}
+			requireNamesTheLimit(t, err)
+			assert.Equal(t, source.StatusSubscribed, statusOf(t, ch), "the channel carries on")
+		})
+	}
+}
+
+// statusOf returns ch's current status.
+func statusOf(t *testing.T, ch *source.Channel) source.Status {
+	t.Helper()
+	ev, ok := ch.Status()
+	require.True(t, ok)
+	return ev.Status
 }
