@@ -314,6 +314,9 @@ func pushOutcome(err error) string {
 }
 
 // replyReason extracts response.reason from an error reply, if present.
+// resp comes from phoenix.ParseReply, whose walk bounded its nesting by
+// phoenix.MaxDepth (a deeper reply fails the push with an error wrapping
+// phoenix.ErrTooDeep before it gets here).
 func replyReason(resp []byte) string {
 	var v struct {
 		Reason string `json:"reason"`
