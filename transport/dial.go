@@ -94,7 +94,7 @@ func readRejection(status int, resp io.Reader) *HandshakeError {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxHandshakeBody))
 	if len(body) > 0 {
 		e.Body = body
-		e.Message = handshakeMessage(body)
+		e.Message, e.bodyErr = handshakeMessage(body)
 	}
 	return e
 }
