@@ -452,6 +452,7 @@ func (c *Client) Errors() stream.Stream[error] { return c.errs.Stream() }
 func (c *Client) Heartbeats() stream.Stream[HeartbeatEvent] { return c.heartbeats.Stream() }
 
 // Messages is the hot stream of every incoming message, on every topic.
+// Payloads are not bounded in depth (see [Channel.Messages]).
 func (c *Client) Messages() stream.Stream[phoenix.Message] { return c.messages.Stream() }
 
 // Topic is the hot stream of the messages on one topic. Creating it costs
