@@ -255,7 +255,10 @@ func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.curre
 // Messages is the hot stream of every message on the channel's topic
 // (replies, broadcasts, postgres_changes, presence, system...), stale
 // join_refs removed (and, with [WithGapFreeBroadcasts], broadcasts already
-// delivered). The typed streams are derived from it.
+// delivered). The typed streams are derived from it. A payload is the
+// frame's bytes, which the default serializer does not walk (see
+// phoenix.WithLazyPayloads): bound it with phoenix.CheckDepth before a
+// decoder that recurses without a limit of its own reads it.
 func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.Stream() }
 
 // Done is closed when the channel is closed for good.

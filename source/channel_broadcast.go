@@ -112,6 +112,11 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 
 // splitBroadcast returns a broadcast's user event, payload and meta from
 // either framing: binary kind 4, or the JSON {type, event, payload, meta}.
+// Both walks bound nesting by phoenix.MaxDepth (the binary frame decoder
+// checks a kind 3/4 JSON payload and meta, phoenix.ParseBroadcast every
+// member) and refuse deeper with an error wrapping phoenix.ErrTooDeep: what
+// it returns needs no other pass before a decoder (decodePayload, a
+// codec's Unmarshal, the meta, the gap-free fingerprint) reads it.
 func splitBroadcast(m *phoenix.Message) (event string, payload, meta []byte, binary bool, err error) {
 	if m.Kind == phoenix.KindUserBroadcast || m.Kind == phoenix.KindUserBroadcastPush {
 		return m.UserEvent, m.Payload, m.Meta, m.Binary, nil
@@ -125,6 +130,7 @@ func splitBroadcast(m *phoenix.Message) (event string, payload, meta []byte, bin
 
 // decodePayload decodes a payload into dst. []byte and json.RawMessage
 // destinations take the bytes as they are (copied: the frame is shared).
+// The payload comes from splitBroadcast, whose walk bounded its nesting.
 func decodePayload[T any](payload []byte, binary bool, dst *T) error {
 	switch d := any(dst).(type) {
 	case *[]byte:

@@ -290,7 +290,8 @@ func fingerprintOf(event string, payload []byte, binary bool) uint64 {
 }
 
 // canonicalJSON re-encodes JSON with sorted keys and no whitespace,
-// numbers kept as written; invalid JSON is returned as is.
+// numbers kept as written; invalid JSON is returned as is. b is a payload
+// from splitBroadcast, whose walk bounded its nesting.
 func canonicalJSON(b []byte) []byte {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()

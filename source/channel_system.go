@@ -32,17 +32,25 @@ func (e SystemEvent) ReplicationReady() bool {
 
 const msgReplicationReady = "Replication connection established"
 
-func parseSystem(payload []byte) (SystemEvent, bool) {
+// parseSystem decodes a system message's payload. No frame decoder has
+// walked it (the lazy serializers do not), so its nesting is bounded
+// first: deeper than phoenix.MaxDepth is an error wrapping
+// phoenix.ErrTooDeep.
+func parseSystem(payload []byte) (SystemEvent, error) {
 	var ev SystemEvent
-	if json.Unmarshal(payload, &ev) != nil {
-		return ev, false
+	if err := phoenix.CheckDepth(payload); err != nil {
+		return ev, err
 	}
-	return ev, true
+	err := json.Unmarshal(payload, &ev)
+	return ev, err
 }
 
 func (ch *Channel) onSystem(m *phoenix.Message) {
-	ev, ok := parseSystem(m.Payload)
-	if !ok {
+	ev, err := parseSystem(m.Payload)
+	if err != nil {
+		// A system message that does not decode fails alone, and says so: it may have been the error
+		// before a close, or the readiness a Subscribe waits for.
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	switch {
@@ -82,9 +90,9 @@ func (ch *Channel) Systems() stream.Stream[SystemEvent] {
 			if m.Event != phoenix.EventSystem {
 				return true
 			}
-			ev, ok := parseSystem(m.Payload)
-			if !ok {
-				return true
+			ev, err := parseSystem(m.Payload)
+			if err != nil {
+				return true // reported once, by onSystem
 			}
 			return emit(ev)
 		})

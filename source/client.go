@@ -277,6 +277,7 @@ func (c *Client) Errors() stream.Stream[error] { return c.ev.errs.Stream() }
 func (c *Client) Heartbeats() stream.Stream[HeartbeatEvent] { return c.ev.heartbeats.Stream() }
 
 // Messages is the hot stream of every incoming message, on every topic.
+// Payloads are not bounded in depth (see [Channel.Messages]).
 func (c *Client) Messages() stream.Stream[phoenix.Message] { return c.sock.Messages() }
 
 // Topic is the hot stream of the messages on one topic. Creating it costs

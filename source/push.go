@@ -168,7 +168,9 @@ func pushOutcome(err error) string {
 
 // replyReason extracts why the server refused a push: response.reason (Realtime's "<Code>: <message>"),
 // else response.message, else the response itself when it is a string (the server's
-// "payload_size_exceeded").
+// "payload_size_exceeded"). resp comes from phoenix.ParseReply, whose walk bounded its nesting by
+// phoenix.MaxDepth (a deeper reply fails the push with an error wrapping phoenix.ErrTooDeep before it
+// gets here).
 func replyReason(resp []byte) string {
 	var s string
 	if json.Unmarshal(resp, &s) == nil {

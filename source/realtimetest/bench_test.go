@@ -96,7 +96,7 @@ func BenchmarkEmitChange(b *testing.B) {
 		}
 	}
 	change := Change{Type: Insert, Schema: "public", Table: "messages",
-		Columns: []Column{{Name: "id", Type: "int8"}, {Name: "room", Type: "int4"}, {Name: "body", Type: "text"}},
+		Columns: []Column{{Name: "id", Type: "int8", PrimaryKey: true}, {Name: "room", Type: "int4"}, {Name: "body", Type: "text"}},
 		Record:  []byte(`{"id":1,"room":0,"body":"hello world"}`)}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -2,6 +2,7 @@ package realtimetest
 
 import (
 	"context"
+	"net/url"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ type conn struct {
 	vsn     string
 	token   string // the socket's apikey (x-api-key header or apikey param)
 	remote  string
+	params  url.Values // the handshake query without apikey
 	started time.Time
 
 	// Guarded by s.mu.
@@ -83,7 +85,7 @@ func (q *outQueue) pop(done <-chan struct{}) (outItem, bool) {
 // register adds an upgraded socket and starts its writer; it returns nil if
 // the server is stopping. On success the caller must call s.connWG.Done
 // when its read loop returns.
-func (s *Server) register(tc *transport.Conn, ser phoenix.Serializer, token string) *conn {
+func (s *Server) register(tc *transport.Conn, ser phoenix.Serializer, token string, params url.Values) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -98,6 +100,7 @@ func (s *Server) register(tc *transport.Conn, ser phoenix.Serializer, token stri
 		vsn:      ser.Version(),
 		token:    token,
 		remote:   tc.RemoteAddr().String(),
+		params:   params,
 		started:  time.Now(),
 		channels: map[string]*channel{},
 		done:     make(chan struct{}),

@@ -40,12 +40,17 @@
 //     client, events, joins and users per second, payload size, client
 //     presence calls) with the real defaults.
 //
+// Beside Realtime, the server answers read-only PostgREST requests on
+// GET /rest/v1/<table> from its own copy of the tables (below), so that a
+// client that loads rows before it subscribes can be tested offline.
+//
 // Tests observe the wire through the recorder ([Server.Frames],
-// [Server.WaitFor]) and the server state through [Server.Clients], and break
-// things on purpose through [Server.Faults]: dropped or half-open sockets,
-// delayed or dropped replies, close codes 1001 and 1012, malformed frames,
-// rejected joins, crashed or shut down channels, and restarts on the same
-// port.
+// [Server.WaitFor]) and the server state through [Server.Clients] (a
+// client's own connection is found by a query parameter the test gives it,
+// with [Server.ConnsWithParam]), and break things on purpose through
+// [Server.Faults]: dropped or half-open sockets, delayed or dropped replies,
+// close codes 1001 and 1012, malformed frames, rejected joins, crashed or
+// shut down channels, and restarts on the same port.
 //
 // Each connection has one reader goroutine (the HTTP handler's) and one
 // writer goroutine draining an unbounded queue, so frames reach each client
@@ -107,11 +112,55 @@
 // emulator accepts persist[ttl]=N and {"ttl":N} and stops replaying a
 // message once its TTL has passed.
 //
+// # Table reads
+//
+// The server keeps a copy of every table [Server.EmitChange] wrote to
+// (INSERT adds or replaces a row, UPDATE replaces it, DELETE removes it;
+// rows are found by their PrimaryKey columns, or by every field of the old
+// record for a table without a key) or [Server.SetTable] set, and serves
+// it as PostgREST does on GET (and HEAD) /rest/v1/<table>, schema public
+// unless an Accept-Profile header names another:
+//
+//   - authentication as on the broadcast endpoints: the token is the
+//     Authorization bearer, else the apikey header (or, as the API gateway
+//     allows, the apikey query parameter); none is a 401 {"message":"No API
+//     key found in request"}, and with [WithJWTSecret] a token that fails
+//     verification is a 401 PostgREST error, code PGRST303 "JWT expired" or
+//     PGRST301 (with a WWW-Authenticate: Bearer error="invalid_token"
+//     header);
+//   - select=* (or no select) for every column, the table's Columns first,
+//     null where a row lacks one, or select=a,b for plain column names;
+//   - filters column=[not.]op.value, several ANDed, with the operators and
+//     comparisons of postgres_changes filters (eq, neq, lt, lte, gt, gte,
+//     in, is, isdistinct, like, ilike, match, imatch; numbers and booleans
+//     compared as such when Columns gives their type);
+//   - order=col[.asc|.desc][.nullsfirst|.nullslast],... (text compared
+//     bytewise, not by collation), limit and offset, a Range: lo-hi header
+//     intersected with them, and Prefer: count=exact; the Content-Range
+//     header (lo-hi/total, */total when empty, total * without count), 206
+//     when counted rows were left out, 416 PGRST103 for an offset past them;
+//   - the answer: 200 and a compact JSON array, Content-Type
+//     application/json; charset=utf-8. Errors are PostgREST's
+//     {"code","details","hint","message"}: 404 PGRST205 for a table the
+//     server has no copy of, 400 42703 for an unknown column, and 400
+//     PGRST100 for what cannot be parsed, including what the emulator does
+//     not serve (embedded resources, renamed or cast columns, JSON paths,
+//     or= and and= trees, full-text operators...; the hint then starts
+//     "realtimetest serves").
+//
+// Requests are recorded with the others ([Server.RESTRequests]). The read
+// sees no Row Level Security and no rate limit, and [WithTenant] does not
+// apply to it; writes (POST, PATCH, DELETE) are not routed (405), and
+// Accept: application/vnd.pgrst.object+json (a single object) is not
+// honoured.
+//
 // What the emulator does not do: Row Level Security (private channels are
 // authorized for everyone), the 72 h retention of stored messages, JWKS
 // keys and asymmetric algorithms, the legacy join API without
 // "config", long polling. Rate limits are averaged over the last minute like
-// the real counters, but trip at once instead of on the next 5 s tick. The
-// real server's error delays (5 s for joins, 2 s for handshakes) are off
-// unless [WithJoinErrorDelay] and [WithConnectErrorDelay] ask for them.
+// the real counters, but trip at once instead of on the next 5 s tick (the
+// emulator counts events in 100 ms steps, so an event leaves the minute at
+// most 100 ms late). The real server's error delays (5 s for joins, 2 s for
+// handshakes) are off unless [WithJoinErrorDelay] and
+// [WithConnectErrorDelay] ask for them.
 package realtimetest

@@ -22,6 +22,14 @@ import (
 // the events-per-second limit is tripped changes are dropped, as on the real
 // server.
 //
+// Delivered or not, the change is written to the server's copy of its
+// table (see [Server.SetTable]), which GET /rest/v1/<table> serves: INSERT
+// adds the row (or replaces the row with its key), UPDATE replaces the row
+// (or adds it), DELETE removes it, each finding the row by its primary key
+// (the PrimaryKey columns) or, for a table without one, by every field of
+// OldRecord. Rows are kept as in a real table, so a long run that inserts
+// new keys holds every row it inserted.
+//
 // It returns how many channels the change was sent to. The error wraps
 // [ErrInvalidChange] for a bad Change and [ErrServerClosed] after Close.
 func (s *Server) EmitChange(c Change) (int, error) {
@@ -34,6 +42,7 @@ func (s *Server) EmitChange(c Change) (int, error) {
 	if s.closed {
 		return 0, fmt.Errorf("realtimetest: emit change: %w", ErrServerClosed)
 	}
+	s.applyChange(chg)
 	if s.eventsTripped() {
 		return 0, nil
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/realtimetest"
@@ -150,4 +152,36 @@ func ExampleSignJWT() {
 	}
 	// Output:
 	// 401 {"error":"Token has expired"}
+}
+
+// A client that loads a table over PostgREST before it subscribes reads
+// the server's copy of the table: the rows set as fixtures, then every
+// change emitted.
+func ExampleServer_SetTable() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+
+	columns := []realtimetest.Column{{Name: "id", Type: "int8", PrimaryKey: true}, {Name: "room", Type: "text"}, {Name: "body", Type: "text"}}
+	_ = s.SetTable(realtimetest.Table{Schema: "public", Name: "messages", Columns: columns, Rows: []any{
+		map[string]any{"id": 1, "room": "lobby", "body": "hello"},
+		map[string]any{"id": 2, "room": "attic", "body": "psst"},
+	}})
+	_, _ = s.EmitChange(realtimetest.Change{Type: realtimetest.Insert, Schema: "public", Table: "messages", Columns: columns,
+		Record: map[string]any{"id": 3, "room": "lobby", "body": "hi"}})
+	_, _ = s.EmitChange(realtimetest.Change{Type: realtimetest.Update, Schema: "public", Table: "messages", Columns: columns,
+		Record: map[string]any{"id": 1, "room": "lobby", "body": "hello, edited"}, OldRecord: map[string]any{"id": 1}})
+
+	req, _ := http.NewRequest(http.MethodGet, s.HTTPURL()+"/rest/v1/messages?select=*&room=eq.lobby&order=id.desc", nil)
+	req.Header.Set("apikey", "anon-key")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	fmt.Println(res.Status, res.Header.Get("Content-Range"))
+	fmt.Println(string(body))
+	// Output:
+	// 200 OK 0-1/*
+	// [{"id":3,"room":"lobby","body":"hi"},{"id":1,"room":"lobby","body":"hello, edited"}]
 }

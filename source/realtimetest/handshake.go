@@ -3,6 +3,7 @@ package realtimetest
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -109,7 +110,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.handshakes.RUnlock()
 		return // Upgrade answered the malformed request
 	}
-	c := s.register(tc, ser, token)
+	params := make(url.Values, len(q))
+	for k, v := range q {
+		if k != "apikey" {
+			params[k] = v
+		}
+	}
+	c := s.register(tc, ser, token, params)
 	s.handshakes.RUnlock()
 	if c == nil {
 		_ = tc.Close(transport.StatusGoingAway, "")

@@ -2,6 +2,7 @@ package realtimetest
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -13,8 +14,14 @@ type ClientInfo struct {
 	ID ConnID
 	// Vsn is the protocol version the client asked for, "1.0.0" or "2.0.0".
 	Vsn string
-	// RemoteAddr is the client's address.
+	// RemoteAddr is the client's address (for a TCP client, the local
+	// address of its end of the connection).
 	RemoteAddr string
+	// Params is the query string of the client's handshake without the
+	// apikey parameter: vsn, log_level, and whatever the client added, such
+	// as a parameter set with source.WithParam to tell clients apart (see
+	// [Server.ConnsWithParam]).
+	Params url.Values
 	// Connected is when the handshake completed.
 	Connected time.Time
 	// Channels lists the joined channels, by topic.
@@ -42,7 +49,10 @@ type ChannelInfo struct {
 	PostgresError   string
 }
 
-// Clients returns the connected sockets, by connection id.
+// Clients returns the connected sockets, by connection id. Ids are given
+// when a handshake completes on the server, so two clients dialling at the
+// same time may get them in either order; use [Server.ConnsWithParam] to
+// find the connection of a given client.
 func (s *Server) Clients() []ClientInfo {
 	s.settle()
 	s.mu.Lock()
@@ -51,7 +61,7 @@ func (s *Server) Clients() []ClientInfo {
 	slices.SortFunc(conns, func(a, b *conn) int { return cmp.Compare(a.id, b.id) })
 	out := make([]ClientInfo, 0, len(conns))
 	for _, c := range conns {
-		ci := ClientInfo{ID: c.id, Vsn: c.vsn, RemoteAddr: c.remote, Connected: c.started}
+		ci := ClientInfo{ID: c.id, Vsn: c.vsn, RemoteAddr: c.remote, Params: cloneValues(c.params), Connected: c.started}
 		for _, ch := range c.channelList() {
 			ci.Channels = append(ci.Channels, ChannelInfo{
 				Topic:           ch.topic,
@@ -66,6 +76,37 @@ func (s *Server) Clients() []ClientInfo {
 			})
 		}
 		out = append(out, ci)
+	}
+	return out
+}
+
+// ConnsWithParam returns the live connections whose handshake query had
+// key=value, by connection id. It is how a test names the connection of
+// one client among several: give each client a parameter of its own (with
+// source.WithParam("client", "alice"), or "&client=alice" in the URL of a
+// raw transport.Dial) and look it up here, for instance to drop just that
+// connection with [Faults.DropConn]. A client that reconnects sends the
+// same parameter again, so after a reconnect its new connection is listed
+// (with the old one too until the server has seen that one close).
+func (s *Server) ConnsWithParam(key, value string) []ConnID {
+	s.settle()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ConnID
+	for _, c := range s.conns {
+		if slices.Contains(c.params[key], value) {
+			out = append(out, c.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// cloneValues copies v deeply, so that a caller cannot change the server's.
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
 	}
 	return out
 }

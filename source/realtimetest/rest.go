@@ -48,17 +48,7 @@ func (s *Server) restGate(w http.ResponseWriter, r *http.Request) bool {
 		writeJSON(w, http.StatusTooManyRequests, messageBody("Too many requests"))
 		return false
 	}
-	token, ok := "", false
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		if scheme, tok, found := strings.Cut(auth, " "); found && strings.EqualFold(scheme, "bearer") && !strings.Contains(tok, " ") {
-			token, ok = tok, true
-		}
-	}
-	if !ok {
-		if vals := r.Header.Values("apikey"); len(vals) > 0 {
-			token, ok = vals[0], true
-		}
-	}
+	token, ok := restToken(r)
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, messageBody("Unauthorized"))
 		return false
@@ -70,6 +60,21 @@ func (s *Server) restGate(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// restToken returns the token of a REST request as the broadcast endpoints
+// read it: an "Authorization: Bearer <token>" header, else the apikey
+// header.
+func restToken(r *http.Request) (string, bool) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		if scheme, tok, found := strings.Cut(auth, " "); found && strings.EqualFold(scheme, "bearer") && !strings.Contains(tok, " ") {
+			return tok, true
+		}
+	}
+	if vals := r.Header.Values("apikey"); len(vals) > 0 {
+		return vals[0], true
+	}
+	return "", false
 }
 
 // readJSONBody reads a JSON body as Plug.Parsers does: an object as it is,

@@ -9,8 +9,8 @@ import (
 )
 
 // RESTRequest is one request the server received on its REST API (POST
-// /api/broadcast and POST /api/broadcast/:topic/events/:event), recorded
-// before it is handled.
+// /api/broadcast, POST /api/broadcast/:topic/events/:event, and the table
+// reads GET /rest/v1/<table>), recorded before it is handled.
 type RESTRequest struct {
 	// Time is when the request arrived.
 	Time time.Time

@@ -48,6 +48,7 @@ type Server struct {
 	presence map[string]*presenceTopic        // pubsub topic → presence
 	stored   map[string][]*storedMessage      // private channel name → broadcasts kept for replay
 	storeSeq uint64                           // insertion sequence of stored
+	tables   map[tableKey]*table              // the emulated database's tables
 	users    int                              // sockets counted as users
 	events   *rateWindow
 	joins    *rateWindow
@@ -84,6 +85,7 @@ func Start(opts ...Option) (*Server, error) {
 		topics:   map[string]map[*channel]struct{}{},
 		presence: map[string]*presenceTopic{},
 		stored:   map[string][]*storedMessage{},
+		tables:   map[tableKey]*table{},
 		events:   newRateWindow(),
 		joins:    newRateWindow(),
 		stopped:  true,
@@ -116,6 +118,7 @@ func (s *Server) listen(addr string) error {
 		mux.HandleFunc("POST "+prefix+"/api/broadcast/{topic}/events/{event}", s.recordREST(s.serveSingleBroadcast))
 	}
 	mux.HandleFunc("/realtime/v1/websocket", s.serveWebSocket)
+	mux.HandleFunc("GET /rest/v1/{table}", s.recordREST(s.servePostgREST))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	s.mu.Lock()
@@ -201,7 +204,8 @@ func (s *Server) URL() string { return "ws://" + s.Addr() + "/socket" }
 
 // HTTPURL returns http://127.0.0.1:port, the base of the REST API
 // (POST /api/broadcast and POST /api/broadcast/:topic/events/:event, also
-// under /realtime/v1).
+// under /realtime/v1) and of the table reads, GET /rest/v1/<table> (see
+// [Server.SetTable]).
 func (s *Server) HTTPURL() string { return "http://" + s.Addr() }
 
 // Faults returns the server's fault injection controls.
