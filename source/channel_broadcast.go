@@ -40,23 +40,6 @@ type broadcastMeta struct {
 	Replayed bool   `json:"replayed"`
 }
 
-// PayloadError reports a payload that could not be decoded into the
-// stream's type. It is published on [Client.Errors]; the message is
-// skipped and the stream goes on.
-type PayloadError struct {
-	Topic string
-	Event string
-	Err   error
-}
-
-// Error implements error.
-func (e *PayloadError) Error() string {
-	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
-}
-
-// Unwrap returns the decoding error.
-func (e *PayloadError) Unwrap() error { return e.Err }
-
 // Broadcasts is the hot stream of the channel's broadcasts for event
 // (compared case-insensitively, as realtime-js does; "*" or "" for all),
 // decoded into T. A payload that does not decode is reported on

@@ -1,7 +1,7 @@
 package source
 
 import (
-	"sync"
+	"slices"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -10,40 +10,6 @@ import (
 // Deliver, for a channel: the socket's reader hands every message of the topic to the channel's Handle
 // (channel.go), which hands postgres changes here and presence to channel_presence.go, before the
 // topic's stream gets the message (socket/deliver.go).
-
-// inboundChange is a postgres_changes message whose envelope (ids, type,
-// table, columns, and the bounds of its rows) the reader parsed once. It
-// is shared, read-only, by every Changes and AllChanges consumer, each of
-// which decodes only the rows, into its own type, on its own goroutine.
-type inboundChange struct {
-	topic string
-	env   postgres.Envelope
-	// multiTable: the channel's bindings name several tables, so a struct row type decodes the change
-	// strictly (see AllChanges).
-	multiTable bool
-	// ids are the server ids of ch's bindings, by binding index, as of the
-	// join the change arrived under: a per-binding consumer that reads the
-	// change after a rejoin still matches it against the right ids.
-	ids []int
-
-	// The reader only locates the rows (postgres.ScanEnvelope); the first
-	// consumer to read the change checks them, once for all consumers, so
-	// the check runs beside the reader instead of on it.
-	checkOnce sync.Once
-	bad       bool // the rows are malformed; reported once
-}
-
-// rowsOK checks the change's rows on first use and reports malformed ones
-// once. Every consumer calls it before reading env's rows.
-func (ic *inboundChange) rowsOK(ev *events) bool {
-	ic.checkOnce.Do(func() {
-		if err := ic.env.CheckRows(); err != nil {
-			ic.bad = true
-			ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
-		}
-	})
-	return !ic.bad
-}
 
 // deliverChange parses the envelope of a postgres_changes message once (but for its rows, which
 // consumers check: see inboundChange.rowsOK), if anyone consumes typed changes, checks that the change
@@ -65,4 +31,54 @@ func (ch *Channel) deliverChange(m *phoenix.Message) {
 	in.ids = *p
 	ch.changes.Emit(in)
 	ch.allChanges.Emit(in)
+}
+
+// multiTable reports whether bindings may deliver rows of more than one
+// table: they name two tables, or one names every table of a schema, or
+// every schema.
+func multiTable(bs []postgres.Binding) bool {
+	for i := range bs {
+		s, t := tableOf(&bs[i])
+		if s == "*" || t == "" || t == "*" {
+			return true
+		}
+		if i > 0 {
+			if s0, t0 := tableOf(&bs[0]); s != s0 || t != t0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tableOf returns the schema and table a binding names, the schema
+// defaulted as the server does.
+func tableOf(b *postgres.Binding) (schema, table string) {
+	schema = b.Schema
+	if schema == "" {
+		schema = "public"
+	}
+	return schema, b.Table
+}
+
+// ownedBy reports whether ids (of a change) include one of bindingIDs.
+func ownedBy(bindingIDs, ids []int) bool {
+	for _, id := range bindingIDs {
+		if slices.Contains(ids, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func wanted(types []postgres.EventType, t postgres.EventType) bool {
+	if len(types) == 0 {
+		return true
+	}
+	for _, w := range types {
+		if w.Matches(t) {
+			return true
+		}
+	}
+	return false
 }

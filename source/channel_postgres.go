@@ -2,7 +2,6 @@ package source
 
 import (
 	"reflect"
-	"slices"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -131,54 +130,4 @@ func isStruct[T any]() bool {
 		rt = rt.Elem()
 	}
 	return rt.Kind() == reflect.Struct
-}
-
-// multiTable reports whether bindings may deliver rows of more than one
-// table: they name two tables, or one names every table of a schema, or
-// every schema.
-func multiTable(bs []postgres.Binding) bool {
-	for i := range bs {
-		s, t := tableOf(&bs[i])
-		if s == "*" || t == "" || t == "*" {
-			return true
-		}
-		if i > 0 {
-			if s0, t0 := tableOf(&bs[0]); s != s0 || t != t0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// tableOf returns the schema and table a binding names, the schema
-// defaulted as the server does.
-func tableOf(b *postgres.Binding) (schema, table string) {
-	schema = b.Schema
-	if schema == "" {
-		schema = "public"
-	}
-	return schema, b.Table
-}
-
-// ownedBy reports whether ids (of a change) include one of bindingIDs.
-func ownedBy(bindingIDs, ids []int) bool {
-	for _, id := range bindingIDs {
-		if slices.Contains(ids, id) {
-			return true
-		}
-	}
-	return false
-}
-
-func wanted(types []postgres.EventType, t postgres.EventType) bool {
-	if len(types) == 0 {
-		return true
-	}
-	for _, w := range types {
-		if w.Matches(t) {
-			return true
-		}
-	}
-	return false
 }

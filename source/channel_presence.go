@@ -10,14 +10,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// presenceState is the channel's presence roster, kept with the Phoenix
-// sync algorithm from presence_state and presence_diff messages. Metas
-// stay raw JSON here; typed views decode them for their consumer.
-type presenceState struct {
-	tracker presence.Tracker[json.RawMessage]
-	events  *stream.Hub[presence.Event[json.RawMessage]] // fed by the reader, owned by the channel's route
-}
-
 // onPresence runs on the reader goroutine.
 func (ch *Channel) onPresence(m *phoenix.Message) {
 	var (

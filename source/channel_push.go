@@ -17,45 +17,6 @@ import (
 // push the socket had queued but not written when its session ended comes back here too
 // (Handler.Returned) and goes out again under the next join.
 
-// bufferedPush is a push waiting for the channel's join.
-type bufferedPush struct {
-	m *phoenix.Message
-	// done is how a push that waits for its reply learns its outcome; nil for one that waits for none.
-	done func(socket.Reply, error)
-}
-
-// pushBuffer is a channel's pushes waiting for its join. Guarded by the channel's mu.
-type pushBuffer struct {
-	items    []bufferedPush
-	flushing bool // a flush is sending the items: new pushes queue behind them, keeping the order
-}
-
-// startFlush reports whether there is something to flush, and marks the flush as started.
-func (b *pushBuffer) startFlush() bool {
-	if len(b.items) == 0 || b.flushing {
-		return false
-	}
-	b.flushing = true
-	return true
-}
-
-func (b *pushBuffer) takeAll() []bufferedPush {
-	items := b.items
-	b.items, b.flushing = nil, false
-	return items
-}
-
-// remove withdraws the push of m; it reports whether it was still waiting.
-func (b *pushBuffer) remove(m *phoenix.Message) bool {
-	for i, it := range b.items {
-		if it.m == m {
-			b.items = append(b.items[:i], b.items[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
 // push sends m on the channel, under its current join, or buffers it until the channel is joined; it
 // returns the reply (unless pc says not to wait) and the client's error for the outcome.
 func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) (Reply, error) {

@@ -137,3 +137,17 @@ func (ch *Channel) WaitReplicationReady(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// SystemError is a system error message that does not close the channel
+// (for instance a failed postgres_changes subscription, which the server
+// retries). It is published on [Client.Errors]. The client's secrets are
+// removed from Event.Message; Error prints at most 200 bytes of it.
+type SystemError struct {
+	Topic string
+	Event SystemEvent
+}
+
+// Error implements error.
+func (e *SystemError) Error() string {
+	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
+}

@@ -80,11 +80,11 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{url: u, cfg: cfg, done: make(chan struct{})}
-	c.sec.init(&cfg)
-	c.tok.provider = cfg.token
-	c.ev = newEvents(&cfg, transport.RedactURL(u))
+	c.sec.init(cfg.apiKey, cfg.headers)
+	c.ev = newEvents(cfg.logger, cfg.onError, cfg.metrics, transport.RedactURL(u))
+	c.tok = tokens{provider: cfg.token, sec: &c.sec, ev: c.ev, give: c.reg.distributeToken, retryMax: cfg.heartbeatInterval}
+	c.rest = restHolder{url: u, apiKey: cfg.apiKey, logger: cfg.logger, httpClient: cfg.httpClient, headers: cfg.headers, token: c.tok.forREST}
 	c.changes = hub[*inboundChange](c.ev, "")
-	c.reg.init(c)
 	c.sock = socket.New(socket.Config{
 		URL: u, LogURL: c.ev.logURL,
 		Dial:              dialOptions(&cfg),
@@ -102,12 +102,13 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 			Heartbeat: c.ev.heartbeat,
 			Retry:     c.ev.retry,
 			Unsent:    c.ev.unsent,
-			Dial:      func(ctx context.Context) { _ = c.refreshToken(ctx) },
-			Session:   c.tokenSession(),
+			Dial:      func(ctx context.Context) { _ = c.tok.refresh(ctx) },
+			Session:   c.tok.session(),
 			Stopped:   c.stopped,
 			Retryable: retryable,
 		},
 	})
+	c.reg.init(cfg.idleAfter, c.sock.Idle)
 	return c, nil
 }
 
@@ -283,3 +284,17 @@ func (c *Client) Messages() stream.Stream[phoenix.Message] { return c.sock.Messa
 // Topic is the hot stream of the messages on one topic. Creating it costs
 // a map entry; it owns no goroutine until observed.
 func (c *Client) Topic(topic string) stream.Stream[phoenix.Message] { return c.sock.Topic(topic) }
+
+// Stats returns a snapshot of the client's counters and gauges. It is cheap and safe to call from a
+// metrics collector at any time.
+func (c *Client) Stats() Stats {
+	k := c.sock.Counters()
+	return Stats{
+		FramesIn: k.FramesIn, BytesIn: k.BytesIn, FramesOut: k.FramesOut, BytesOut: k.BytesOut,
+		DecodeErrors: k.DecodeErrors, Dropped: c.ev.dropped.Load(),
+		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
+		PushTimeouts:  k.PushTimeouts,
+		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),
+		NotificationsDropped: c.ev.notify.dropped.Load(), CallbackPanics: c.ev.notify.panics.Load(),
+	}
+}

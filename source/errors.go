@@ -283,20 +283,6 @@ func (e *CloseReason) Is(target error) bool {
 	return target == ErrChannelClosed || (e.expired && target == ErrTokenExpired)
 }
 
-// SystemError is a system error message that does not close the channel
-// (for instance a failed postgres_changes subscription, which the server
-// retries). It is published on [Client.Errors]. The client's secrets are
-// removed from Event.Message; Error prints at most 200 bytes of it.
-type SystemError struct {
-	Topic string
-	Event SystemEvent
-}
-
-// Error implements error.
-func (e *SystemError) Error() string {
-	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
-}
-
 // ErrBinaryUnsupported is returned when sending a binary broadcast over
 // a vsn 1.0.0 socket, which cannot carry one.
 var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
@@ -329,3 +315,46 @@ func (e *MessageTooLargeError) Error() string {
 
 // Is makes errors.Is(err, ErrMessageTooLarge) true.
 func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessageTooLarge }
+
+// ErrBroadcastGap is matched (errors.Is) by every [*GapError].
+var ErrBroadcastGap = errors.New("rxrealtime: broadcasts may have been lost across a rejoin")
+
+// GapError reports that a gap-free channel's rejoin replay came back full
+// (Limit messages, none of them already delivered), so broadcasts stored
+// between Since and the oldest replayed one (OldestID) may be lost: the
+// outage outlasted what one replay can fill. It is published on
+// [Client.Errors], given to the error handler and logged at Warn. The
+// channel carries on; a consumer that must not miss anything should
+// resynchronise from its source of truth.
+type GapError struct {
+	Topic    string
+	Since    time.Time // where the replay was asked to start
+	Limit    int       // messages replayed, all new
+	OldestID string    // id of the oldest message replayed
+}
+
+// Error implements error.
+func (e *GapError) Error() string {
+	return fmt.Sprintf("rxrealtime: channel %q: broadcasts may have been lost across a rejoin: the replay since %s returned %d new messages, the most the server replays",
+		e.Topic, e.Since.UTC().Format(time.RFC3339Nano), e.Limit)
+}
+
+// Is makes errors.Is(err, ErrBroadcastGap) true.
+func (e *GapError) Is(target error) bool { return target == ErrBroadcastGap }
+
+// PayloadError reports a payload that could not be decoded into the
+// stream's type. It is published on [Client.Errors]; the message is
+// skipped and the stream goes on.
+type PayloadError struct {
+	Topic string
+	Event string
+	Err   error
+}
+
+// Error implements error.
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *PayloadError) Unwrap() error { return e.Err }

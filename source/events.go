@@ -42,8 +42,8 @@ const sideBuffer = 64
 // socketDefaults is the consumer default of the socket's streams, built once: every hub shares it.
 var socketDefaults = stream.WithDefaults(stream.DropNewest(), stream.WithBuffer(DefaultStreamBuffer))
 
-func newEvents(cfg *config, logURL string) *events {
-	e := &events{logger: cfg.logger, onError: cfg.onError, metrics: cfg.metrics, logURL: logURL}
+func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL string) *events {
+	e := &events{logger: logger, onError: onError, metrics: metrics, logURL: logURL}
 	side := stream.WithDefaults(stream.DropOldest(), stream.WithBuffer(sideBuffer))
 	e.states = stream.NewHub[StateChange](stream.NeverWait(), side, stream.DropCounter(&e.dropped))
 	e.errs = stream.NewHub[error](stream.NeverWait(), side, stream.DropCounter(&e.dropped))

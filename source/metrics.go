@@ -75,17 +75,3 @@ type Stats struct {
 	NotificationsDropped uint64
 	CallbackPanics       uint64
 }
-
-// Stats returns a snapshot of the client's counters and gauges. It is cheap and safe to call from a
-// metrics collector at any time.
-func (c *Client) Stats() Stats {
-	k := c.sock.Counters()
-	return Stats{
-		FramesIn: k.FramesIn, BytesIn: k.BytesIn, FramesOut: k.FramesOut, BytesOut: k.BytesOut,
-		DecodeErrors: k.DecodeErrors, Dropped: c.ev.dropped.Load(),
-		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
-		PushTimeouts:  k.PushTimeouts,
-		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),
-		NotificationsDropped: c.ev.notify.dropped.Load(), CallbackPanics: c.ev.notify.panics.Load(),
-	}
-}

@@ -13,7 +13,8 @@ import (
 // registry is the client's live channels, by topic: a channel is in it from Client.Channel until it is
 // closed for good. When the last channel goes it arms the idle disconnect (WithIdleDisconnect).
 type registry struct {
-	c *Client
+	idleAfter time.Duration // WithIdleDisconnect; 0: never
+	idle      func()        // closes the socket for want of channels
 
 	mu        sync.Mutex
 	channels  map[string]*Channel
@@ -21,7 +22,7 @@ type registry struct {
 	idleTimer *time.Timer // armed when the last channel goes
 }
 
-func (r *registry) init(c *Client) { r.c = c }
+func (r *registry) init(idleAfter time.Duration, idle func()) { r.idleAfter, r.idle = idleAfter, idle }
 
 // add registers ch under its topic, or fails: the client is closing, or the topic has a live channel.
 // attach, run under the registry's lock, makes ch's route (so that a channel of the same name cannot
@@ -62,14 +63,13 @@ func (r *registry) forget(ch *Channel, detach func()) {
 
 // armIdleLocked arms the idle disconnect when the last channel has gone. r.mu held.
 func (r *registry) armIdleLocked() {
-	after := r.c.cfg.idleAfter
-	if after <= 0 || r.closing || len(r.channels) > 0 {
+	if r.idleAfter <= 0 || r.closing || len(r.channels) > 0 {
 		return
 	}
 	if r.idleTimer != nil {
 		r.idleTimer.Stop()
 	}
-	r.idleTimer = time.AfterFunc(after, r.goIdle)
+	r.idleTimer = time.AfterFunc(r.idleAfter, r.goIdle)
 }
 
 // goIdle runs when the idle delay ran out: if still no channel, the socket closes its session and dials
@@ -79,7 +79,7 @@ func (r *registry) goIdle() {
 	idle := !r.closing && len(r.channels) == 0
 	r.mu.Unlock()
 	if idle {
-		r.c.sock.Idle()
+		r.idle()
 	}
 }
 
@@ -129,26 +129,26 @@ func (r *registry) leaveAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Channels returns the client's live channels (created and not yet closed
-// for good, subscribed or not), sorted by topic: realtime-js's
-// getChannels.
-func (c *Client) Channels() []*Channel { return c.reg.live() }
-
-// RemoveChannel leaves ch ([Channel.Unsubscribe]: phx_leave, then CLOSED)
-// and forgets it: it is no longer in [Client.Channels] and its name is
-// free. The client stays connected (see [WithIdleDisconnect] for
-// realtime-js's disconnect once no channel is left). Removing a channel
-// already closed for good does nothing; a channel of another client is an
-// error wrapping [ErrInvalidChannel].
-func (c *Client) RemoveChannel(ctx context.Context, ch *Channel) error {
-	if ch == nil || ch.host != channelHost(c) {
-		return fmt.Errorf("%w: not a channel of this client", ErrInvalidChannel)
+// distributeToken sends token in an access_token push to every joined
+// channel whose join or last push carried another one; the first error is
+// returned once every channel was tried. SetAuth and the token provider's
+// refreshes (refreshToken) both use it.
+func (r *registry) distributeToken(ctx context.Context, token string) error {
+	var payload []byte
+	var first error
+	for _, ch := range r.live() {
+		if !ch.takeToken(token) {
+			continue
+		}
+		if payload == nil {
+			var err error
+			if payload, err = tokenPayload(token); err != nil {
+				return err
+			}
+		}
+		if err := ch.pushToken(ctx, payload); err != nil && first == nil {
+			first = err
+		}
 	}
-	return ch.Unsubscribe(ctx)
+	return first
 }
-
-// RemoveAllChannels removes every channel as [Client.RemoveChannel] does,
-// sending all the leaves first and then waiting for their replies (until
-// ctx ends). The client stays connected. The error joins the channels'
-// errors (ctx's error when it ended first).
-func (c *Client) RemoveAllChannels(ctx context.Context) error { return c.reg.leaveAll(ctx) }

@@ -88,13 +88,18 @@ func refreshDelay(token string, now time.Time, again bool) (time.Duration, bool)
 	return max(d, minRefreshGap), true
 }
 
-// tokens is the client's access token: the last one its provider or SetAuth gave.
+// tokens is the client's access token: the last one its provider or SetAuth gave, and the provider's
+// refreshes.
 type tokens struct {
 	provider TokenProvider
+	sec      *secrets                                      // remembers every token handed out
+	ev       *events                                       // reports the provider's failures
+	give     func(ctx context.Context, token string) error // pushes a new token to the joined channels
+	retryMax time.Duration                                 // the longest wait after a provider failure
 
 	mu    sync.Mutex
 	token string
-	// gen numbers the provider calls; applied is the newest whose token was set (refreshToken).
+	// gen numbers the provider calls; applied is the newest whose token was set (refresh).
 	gen, applied uint64
 }
 
@@ -107,25 +112,19 @@ func (t *tokens) current() string {
 
 // set makes token current (SetAuth).
 func (t *tokens) set(token string) {
+	t.sec.addToken(token)
 	t.mu.Lock()
 	t.token = token
 	t.mu.Unlock()
 }
 
-// accessToken returns the token to use for joins: the last one the provider or SetAuth gave.
-func (c *Client) accessToken() string { return c.tok.current() }
-
-// hasTokenProvider reports whether a provider can refresh the token (WithAccessToken).
-func (c *Client) hasTokenProvider() bool { return c.tok.provider != nil }
-
-// refreshToken asks the token provider for a fresh token and makes it the
+// refresh asks the token provider for a fresh token and makes it the
 // client's: later joins carry it, and every joined channel that has
 // another one is sent an access_token push. A failure is reported
 // ([TokenError]) and the previous token kept, as realtime-js does. Calls
 // may overlap (the refresher, a rejoin, a reconnect): a result older than
 // one already applied is dropped.
-func (c *Client) refreshToken(ctx context.Context) error {
-	t := &c.tok
+func (t *tokens) refresh(ctx context.Context) error {
 	if t.provider == nil {
 		return nil
 	}
@@ -136,11 +135,11 @@ func (c *Client) refreshToken(ctx context.Context) error {
 	tok, err := t.provider(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			c.ev.report(&TokenError{Err: err})
+			t.ev.report(&TokenError{Err: err})
 		}
 		return err
 	}
-	c.sec.addToken(tok)
+	t.sec.addToken(tok)
 	t.mu.Lock()
 	if gen < t.applied {
 		t.mu.Unlock()
@@ -151,51 +150,51 @@ func (c *Client) refreshToken(ctx context.Context) error {
 	t.token = tok
 	t.mu.Unlock()
 	if changed {
-		c.ev.log(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
+		t.ev.log(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
 	}
-	if err := c.distributeToken(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
-		c.ev.report(err) // the next rejoin carries the token anyway
+	if err := t.give(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
+		t.ev.report(err) // the next rejoin carries the token anyway
 	}
 	return nil
 }
 
-// tokenSession is the socket's Session hook while a token provider is set: a refresher that runs beside
-// each session (nil without a provider).
-func (c *Client) tokenSession() func(ctx context.Context, heartbeat <-chan struct{}) {
-	if c.tok.provider == nil {
+// session is the socket's Session hook while a token provider is set: a refresher that runs beside each
+// session (nil without a provider).
+func (t *tokens) session() func(ctx context.Context, heartbeat <-chan struct{}) {
+	if t.provider == nil {
 		return nil
 	}
-	return c.tokenRefresher
+	return t.refresher
 }
 
-// tokenRefresher runs beside a session's heartbeat while a token provider
+// refresher runs beside a session's heartbeat while a token provider
 // is set: it asks the provider after every heartbeat sent (kick) and
 // before the current token expires, until ctx ends. After a provider
-// failure it retries in 1 s, doubling up to the heartbeat interval, or at
-// the token's own refresh time if earlier.
-func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	defer t.Stop()
+// failure it retries in 1 s, doubling up to retryMax (the heartbeat
+// interval), or at the token's own refresh time if earlier.
+func (t *tokens) refresher(ctx context.Context, kick <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	failures := 0
 	prev := ""
 	arm := func() {
-		tok := c.accessToken()
+		tok := t.current()
 		d, ok := refreshDelay(tok, time.Now(), tok == prev)
 		prev = tok
 		if failures > 0 {
-			retry := min(time.Second<<min(failures-1, 10), c.cfg.heartbeatInterval)
+			retry := min(time.Second<<min(failures-1, 10), t.retryMax)
 			if !ok || retry < d {
 				d, ok = retry, true
 			}
 		}
-		t.Stop()
+		timer.Stop()
 		select { // drain a fire that raced with Stop
-		case <-t.C:
+		case <-timer.C:
 		default:
 		}
 		if ok {
-			t.Reset(d)
+			timer.Reset(d)
 		}
 	}
 	arm()
@@ -204,9 +203,9 @@ func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-kick:
-		case <-t.C:
+		case <-timer.C:
 		}
-		if err := c.refreshToken(ctx); err != nil {
+		if err := t.refresh(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -216,4 +215,13 @@ func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
 		}
 		arm()
 	}
+}
+
+// forREST is the REST client's token: the current one (kept fresh by the refresher), else the
+// provider's.
+func (t *tokens) forREST(ctx context.Context) (string, error) {
+	if tok := t.current(); tok != "" || t.provider == nil {
+		return tok, nil
+	}
+	return t.provider(ctx)
 }
