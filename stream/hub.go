@@ -87,7 +87,10 @@ func (h *Hub[T]) Latest() (v T, ok bool) {
 // gets a mailbox that grows as needed up to its buffer size (WithBuffer), allocating only what is queued;
 // when it is full the consumer is a slow consumer:
 //
-//   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual;
+//   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual. A consumer
+//     that stops taking values holds at most its buffer size n in its mailbox (the values its goroutine
+//     has taken from the mailbox count there until it begins to hand them on), plus the one value it is
+//     handing on, plus, with Observe, the min(n, 32) values its channel buffers;
 //   - a Block consumer loses nothing: its mailbox grows past its buffer size, without bound, for as long as
 //     it stays behind. That memory is the cost of Block at such a hub.
 //
@@ -399,18 +402,28 @@ func (h *Hub[T]) runWhere(ctx context.Context, emit func(T) bool, keep func(T) b
 	}
 }
 
-// drain is the consumer loop of a NeverWait hub: it delivers its mailbox a batch at a time.
+// drain is the consumer loop of a NeverWait hub: it takes its mailbox a batch at a time and hands the values
+// on one by one.
 func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, deliver func(T) bool) error {
 	ctxDone := ctx.Done()
 	var batch []T
-	for {
-		batch = q.take(batch)
-		for _, v := range batch {
-			if !deliver(v) {
-				return nil
+	hand := func() bool {
+		for {
+			i := q.claim()
+			if i >= len(batch) {
+				return true
+			}
+			if !deliver(batch[i]) {
+				return false
 			}
 		}
+	}
+	for {
+		batch = q.take(batch)
 		if len(batch) > 0 {
+			if !hand() {
+				return nil
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -426,10 +439,8 @@ func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, del
 				if len(batch) == 0 {
 					return h.err // written before done was closed
 				}
-				for _, v := range batch {
-					if !deliver(v) {
-						return nil
-					}
+				if !hand() {
+					return nil
 				}
 			}
 		}

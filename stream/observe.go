@@ -19,7 +19,10 @@ import (
 //
 // The returned channel is buffered: it holds up to min(WithBuffer's size,
 // 32) values that have already left the consumer's mailbox, so a drop
-// policy no longer applies to them.
+// policy no longer applies to them. A consumer that stops reading thus
+// holds at most n values in its mailbox at each Hub (n set by WithBuffer),
+// the one value being handed to the channel, and min(n, 32) in the
+// channel, plus what operators of the stream hold.
 func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T {
 	cfg := newConfig(opts)
 	if s.pooled != nil {

@@ -78,20 +78,25 @@ func (p *pump[T, U]) step(blocking bool) bool {
 			}
 			return true
 		}
-		if !p.deliver(0, blocking) {
+		if !p.deliver(blocking) {
 			return false
 		}
 	}
 }
 
-// deliver maps and sends p.batch[i:]. On a worker (blocking false) a value that does not fit in out is
-// kept in p.held, and the rest of the batch and the pump go to a catch-up goroutine. It returns false when
-// the pump is no longer the caller's.
-func (p *pump[T, U]) deliver(i int, blocking bool) bool {
+// deliver claims, maps and sends the values of p.batch one at a time. On a worker (blocking false) a value
+// that does not fit in out is kept in p.held, and the rest of the batch and the pump go to a catch-up
+// goroutine. It returns false when the pump is no longer the caller's.
+func (p *pump[T, U]) deliver(blocking bool) bool {
 	if p.f == nil {
 		p.f = p.newMap()
 	}
-	for ; i < len(p.batch); i++ {
+	q := p.c.q
+	for {
+		i := q.claim()
+		if i >= len(p.batch) {
+			return true
+		}
 		u, ok := p.f(p.batch[i])
 		if !ok {
 			continue
@@ -103,14 +108,13 @@ func (p *pump[T, U]) deliver(i int, blocking bool) bool {
 		}
 		if !blocking {
 			p.held = u
-			go p.catchUp(i + 1)
+			go p.catchUp()
 			return false
 		}
 		if !p.send(u) {
 			return false
 		}
 	}
-	return true
 }
 
 // send waits until out takes u or ctx ends; then it finishes the pump and returns false.
@@ -125,13 +129,13 @@ func (p *pump[T, U]) send(u U) bool {
 }
 
 // catchUp runs on a goroutine of the pump's own once out was full: it waits to send p.held, delivers the
-// rest of the batch from i, then goes on delivering, waiting for room in out, until the pump has nothing
-// left to do; the next wake-up schedules it on a worker again.
-func (p *pump[T, U]) catchUp(i int) {
+// rest of the batch, then goes on delivering, waiting for room in out, until the pump has nothing left to
+// do; the next wake-up schedules it on a worker again.
+func (p *pump[T, U]) catchUp() {
 	var zero U
 	u := p.held
 	p.held = zero
-	if !p.send(u) || !p.deliver(i, true) {
+	if !p.send(u) || !p.deliver(true) {
 		return
 	}
 	p.loop(true)
