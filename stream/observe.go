@@ -34,6 +34,7 @@ func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T 
 	// handing over every value in lock step: measured in bench/compare.sh
 	// (workload 1), 0.68x -> 0.81x the floor's throughput.
 	out := make(chan T, min(cfg.buffer, maxObserveBuffer))
+	cfg.pending = func() int { return len(out) }
 	ctx, cancel := context.WithCancel(ctx)
 	ctx = withConfig(ctx, cfg)
 	ctx, ready := withReadiness(ctx, s.hubs)

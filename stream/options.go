@@ -29,6 +29,9 @@ type observeConfig struct {
 	onError   func(error)
 	onDrop    func(n uint64)
 	counters  *counters // shared by every mailbox of one Subscribe; nil for Observe
+	// pending, set by Observe, tells how many values wait in its channel: values that the consumer has
+	// handed on but its user has not taken yet (see SlowConsumer).
+	pending func() int
 }
 
 type counters struct {

@@ -25,9 +25,14 @@ type pump[T, U any] struct {
 	newMap  func() func(T) (U, bool)
 	f       func(T) (U, bool) // made on first use, by the holder
 	onError func(error)
-	batch   []T // the last batch taken, handed back to the mailbox
-	held    U   // a value that did not fit in out, for the catch-up goroutine to send first
+	batch   []T    // the last batch taken, handed back to the mailbox
+	cur     cursor // counts the values handed on, for the end of slow-consumer episodes
+	held    U      // a value that did not fit in out, for the catch-up goroutine to send first
 }
+
+// taken is how many values the consumer's user has taken: those handed on (sent into out, or discarded by
+// the map function) less those still waiting in out.
+func (p *pump[T, U]) taken() int64 { return int64(p.cur.handed) - int64(len(p.out)) }
 
 // wake tells the pump that it has something to do. It never blocks.
 func (p *pump[T, U]) wake() {
@@ -70,7 +75,7 @@ func (p *pump[T, U]) step(blocking bool) bool {
 			return false
 		}
 		ended := isClosed(p.done)
-		p.batch = p.c.q.take(p.batch)
+		p.batch = p.c.q.take(p.batch, &p.cur, p.taken())
 		if len(p.batch) == 0 {
 			if ended {
 				p.finish(p.h.err) // written before done was closed
@@ -93,16 +98,21 @@ func (p *pump[T, U]) deliver(blocking bool) bool {
 	}
 	q := p.c.q
 	for {
-		i := q.claim()
+		i := q.claim(&p.cur)
 		if i >= len(p.batch) {
 			return true
 		}
+		if p.cur.armed && p.cur.caughtUp(p.taken()) {
+			q.endEpisode(&p.cur)
+		}
 		u, ok := p.f(p.batch[i])
 		if !ok {
+			p.cur.handed++
 			continue
 		}
 		select {
 		case p.out <- u:
+			p.cur.handed++
 			continue
 		default:
 		}
@@ -114,6 +124,7 @@ func (p *pump[T, U]) deliver(blocking bool) bool {
 		if !p.send(u) {
 			return false
 		}
+		p.cur.handed++
 	}
 }
 
@@ -135,7 +146,11 @@ func (p *pump[T, U]) catchUp() {
 	var zero U
 	u := p.held
 	p.held = zero
-	if !p.send(u) || !p.deliver(true) {
+	if !p.send(u) {
+		return
+	}
+	p.cur.handed++
+	if !p.deliver(true) {
 		return
 	}
 	p.loop(true)

@@ -195,3 +195,117 @@ func TestStalledConsumerHoldsAtMostItsMailbox(t *testing.T) {
 		}
 	}
 }
+
+// The same stall is one episode: it is reported once, however many values keep coming, with any policy
+// (Block too: its mailbox grows instead of dropping, and that is reported once).
+func TestStalledConsumerIsReportedOnce(t *testing.T) {
+	const n = 64
+	for _, p := range stallPaths {
+		for _, pol := range stallPolicies {
+			t.Run(p.name+"/"+pol.name, func(t *testing.T) {
+				st := stallOf(t, p, pol.opt, n)
+				require.Len(t, st.reports, 1, "one stall, one report")
+				assert.Equal(t, n, st.reports[0].Queued)
+				assert.Equal(t, pol.name == "Block", st.reports[0].Blocking)
+			})
+		}
+	}
+}
+
+// The scenario of the report: a consumer observed with Observe that never reads, and a burst far larger
+// than its mailbox, emitted while its goroutine runs. Whatever the interleaving, it is reported once and
+// holds at most its mailbox, the value being handed on and the channel's buffer.
+func TestStalledObserverOfABurstIsReportedOnce(t *testing.T) {
+	const n, burst = 1024, 100_000
+	for _, pol := range stallPolicies {
+		t.Run(pol.name, func(t *testing.T) {
+			var reports slowReports
+			var dropped atomic.Uint64
+			h := stream.NewHub[int](stream.NeverWait(), stream.DropCounter(&dropped), stream.OnSlowConsumer(reports.add))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			out := h.Stream().Observe(ctx, pol.opt, stream.WithBuffer(n))
+			for i := range burst {
+				h.Emit(i)
+			}
+			assert.Len(t, reports.all(), 1, "one stall, one report")
+			h.Complete(nil)
+			got := drainAll(out)
+			if pol.name == "Block" {
+				assert.Len(t, got, burst, "Block loses nothing")
+				return
+			}
+			assert.LessOrEqual(t, len(got), n+1+32, "values held by a consumer that read nothing")
+			assert.Equal(t, burst, len(got)+int(dropped.Load()), "every value delivered or counted")
+		})
+	}
+}
+
+// An episode ends once the consumer's user has caught up, having taken a value that arrived after the
+// episode started; taking some of the values queued before does not end it. The next full mailbox is then
+// a new episode.
+func TestSlowConsumerEpisodeEndsWhenItsUserCatchesUp(t *testing.T) {
+	const n = 8 // the channel holds 8 too
+	for _, p := range []struct {
+		name    string
+		observe func(ctx context.Context, h *stream.Hub[int], opts ...stream.ObserveOption) <-chan int
+	}{
+		{"Hub.Stream", func(ctx context.Context, h *stream.Hub[int], opts ...stream.ObserveOption) <-chan int {
+			return h.Stream().Observe(ctx, opts...)
+		}},
+		{"MapHub", func(ctx context.Context, h *stream.Hub[int], opts ...stream.ObserveOption) <-chan int {
+			return stream.MapHub(h, new(stream.Workers), nil, func() func(int) (int, bool) {
+				return func(v int) (int, bool) { return v, true }
+			}).Observe(ctx, opts...)
+		}},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var reports slowReports
+				h := stream.NewHub[int](stream.NeverWait(), stream.OnSlowConsumer(reports.add))
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				out := p.observe(ctx, h, stream.DropNewest(), stream.WithBuffer(n))
+				emitted := 0
+				emit := func(k int) {
+					for range k {
+						h.Emit(emitted)
+						emitted++
+					}
+					synctest.Wait()
+				}
+				var got []int
+				take := func(k int) { // the user takes k values, or all there are when k < 0
+					for ; k != 0; k-- {
+						synctest.Wait()
+						select {
+						case v := <-out:
+							got = append(got, v)
+						default:
+							require.Negative(t, k, "a value to take")
+							return
+						}
+					}
+				}
+
+				emit(3 * n) // fills the channel, the value being handed on and the mailbox
+				require.Len(t, reports.all(), 1)
+				take(n / 2) // some of the values queued before the episode started
+				emit(n)     // half of them fit
+				assert.Len(t, reports.all(), 1, "the user has not caught up: the same episode")
+				take(-1) // the user catches up
+				for i := 1; i < len(got); i++ {
+					require.Less(t, got[i-1], got[i])
+				}
+				emit(1)
+				take(-1)
+				emit(3 * n)
+				evs := reports.all()
+				require.Len(t, evs, 2, "falling behind again is a new episode")
+				assert.Equal(t, n, evs[1].Queued)
+				cancel()
+				drainAll(out)
+			})
+		})
+	}
+}
