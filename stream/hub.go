@@ -424,11 +424,12 @@ func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, del
 		return int64(cur.handed) + next
 	}
 	hand := func() bool {
-		for {
-			i := q.claim(&cur)
-			if i >= len(batch) {
+		for last := -1; ; {
+			i := q.claim(&cur, last, len(batch))
+			if i == len(batch) {
 				return true
 			}
+			last = i
 			if cur.armed && cur.caughtUp(taken(1)) {
 				q.endEpisode(&cur)
 			}

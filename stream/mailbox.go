@@ -55,10 +55,12 @@ type queue[T any] struct {
 	// has no goroutine to wake). It must not block.
 	notify func()
 
-	_ [64]byte // next changes with every value handed on: keep it off the cache line Emit locks
 	// next is the index in the current batch of the next value to claim, by the consumer (to hand it on)
-	// or by Emit (to drop it, DropOldest). It passes the batch's length when the consumer is done with it.
+	// or by Emit (to drop it, DropOldest). It changes with every value handed on: the padding keeps it off
+	// the cache lines of the fields Emit uses and of whatever is allocated next to the queue.
+	_    [64]byte
 	next atomic.Int64
+	_    [56]byte
 }
 
 func newQueue[T any]() *queue[T] { return &queue[T]{wake: make(chan struct{}, 1)} }
@@ -218,11 +220,16 @@ func (q *queue[T]) take(done []T, cur *cursor, taken int64) []T {
 	return batch
 }
 
-// claim returns the index in the current batch of the next value for the consumer to hand on, skipping
-// those DropOldest has dropped; an index past the batch means the batch is done. It arms cur when the
-// claim reaches a value that arrived after the current episode started.
-func (q *queue[T]) claim(cur *cursor) int {
-	i := int(q.next.Add(1) - 1)
+// claim returns the index in the current batch, of length n, of the next value for the consumer to hand
+// on, skipping those DropOldest has dropped, or n when the batch is done. last is the index the consumer
+// claimed last (-1 at the start of the batch): after the batch's last index there is nothing to claim. It
+// arms cur when the claim reaches a value that arrived after the current episode started, or the end of
+// the batch after the last value that arrived before.
+func (q *queue[T]) claim(cur *cursor, last, n int) int {
+	i := n
+	if last < n-1 {
+		i = min(int(q.next.Add(1)-1), n)
+	}
 	if i >= cur.armAt {
 		cur.armAt, cur.armed, cur.mark = noArm, true, cur.handed
 	}

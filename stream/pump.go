@@ -26,6 +26,7 @@ type pump[T, U any] struct {
 	f       func(T) (U, bool) // made on first use, by the holder
 	onError func(error)
 	batch   []T    // the last batch taken, handed back to the mailbox
+	last    int    // the index in batch of the value claimed last; -1 before the first
 	cur     cursor // counts the values handed on, for the end of slow-consumer episodes
 	held    U      // a value that did not fit in out, for the catch-up goroutine to send first
 }
@@ -76,6 +77,7 @@ func (p *pump[T, U]) step(blocking bool) bool {
 		}
 		ended := isClosed(p.done)
 		p.batch = p.c.q.take(p.batch, &p.cur, p.taken())
+		p.last = -1
 		if len(p.batch) == 0 {
 			if ended {
 				p.finish(p.h.err) // written before done was closed
@@ -98,10 +100,11 @@ func (p *pump[T, U]) deliver(blocking bool) bool {
 	}
 	q := p.c.q
 	for {
-		i := q.claim(&p.cur)
-		if i >= len(p.batch) {
+		i := q.claim(&p.cur, p.last, len(p.batch))
+		if i == len(p.batch) {
 			return true
 		}
+		p.last = i
 		if p.cur.armed && p.cur.caughtUp(p.taken()) {
 			q.endEpisode(&p.cur)
 		}
