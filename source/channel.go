@@ -79,6 +79,7 @@ type Channel struct {
 	stopping    <-chan struct{} // closed when the client's Close begins
 	pushTimeout time.Duration
 	sendBuffer  int
+	maxFrame    int64           // the server's frame limit (WithMaxFrameSize)
 	decoders    *stream.Workers // the client's decoding workers, for typed change streams
 	allChanges  *stream.Hub[*inboundChange]
 	multiTable  bool // the bindings name several tables (see Changes)

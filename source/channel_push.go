@@ -43,6 +43,11 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 			return Reply{}, err
 		}
 	}
+	if size := minFrameSize(m); int64(size) > ch.maxFrame {
+		// Refused before it is queued, buffer included: its frame is at least this large.
+		ch.mu.Unlock()
+		return ch.host.outcome(m, socket.Reply{}, &socket.FrameSizeError{Size: size, Limit: int(ch.maxFrame)}, false, start)
+	}
 	if len(ch.buffer.items) >= ch.sendBuffer {
 		ch.mu.Unlock()
 		return Reply{}, ErrSendBufferFull
@@ -175,4 +180,9 @@ func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts 
 	pc := callOptions(ch.pushTimeout, opts)
 	m := &phoenix.Message{Topic: ch.topic, Event: event, Payload: socket.OwnPayload(payload, pc.noReply)}
 	return ch.push(ctx, m, pc)
+}
+
+// minFrameSize is a size m's frame is at least, whatever the serializer: its payload, meta and names.
+func minFrameSize(m *phoenix.Message) int {
+	return len(m.Payload) + len(m.Meta) + len(m.Topic) + len(m.Event) + len(m.UserEvent)
 }

@@ -232,6 +232,14 @@ func (ch *Channel) onJoinReply(m *phoenix.Message, r socket.Reply, err error) {
 			ch.scheduleRejoinLocked()
 		}
 		ch.mu.Unlock()
+	case errors.Is(err, phoenix.ErrMalformed):
+		// A reply that does not decode (a hostile or broken server): the join failed, and says why; the
+		// channel rejoins, as after a transient refusal.
+		ch.state = stErrored
+		ch.lastErr = fmt.Errorf("%w: %w", ErrJoin, err)
+		ch.emitStatus(StatusEvent{Status: StatusChannelError, Err: ch.lastErr})
+		ch.scheduleRejoinLocked()
+		ch.mu.Unlock()
 	case errors.Is(err, socket.ErrSuperseded):
 		// The join never left the buffer: its session ended first. Join
 		// again once the socket is open.

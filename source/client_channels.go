@@ -43,6 +43,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		stopping:    c.sock.Stopping(),
 		pushTimeout: c.cfg.pushTimeout,
 		sendBuffer:  c.cfg.sendBuffer,
+		maxFrame:    c.cfg.maxFrameSize,
 		decoders:    &c.decoders,
 		allChanges:  c.changes,
 		multiTable:  multiTable(cfg.bindings),

@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -192,14 +193,13 @@ const maxRecent = 256
 
 // wrote remembers items as written: the server has not yet shown it processed them. q.mu held.
 func (q *writeQueue) wrote(items []qitem) {
-	if len(q.recent)+len(items) > maxRecent {
-		// Past the bound the oldest go: the server has most likely processed them.
-		drop := min(len(q.recent), len(q.recent)+len(items)-maxRecent)
-		n := copy(q.recent, q.recent[drop:])
-		clear(q.recent[n:])
-		q.recent = q.recent[:n]
-	}
 	q.recent = append(q.recent, items...)
+	if n := len(q.recent) - maxRecent; n > 0 {
+		// Past the bound the oldest go: the server has most likely processed them.
+		k := copy(q.recent, q.recent[n:])
+		clear(q.recent[k:])
+		q.recent = q.recent[:k]
+	}
 }
 
 // processed forgets the frames written up to and including m: a reply to m shows the server processed
@@ -273,7 +273,14 @@ func (ss *session) handBack(cause error) (back, poisoned []qitem) {
 		q.idle = nil
 	}
 	q.mu.Unlock()
-	suspects := recent // written since the server last showed it had processed what it was sent
+	// The suspects: what was written since the server last showed it had processed what it was sent, and
+	// the whole failed batch (a batch may hold more frames than are remembered).
+	suspects := recent
+	for _, it := range failed {
+		if !slices.ContainsFunc(recent, func(r qitem) bool { return r.m == it.m }) {
+			suspects = append(suspects, it)
+		}
+	}
 	poison := poisonOf(cause, suspects)
 	for _, it := range suspects {
 		if poison(it) {
