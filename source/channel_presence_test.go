@@ -1,6 +1,8 @@
 package source_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -161,4 +163,53 @@ func keys[M any](st presence.State[M]) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// nestedMeta is a presence payload of key alice whose meta holds n nested
+// arrays under "x"; wrap puts the presence_state around it ("%s") or a
+// diff's joins.
+func nestedMeta(n int, wrap string) string {
+	state := `{"alice":{"metas":[{"phx_ref":"1","name":"Alice","x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}]}}`
+	return strings.Replace(wrap, "%s", state, 1)
+}
+
+// A presence_state or presence_diff nested deeper than phoenix.MaxDepth
+// fails alone, even on a channel joined without presence: it is reported
+// as a PayloadError wrapping phoenix.ErrTooDeep, and the channel, its
+// presence and the socket carry on.
+func TestPresenceTooDeepFailsAlone(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby")
+	errs := errorLog(t, c)
+	msgs := messageLog(t, ch, ch.Messages())
+	chSubscribe(t, ch)
+	jr := inFrames(s, "realtime:lobby", "phx_join")[0].Msg.JoinRef
+	conns := s.Clients()
+	require.Len(t, conns, 1)
+
+	// The payload nests MaxDepth+1 levels: 4 above the meta's "x" (state,
+	// entry, metas, meta), 5 in a diff.
+	over := phoenix.MaxDepth + 1
+	inject(s, jr, "", "realtime:lobby", "presence_state", nestedMeta(over-4, "%s"))
+	inject(s, "", "", "realtime:lobby", "presence_diff", nestedMeta(over-5, `{"joins":%s,"leaves":{}}`))
+	for i, event := range []string{"presence_state", "presence_diff"} {
+		err := errs.waitN(t, i+1, "a refused "+event, func(err error) bool { return errors.Is(err, phoenix.ErrTooDeep) })
+		var pe *source.PayloadError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, event, pe.Event)
+		assert.Equal(t, "realtime:lobby", pe.Topic)
+		assert.ErrorIs(t, err, presence.ErrDecode)
+	}
+
+	// The next presence_state is applied, on the same socket.
+	inject(s, jr, "", "realtime:lobby", "presence_state", nestedMeta(1, "%s"))
+	inject(s, jr, "", "realtime:lobby", "after", `{}`)
+	msgs.waitN(t, 1, "a message after the refused ones", func(m phoenix.Message) bool { return m.Event == "after" })
+	st, err := source.PresenceState[who](ch)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Alice"}, names(st["alice"]))
+	after := s.Clients()
+	require.Len(t, after, 1)
+	assert.Equal(t, conns[0].ID, after[0].ID, "the socket carried on")
 }
