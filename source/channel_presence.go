@@ -18,30 +18,28 @@ type presenceState struct {
 	events  *stream.Hub[presence.Event[json.RawMessage]] // fed by the reader, owned by the channel's route
 }
 
-// onPresence runs on the reader goroutine.
+// onPresence runs on the reader goroutine. The tracker hands each event
+// straight to the hub (no copies, no slice of them all): the events share
+// their metas with the tracker's state, which is fine because nobody sees
+// them raw, the typed views decode them into new slices for their
+// consumers. The tracker refuses a payload nested deeper than
+// phoenix.MaxDepth before decoding anything, and the message fails alone.
 func (ch *Channel) onPresence(m *phoenix.Message) {
-	var (
-		events []presence.Event[json.RawMessage]
-		err    error
-	)
+	var err error
 	jr := ch.currentJoinRef()
 	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
-		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
+		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, ch.presence.events.Emit)
 	} else {
 		// Public channels get diffs even with presence off; without a
 		// presence_state ever coming they would only pile up.
 		if !ch.presenceOn() && !ch.presenceSeen.Load() {
 			return
 		}
-		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
+		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
 	}
 	if err != nil {
 		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		return
-	}
-	for _, ev := range events {
-		ch.presence.events.Emit(ev)
 	}
 }
 

@@ -19,5 +19,7 @@
 //
 // The events carry copies: modifying them, or a [Tracker.State] snapshot,
 // does not change the tracker. The M values themselves are copied by value;
-// if M holds maps, slices or pointers, those are shared.
+// if M holds maps, slices or pointers, those are shared. The exception is
+// [Tracker.HandleStateFunc] and [Tracker.HandleDiffFunc], for callers that
+// pass events on: their events share the tracker's slices, read-only.
 package presence

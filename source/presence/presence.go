@@ -1,6 +1,10 @@
 package presence
 
-import "slices"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Meta is one presence of a key: one client that tracked the key. Several
 // clients (sockets) tracking the same key give several metas.
@@ -71,27 +75,9 @@ type Event[M any] struct {
 // join and metas whose Ref is gone leave; keys only in newState join. state
 // is not modified.
 func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
-	joins := State[M]{}
-	leaves := State[M]{}
-	for key, cur := range state {
-		if _, ok := newState[key]; !ok {
-			leaves[key] = cur
-		}
-	}
-	for key, metas := range newState {
-		cur, ok := state[key]
-		if !ok {
-			joins[key] = metas
-			continue
-		}
-		if joined := without(metas, cur); len(joined) > 0 {
-			joins[key] = joined
-		}
-		if left := without(cur, metas); len(left) > 0 {
-			leaves[key] = left
-		}
-	}
-	return SyncDiff(state, Diff[M]{Joins: joins, Leaves: leaves})
+	var events []Event[M]
+	next := syncState(maps.Clone(state), maps.Clone(newState), collect(&events))
+	return next, events
 }
 
 // SyncDiff applies a presence_diff to state and returns the new state and
@@ -100,48 +86,164 @@ func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
 // left key loses the metas whose Ref left, and disappears when none remain.
 // All joins come before all leaves. state is not modified.
 func SyncDiff[M any](state State[M], diff Diff[M]) (State[M], []Event[M]) {
-	next := make(State[M], len(state)+len(diff.Joins))
-	for k, v := range state {
-		next[k] = v // slices are never modified in place, so sharing is safe
-	}
 	var events []Event[M]
-	for _, key := range sortedKeys(diff.Joins) {
-		joined := diff.Joins[key]
-		cur, existed := next[key]
-		merged := without(cur, joined)
-		merged = append(merged, joined...)
-		next[key] = merged
-		ev := Event[M]{Kind: Join, Key: key, Presences: slices.Clone(joined)}
-		if existed {
-			ev.Current = slices.Clone(cur)
-			if ev.Current == nil {
-				ev.Current = []Meta[M]{}
-			}
-		}
-		events = append(events, ev)
-	}
-	for _, key := range sortedKeys(diff.Leaves) {
-		cur, ok := next[key]
-		if !ok {
-			continue
-		}
-		left := diff.Leaves[key]
-		remaining := without(cur, left)
-		events = append(events, Event[M]{Kind: Leave, Key: key, Current: slices.Clone(remaining), Presences: slices.Clone(left)})
-		if len(remaining) == 0 {
-			delete(next, key)
-		} else {
-			next[key] = remaining
-		}
-	}
+	next := make(State[M], len(state)+len(diff.Joins))
+	maps.Copy(next, state) // slices are never modified in place, so sharing is safe
+	syncDiff(next, diff, collect(&events))
 	return next, events
 }
 
-// without returns a new slice of the metas of a whose Ref is not in b.
+// collect returns an emit function that appends copies of the events to
+// *events.
+func collect[M any](events *[]Event[M]) func(Event[M]) {
+	return func(ev Event[M]) {
+		ev.Current = slices.Clone(ev.Current)
+		ev.Presences = slices.Clone(ev.Presences)
+		*events = append(*events, ev)
+	}
+}
+
+// The sync functions below work in place: they change the map they are
+// given (nil counts as empty for syncState, must not be nil for syncDiff)
+// but never a slice of it, which they replace. The events they pass to emit
+// share their slices with the state and with the input; so do the slices
+// the state takes from newState and diff, which the caller must not change
+// afterwards. They report the events SyncState and SyncDiff return, in the
+// same order.
+
+// leaving is one key's metas that leave in syncState.
+type leaving[M any] struct {
+	key   string
+	metas []Meta[M]
+}
+
+// syncState merges newState into state and returns the result, which is
+// newState itself when state is empty.
+func syncState[M any](state, newState State[M], emit func(Event[M])) State[M] {
+	if len(state) == 0 {
+		// Every key joins (the first state of a channel).
+		for _, key := range sortedKeys(newState) {
+			metas := newState[key]
+			newState[key] = nonNil(metas)
+			emit(Event[M]{Kind: Join, Key: key, Presences: metas})
+		}
+		if newState == nil {
+			newState = State[M]{}
+		}
+		return newState
+	}
+	var leaves []leaving[M]
+	for key, cur := range state {
+		metas, ok := newState[key]
+		if !ok {
+			leaves = append(leaves, leaving[M]{key, cur})
+		} else if left := without(cur, metas); len(left) > 0 {
+			leaves = append(leaves, leaving[M]{key, left})
+		}
+	}
+	for _, key := range sortedKeys(newState) {
+		joined := newState[key]
+		cur, existed := state[key]
+		if existed {
+			if joined = without(joined, cur); len(joined) == 0 {
+				continue
+			}
+		}
+		join(state, key, cur, existed, joined, emit)
+	}
+	slices.SortFunc(leaves, func(a, b leaving[M]) int { return strings.Compare(a.key, b.key) })
+	for _, l := range leaves {
+		leave(state, l.key, l.metas, emit)
+	}
+	return state
+}
+
+// syncDiff applies diff to state.
+func syncDiff[M any](state State[M], diff Diff[M], emit func(Event[M])) {
+	for _, key := range sortedKeys(diff.Joins) {
+		cur, existed := state[key]
+		join(state, key, cur, existed, diff.Joins[key], emit)
+	}
+	for _, key := range sortedKeys(diff.Leaves) {
+		leave(state, key, diff.Leaves[key], emit)
+	}
+}
+
+// join gives key the metas joined, after its current metas cur whose Ref is
+// not among them.
+func join[M any](state State[M], key string, cur []Meta[M], existed bool, joined []Meta[M], emit func(Event[M])) {
+	ev := Event[M]{Kind: Join, Key: key, Presences: joined}
+	if existed {
+		ev.Current = nonNil(cur)
+	}
+	if kept := without(cur, joined); len(kept) == 0 {
+		state[key] = nonNil(joined)
+	} else {
+		merged := make([]Meta[M], 0, len(kept)+len(joined))
+		state[key] = append(append(merged, kept...), joined...)
+	}
+	emit(ev)
+}
+
+// leave takes the metas whose Ref is in left from key, and the key away
+// when none remain.
+func leave[M any](state State[M], key string, left []Meta[M], emit func(Event[M])) {
+	cur, ok := state[key]
+	if !ok {
+		return
+	}
+	remaining := nonNil(without(cur, left))
+	emit(Event[M]{Kind: Leave, Key: key, Current: remaining, Presences: left})
+	if len(remaining) == 0 {
+		delete(state, key)
+	} else {
+		state[key] = remaining
+	}
+}
+
+// nonNil returns metas, or an empty slice for nil (which costs nothing).
+func nonNil[M any](metas []Meta[M]) []Meta[M] {
+	if metas == nil {
+		return []Meta[M]{}
+	}
+	return metas
+}
+
+// smallRefs bounds len(a)*len(b) for which without compares refs pairwise;
+// past it the refs of b go into a set, so that a key with many metas costs
+// linear time, not quadratic.
+const smallRefs = 64
+
+// without returns the metas of a whose Ref is not in b: a itself when that
+// is all of them (a is never modified, so sharing it is safe), otherwise a
+// new slice (nil when none remain).
 func without[M any](a, b []Meta[M]) []Meta[M] {
-	out := make([]Meta[M], 0, len(a))
+	if len(a) == 0 || len(b) == 0 {
+		return a
+	}
+	in := func(ref string) bool { return hasRef(b, ref) }
+	if len(a)*len(b) > smallRefs {
+		set := make(map[string]struct{}, len(b))
+		for _, m := range b {
+			set[m.Ref] = struct{}{}
+		}
+		in = func(ref string) bool { _, ok := set[ref]; return ok }
+	}
+	kept := 0
 	for _, m := range a {
-		if !hasRef(b, m.Ref) {
+		if !in(m.Ref) {
+			kept++
+		}
+	}
+	switch kept {
+	case len(a):
+		return a
+	case 0:
+		return nil
+	}
+	out := make([]Meta[M], 0, kept)
+	for _, m := range a {
+		if !in(m.Ref) {
 			out = append(out, m)
 		}
 	}

@@ -1,0 +1,51 @@
+package presence
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// wideState is a presence_state of n keys with one small meta each, 50
+// bytes a key: the shape of issue 18's 100,000-key state.
+func wideState(n int) []byte {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"u%05d":{"metas":[{"phx_ref":"F%07d","n":%d}]}`, i, i, i%10)
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+// allocated returns the bytes allocated by f.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// The tracker applies a diff in place: a diff of one key costs what the
+// diff costs, not a copy of the whole state.
+func TestOneKeyDiffCostsTheDiff(t *testing.T) {
+	var tr Tracker[json.RawMessage]
+	require.NoError(t, tr.HandleStateFunc("1", wideState(20000), func(Event[json.RawMessage]) {}))
+	diff := []byte(`{"joins":{"u00001":{"metas":[{"phx_ref":"G1","n":1}]}},"leaves":{"u00002":{"metas":[{"phx_ref":"F0000002"}]}}}`)
+	var events []Kind
+	got := allocated(func() {
+		require.NoError(t, tr.HandleDiffFunc("1", diff, func(ev Event[json.RawMessage]) { events = append(events, ev.Kind) }))
+	})
+	assert.Equal(t, []Kind{Join, Leave, Sync}, events)
+	assert.Less(t, got, uint64(4096), "a one-key diff on a 20,000-key state allocated %d B", got)
+	assert.Len(t, tr.State(), 19999)
+}
