@@ -1,9 +1,14 @@
 package source_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -212,4 +217,65 @@ func TestPresenceTooDeepFailsAlone(t *testing.T) {
 	after := s.Clients()
 	require.Len(t, after, 1)
 	assert.Equal(t, conns[0].ID, after[0].ID, "the socket carried on")
+}
+
+// widePresence is a presence_state of n keys with one small meta each,
+// 50 bytes a key, the shape of issue 18's 100,000-key state.
+func widePresence(n int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"u%05d":{"metas":[{"phx_ref":"F%07d","n":%d}]}`, i, i, i%10)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// A wide presence_state costs the client at most a few times its size:
+// the bytes allocated while the reader handles it, beyond what the same
+// frame costs on a topic nobody joined (reading it off the socket), stay
+// within 4 times the payload. Bytes allocated bound the peak of the heap
+// from above, whatever the garbage collector does meanwhile.
+func TestPresenceStateMemoryIsBoundedByTheFrame(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby")
+	marks := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := source.Broadcasts[json.RawMessage](ch, "mark").Subscribe(ctx, func(source.Broadcast[json.RawMessage]) { marks <- struct{}{} })
+	t.Cleanup(func() { cancel(); <-sub.Done() })
+	chSubscribe(t, ch)
+	jr := inFrames(s, "realtime:lobby", "phx_join")[0].Msg.JoinRef
+
+	payload := widePresence(20000)
+	mark := rawV2(jr, "", "realtime:lobby", "broadcast", `{"type":"broadcast","event":"mark","payload":{}}`)
+	// allocated returns the bytes allocated from sending frame until the
+	// reader has handled it and the mark after it.
+	allocated := func(frame []byte) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s.Faults().SendRaw(frame, false)
+		s.Faults().SendRaw(mark, false)
+		select {
+		case <-marks:
+		case <-time.After(chWait):
+			t.Fatal("the mark after the frame did not arrive")
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	control := allocated(rawV2("", "", "realtime:nobody", "presence_state", payload))
+	got := allocated(rawV2(jr, "", "realtime:lobby", "presence_state", payload))
+	control = min(control, allocated(rawV2("", "", "realtime:nobody", "presence_state", payload)))
+	st, err := source.PresenceState[json.RawMessage](ch)
+	require.NoError(t, err)
+	require.Len(t, st, 20000, "the state was applied")
+
+	extra := float64(got) - float64(control)
+	t.Logf("payload %d B; allocated %d B for the presence_state, %d B for the same frame unrouted: %.1fx the payload",
+		len(payload), got, control, extra/float64(len(payload)))
+	assert.LessOrEqual(t, extra, 4*float64(len(payload)), "bytes allocated for the presence_state beyond reading it")
 }

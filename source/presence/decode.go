@@ -1,6 +1,7 @@
 package presence
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 
@@ -20,10 +21,12 @@ var (
 // nor allocates: the whole payload is first checked against
 // phoenix.MaxDepth, then its objects are walked member by member and the
 // refs read as strings. Only a meta's own bytes reach a JSON decoder, to
-// fill the meta's Value; with M = json.RawMessage, Value is a copy of those
-// bytes and nothing is decoded at all. Each meta gets its own copy, not a
-// slice of one copy of the payload, so a meta that stays in the state
-// keeps nothing else of its message alive.
+// fill the meta's Value; with M = json.RawMessage or RawMeta, Value is a
+// copy of those bytes and nothing is decoded at all (a RawMeta's refs are
+// substrings of it). Each meta gets its own copy, not a slice of one copy
+// of the payload, so a meta that stays in the state keeps nothing else of
+// its message alive: one surviving meta per message would otherwise keep
+// every message whole.
 
 // DecodeState decodes a presence_state payload,
 // {"<key>":{"metas":[{"phx_ref":"...",...},...]},...}. Each meta's Value is
@@ -172,6 +175,21 @@ func decodeMeta[M any](raw []byte, dst *Meta[M]) error {
 	if ref == nil || isNull(ref) {
 		return errNoRef
 	}
+	if v, ok := any(&dst.Value).(*RawMeta); ok {
+		// The refs share the meta's text when they have no escapes: the
+		// same bytes, found in it, give the same string.
+		text := string(raw)
+		*v = RawMeta(text)
+		if dst.Ref, ok = refIn(raw, text, ref); !ok {
+			return errNoRef
+		}
+		if prev != nil && !isNull(prev) {
+			if dst.RefPrev, ok = refIn(raw, text, prev); !ok {
+				return errRefPrev
+			}
+		}
+		return nil
+	}
 	var ok bool
 	if dst.Ref, ok = phoenix.StringValue(ref); !ok {
 		return errNoRef
@@ -186,6 +204,18 @@ func decodeMeta[M any](raw []byte, dst *Meta[M]) error {
 		return nil
 	}
 	return sjson.Unmarshal(raw, &dst.Value)
+}
+
+// refIn returns the string value of the JSON string value v, found in the
+// meta raw whose text is text: a substring of text when v has no escapes
+// (wherever the same bytes occur in raw, text holds the same string).
+func refIn(raw []byte, text string, v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		if i := bytes.Index(raw, v); i >= 0 {
+			return text[i+1 : i+len(v)-1], true
+		}
+	}
+	return phoenix.StringValue(v)
 }
 
 // isNull reports whether a value is the literal null (the scanner has

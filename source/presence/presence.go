@@ -18,6 +18,12 @@ type Meta[M any] struct {
 	Value M
 }
 
+// RawMeta is a meta's JSON text, exactly as the server sent it: the M of a
+// [Tracker] that keeps metas undecoded, for its users to decode later. It
+// costs its text and little more: the Ref and RefPrev of such a meta are
+// substrings of it when they have no escapes.
+type RawMeta string
+
 // State is the presence state of a channel: the metas of each key.
 type State[M any] map[string][]Meta[M]
 
