@@ -117,10 +117,11 @@ func collect[M any](events *[]Event[M]) func(Event[M]) {
 // afterwards. They report the events SyncState and SyncDiff return, in the
 // same order.
 
-// leaving is one key's metas that leave in syncState.
+// leaving is a key's leave in syncState: the metas that leave and those
+// that remain.
 type leaving[M any] struct {
-	key   string
-	metas []Meta[M]
+	key             string
+	left, remaining []Meta[M]
 }
 
 // syncState merges newState into state and returns the result, which is
@@ -140,28 +141,65 @@ func syncState[M any](state, newState State[M], emit func(Event[M])) State[M] {
 	}
 	var leaves []leaving[M]
 	for key, cur := range state {
-		metas, ok := newState[key]
-		if !ok {
-			leaves = append(leaves, leaving[M]{key, cur})
-		} else if left := without(cur, metas); len(left) > 0 {
-			leaves = append(leaves, leaving[M]{key, left})
+		if _, ok := newState[key]; !ok {
+			leaves = append(leaves, leaving[M]{key, cur, []Meta[M]{}})
 		}
 	}
+	// A key in both gets its final metas at once; SyncDiff's steps (the
+	// joins, then the leaves) come to the same, and nobody sees the state
+	// in between.
 	for _, key := range sortedKeys(newState) {
-		joined := newState[key]
+		metas := newState[key]
 		cur, existed := state[key]
-		if existed {
-			if joined = without(joined, cur); len(joined) == 0 {
-				continue
-			}
+		if !existed {
+			state[key] = nonNil(metas)
+			emit(Event[M]{Kind: Join, Key: key, Presences: metas})
+			continue
 		}
-		join(state, key, cur, existed, joined, emit)
+		joined, left, next := reconcile(cur, metas)
+		state[key] = next
+		if len(joined) > 0 {
+			emit(Event[M]{Kind: Join, Key: key, Current: nonNil(cur), Presences: joined})
+		}
+		if len(left) > 0 {
+			leaves = append(leaves, leaving[M]{key, left, nonNil(next)})
+		}
 	}
 	slices.SortFunc(leaves, func(a, b leaving[M]) int { return strings.Compare(a.key, b.key) })
 	for _, l := range leaves {
-		leave(state, l.key, l.metas, emit)
+		emit(Event[M]{Kind: Leave, Key: l.key, Current: l.remaining, Presences: l.left})
+		if len(l.remaining) == 0 {
+			delete(state, l.key)
+		} else {
+			state[l.key] = l.remaining
+		}
 	}
 	return state
+}
+
+// reconcile compares a key's metas cur with its metas in a new state:
+// joined are the new metas whose Ref is not current, left the current ones
+// whose Ref is not new, and next the key's metas afterwards, the current
+// metas that stay and then joined. (SyncDiff would append joined to cur,
+// then drop left: since no joined Ref is current and every left Ref is,
+// that is the same list.) Each list of refs is put in a set at most once.
+func reconcile[M any](cur, metas []Meta[M]) (joined, left, next []Meta[M]) {
+	inCur, inNew := refTest(cur, len(metas)), refTest(metas, len(cur))
+	joined = filter(metas, inCur, false)
+	left = filter(cur, inNew, false)
+	next = cur
+	if len(left) > 0 {
+		next = filter(cur, inNew, true)
+	}
+	switch {
+	case len(joined) == 0:
+	case len(next) == 0:
+		next = joined
+	default:
+		merged := make([]Meta[M], 0, len(next)+len(joined))
+		next = append(append(merged, next...), joined...)
+	}
+	return joined, left, next
 }
 
 // syncDiff applies diff to state.
@@ -227,29 +265,42 @@ func without[M any](a, b []Meta[M]) []Meta[M] {
 	if len(a) == 0 || len(b) == 0 {
 		return a
 	}
-	in := func(ref string) bool { return hasRef(b, ref) }
-	if len(a)*len(b) > smallRefs {
-		set := make(map[string]struct{}, len(b))
-		for _, m := range b {
-			set[m.Ref] = struct{}{}
-		}
-		in = func(ref string) bool { _, ok := set[ref]; return ok }
+	return filter(a, refTest(b, len(a)), false)
+}
+
+// refTest returns a test of whether a ref is among the refs of metas, to
+// be asked about n refs: a scan of metas while n*len(metas) is at most
+// smallRefs, a set of the refs past it, so that a key with many metas
+// costs linear time, not quadratic.
+func refTest[M any](metas []Meta[M], n int) func(ref string) bool {
+	if n*len(metas) <= smallRefs {
+		return func(ref string) bool { return hasRef(metas, ref) }
 	}
-	kept := 0
+	set := make(map[string]struct{}, len(metas))
+	for _, m := range metas {
+		set[m.Ref] = struct{}{}
+	}
+	return func(ref string) bool { _, ok := set[ref]; return ok }
+}
+
+// filter returns the metas of a for which in(Ref) is keep: a itself when
+// that is all of them, otherwise a new slice (nil when there are none).
+func filter[M any](a []Meta[M], in func(string) bool, keep bool) []Meta[M] {
+	n := 0
 	for _, m := range a {
-		if !in(m.Ref) {
-			kept++
+		if in(m.Ref) == keep {
+			n++
 		}
 	}
-	switch kept {
+	switch n {
 	case len(a):
 		return a
 	case 0:
 		return nil
 	}
-	out := make([]Meta[M], 0, kept)
+	out := make([]Meta[M], 0, n)
 	for _, m := range a {
-		if !in(m.Ref) {
+		if in(m.Ref) == keep {
 			out = append(out, m)
 		}
 	}

@@ -100,8 +100,9 @@ func drawMetas(t *rapid.T, label string) []Meta[meta] {
 	}
 	n := rapid.IntRange(1, 4).Draw(t, label+" n")
 	refs := 6
-	if rapid.IntRange(0, 4).Draw(t, label+" many") == 0 {
-		n, refs = rapid.IntRange(8, 40).Draw(t, label+" n"), 60
+	if rapid.Bool().Draw(t, label+" many") {
+		n = rapid.IntRange(9, 30).Draw(t, label+" n")
+		refs = n + n/2
 	}
 	out := make([]Meta[meta], n)
 	for i := range out {
