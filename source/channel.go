@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
-	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
@@ -162,7 +160,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	}
 	c.channels[topic] = ch
 	c.channelAddedLocked()
-	ch.presence.events = socketHub[presence.Event[json.RawMessage]](c, topic)
+	ch.presence.events = socketHub[presenceEvent](c, topic)
 	ch.rt = c.router.attach(topic, ch, ch.presence.events)
 	return ch, nil
 }
