@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -265,8 +264,12 @@ var noJoinRef = ""
 
 // presenceState is the channel's presence roster, kept with the Phoenix
 // sync algorithm from presence_state and presence_diff messages. Metas
-// stay raw JSON here; typed views decode them for their consumer.
+// stay raw JSON text here (presence.RawMeta, whose refs share the text);
+// typed views decode them for their consumer.
 type presenceState struct {
-	tracker presence.Tracker[json.RawMessage]
-	events  *stream.Hub[presence.Event[json.RawMessage]] // fed by the reader, owned by the channel's route
+	tracker presence.Tracker[presence.RawMeta]
+	events  *stream.Hub[presenceEvent] // fed by the reader, owned by the channel's route
 }
+
+// presenceEvent is an event of the channel's presence hub.
+type presenceEvent = presence.Event[presence.RawMeta]

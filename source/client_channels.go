@@ -2,11 +2,9 @@ package source
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
-	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/source/rest"
 )
 
@@ -58,7 +56,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	}
 	ch.joinRef.Store(&noJoinRef)
 	ch.changes = hub[*inboundChange](c.ev, topic)
-	ch.presence.events = hub[presence.Event[json.RawMessage]](c.ev, topic)
+	ch.presence.events = hub[presenceEvent](c.ev, topic)
 	if err := c.reg.add(ch, func() { ch.rt = c.sock.Attach(topic, ch) }); err != nil {
 		return nil, err
 	}
