@@ -10,18 +10,6 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// presenceState is the channel's presence roster, kept with the Phoenix
-// sync algorithm from presence_state and presence_diff messages. Metas
-// stay raw JSON text here (presence.RawMeta, whose refs share the text);
-// typed views decode them for their consumer.
-type presenceState struct {
-	tracker presence.Tracker[presence.RawMeta]
-	events  *stream.Hub[presenceEvent] // fed by the reader, owned by the channel's route
-}
-
-// presenceEvent is an event of the channel's presence hub.
-type presenceEvent = presence.Event[presence.RawMeta]
-
 // onPresence runs on the reader goroutine. The tracker hands each event
 // straight to the hub (no copies, no slice of them all): the events share
 // their metas with the tracker's state, which is fine because nobody sees
@@ -43,7 +31,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
 	}
 	if err != nil {
-		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 	}
 }
 
@@ -94,7 +82,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 				out.Presences, err = decodeMetas[M](ev.Presences)
 			}
 			if err != nil {
-				ch.c.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
 				return true
 			}
 			return emit(out)

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -49,11 +48,9 @@ func parseSystem(payload []byte) (SystemEvent, error) {
 func (ch *Channel) onSystem(m *phoenix.Message) {
 	ev, err := parseSystem(m.Payload)
 	if err != nil {
-		// A malformed system message is ignored, as it always was; one
-		// refused for its nesting is reported, like every such refusal.
-		if errors.Is(err, phoenix.ErrTooDeep) {
-			ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		}
+		// A system message that does not decode fails alone, and says so: it may have been the error
+		// before a close, or the readiness a Subscribe waits for.
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	switch {
@@ -75,19 +72,19 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		}
 		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
-		msg := ch.c.sec.redact(ev.Message) // becomes a CloseReason's text
+		msg := ch.sec.redact(ev.Message) // becomes a CloseReason's text
 		ch.mu.Lock()
 		ch.systemErr = msg
 		ch.mu.Unlock()
 	case ev.Status == "error":
-		ev.Message = ch.c.sec.redact(ev.Message)
-		ch.c.report(&SystemError{Topic: ch.topic, Event: ev})
+		ev.Message = ch.sec.redact(ev.Message)
+		ch.ev.report(&SystemError{Topic: ch.topic, Event: ev})
 	}
 }
 
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
-	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
+	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
 	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {
@@ -139,4 +136,18 @@ func (ch *Channel) WaitReplicationReady(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// SystemError is a system error message that does not close the channel
+// (for instance a failed postgres_changes subscription, which the server
+// retries). It is published on [Client.Errors]. The client's secrets are
+// removed from Event.Message; Error prints at most 200 bytes of it.
+type SystemError struct {
+	Topic string
+	Event SystemEvent
+}
+
+// Error implements error.
+func (e *SystemError) Error() string {
+	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
 }
