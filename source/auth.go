@@ -2,9 +2,6 @@ package source
 
 import (
 	"context"
-	"encoding/json"
-
-	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // SetAuth sets the access token: later joins and rejoins carry it, and
@@ -19,55 +16,11 @@ import (
 // ignores: joined channels keep their role until they rejoin, without a
 // token (the API key's role).
 func (c *Client) SetAuth(ctx context.Context, token string) error {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
+	select {
+	case <-c.sock.Stopping():
 		return ErrClosed
+	default:
 	}
-	c.token = token
-	c.mu.Unlock()
-	c.sec.addToken(token)
-	return c.distributeToken(ctx, token)
-}
-
-// distributeToken sends token in an access_token push to every joined
-// channel whose join or last push carried another one; the first error is
-// returned once every channel was tried. SetAuth and the token provider's
-// refreshes (refreshToken) both use it.
-func (c *Client) distributeToken(ctx context.Context, token string) error {
-	c.mu.Lock()
-	chans := make([]*Channel, 0, len(c.channels))
-	for _, ch := range c.channels {
-		chans = append(chans, ch)
-	}
-	c.mu.Unlock()
-	var payload []byte
-	var first error
-	for _, ch := range chans {
-		if !ch.takeToken(token) {
-			continue
-		}
-		if payload == nil {
-			var err error
-			if payload, err = tokenPayload(token); err != nil {
-				return err
-			}
-		}
-		m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventAccessToken, Payload: payload}
-		if _, err := c.push(ctx, m, noReply); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-// tokenPayload is the access_token push payload; an empty token is sent
-// as null, which the server ignores (as realtime-js's setAuth(null)).
-func tokenPayload(token string) ([]byte, error) {
-	if token == "" {
-		return []byte(`{"access_token":null}`), nil
-	}
-	return json.Marshal(struct {
-		AccessToken string `json:"access_token"`
-	}{token})
+	c.tok.set(token)
+	return c.reg.distributeToken(ctx, token)
 }

@@ -74,7 +74,7 @@ func (b TypedBinding[T]) Changes(ch *Channel, types ...postgres.EventType) strea
 	if isStruct[T]() && multiTable([]postgres.Binding{b.binding}) {
 		spec.strict = func(*inboundChange) bool { return true }
 	}
-	return typedChanges[T](ch.c, ch.rt.changes, spec)
+	return typedChanges[T](ch.ev, ch.decoders, ch.changes, spec)
 }
 
 // bindingIndex returns the index of b among ch's bindings, which are

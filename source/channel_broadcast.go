@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
+
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
@@ -38,23 +40,6 @@ type broadcastMeta struct {
 	Replayed bool   `json:"replayed"`
 }
 
-// PayloadError reports a payload that could not be decoded into the
-// stream's type. It is published on [Client.Errors]; the message is
-// skipped and the stream goes on.
-type PayloadError struct {
-	Topic string
-	Event string
-	Err   error
-}
-
-// Error implements error.
-func (e *PayloadError) Error() string {
-	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
-}
-
-// Unwrap returns the decoding error.
-func (e *PayloadError) Unwrap() error { return e.Err }
-
 // Broadcasts is the hot stream of the channel's broadcasts for event
 // (compared case-insensitively, as realtime-js does; "*" or "" for all),
 // decoded into T. A payload that does not decode is reported on
@@ -69,7 +54,7 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 	all := event == "" || event == "*"
 	// The reader keeps the channel's other traffic (postgres changes, presence, other events of binary
 	// broadcasts) out of this consumer's mailbox: it cannot make the consumer slow.
-	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool {
+	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool {
 		if m.Event != phoenix.EventBroadcast {
 			return false
 		}
@@ -85,7 +70,7 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 			}
 			name, payload, meta, binary, err := splitBroadcast(&m)
 			if err != nil {
-				ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+				ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 				return true
 			}
 			if !all && !strings.EqualFold(name, event) {
@@ -100,7 +85,7 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 				}
 			}
 			if err := decode(payload, binary, &b.Payload); err != nil {
-				ch.c.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
+				ch.ev.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
 				return true
 			}
 			return emit(b)
@@ -110,6 +95,11 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 
 // splitBroadcast returns a broadcast's user event, payload and meta from
 // either framing: binary kind 4, or the JSON {type, event, payload, meta}.
+// Both walks bound nesting by phoenix.MaxDepth (the binary frame decoder
+// checks a kind 3/4 JSON payload and meta, phoenix.ParseBroadcast every
+// member) and refuse deeper with an error wrapping phoenix.ErrTooDeep: what
+// it returns needs no other pass before a decoder (decodePayload, a
+// codec's Unmarshal, the meta, the gap-free fingerprint) reads it.
 func splitBroadcast(m *phoenix.Message) (event string, payload, meta []byte, binary bool, err error) {
 	if m.Kind == phoenix.KindUserBroadcast || m.Kind == phoenix.KindUserBroadcastPush {
 		return m.UserEvent, m.Payload, m.Meta, m.Binary, nil
@@ -123,6 +113,7 @@ func splitBroadcast(m *phoenix.Message) (event string, payload, meta []byte, bin
 
 // decodePayload decodes a payload into dst. []byte and json.RawMessage
 // destinations take the bytes as they are (copied: the frame is shared).
+// The payload comes from splitBroadcast, whose walk bounded its nesting.
 func decodePayload[T any](payload []byte, binary bool, dst *T) error {
 	switch d := any(dst).(type) {
 	case *[]byte:
@@ -147,7 +138,7 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 	switch {
 	case !ch.cfg.private:
 		return nil, fmt.Errorf("%w: %s is a public channel", ErrPersistUnsupported, ch.topic)
-	case ch.c.ser.Version() == phoenix.VersionV1:
+	case ch.wire.Version() == phoenix.VersionV1:
 		return nil, fmt.Errorf("%w: the socket speaks vsn 1.0.0", ErrPersistUnsupported)
 	case sc.ttl < 0 || sc.ttl > 0 && sc.ttl < time.Second:
 		return nil, fmt.Errorf("%w: a persist TTL must be at least 1s", ErrPersistUnsupported)
@@ -164,13 +155,20 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 // JSON. On vsn 2.0.0 it goes out as a binary user-broadcast frame (kind
 // 3), as realtime-js does; on vsn 1.0.0 as a JSON broadcast.
 //
-// Send waits for the channel to be joined (up to the push timeout). With
-// WithBroadcastAck it waits for the server's acknowledgement (unless
-// [NoReply]); without, it returns once the message is queued for the
-// socket's writer (or buffered offline), before it is written: see
-// [Client.Push] for what happens to it if the socket fails, and
-// [Client.Close], which sends what is queued before closing. The payload
-// may be reused once Send returns: a queued message keeps its own copy.
+// With WithBroadcastAck Send waits for the server's acknowledgement
+// (unless [NoReply]); without, it returns once the message is queued for
+// the socket's writer, before it is written: see [Client.Push] for what
+// happens to it if the socket fails, and [Client.Close], which sends what
+// is queued before closing. While the channel is subscribed but not joined
+// (the socket is reconnecting, a rejoin is on its way) the message waits in
+// the channel's buffer ([WithSendBuffer]) and goes out under the next
+// join; an acknowledged one waits for its acknowledgement meanwhile, up to
+// its timeout. A message never sent (the channel or the client closed
+// first) is reported as an [*UnsentError] when Send had already returned.
+// On a channel not subscribed Send fails at once with [ErrNotJoined]; a
+// message larger than the server's frame limit ([WithMaxFrameSize]) with a
+// [*MessageTooLargeError], before anything is queued. The payload may be
+// reused once Send returns: a queued message keeps its own copy.
 // Without acknowledgement a broadcast is at most once across a lost
 // connection: frames already written into a socket the server had closed
 // are lost without an error (TCP cannot tell), and the writer writes
@@ -179,7 +177,7 @@ func (ch *Channel) persistMeta(sc *callConfig) ([]byte, error) {
 // [Timeout] overrides the push timeout; [Persist] and [PersistTTL] ask the
 // server to store the message for replay.
 func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...CallOption) error {
-	sc := ch.c.callOptions(opts)
+	sc := callOptions(ch.pushTimeout, opts)
 	var meta []byte
 	if sc.persist {
 		var err error
@@ -202,7 +200,7 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		raw = b
 	}
 	if sc.viaREST && !ch.joinedNow() {
-		if ch.isGone() || ch.c.isClosing() {
+		if ch.isGone() || ch.isStopping() {
 			return ch.goneError() // closed for good: no transport sends for it any more
 		}
 		if err := ch.sendREST(ctx, event, raw, binary, &sc); err != nil {
@@ -210,11 +208,11 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		}
 		return nil
 	}
-	if err := ch.waitJoined(ctx, sc.timeout); err != nil {
-		return err
+	if !ch.cfg.broadcastAck {
+		sc.noReply = true
 	}
-	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: phoenix.EventBroadcast}
-	if ch.c.ser.Version() == phoenix.VersionV1 {
+	m := &phoenix.Message{Topic: ch.topic, Event: phoenix.EventBroadcast}
+	if ch.wire.Version() == phoenix.VersionV1 {
 		if binary {
 			return ErrBinaryUnsupported
 		}
@@ -232,67 +230,11 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		m.UserEvent = event
 		m.Payload = raw
 		if borrowed {
-			m.Payload = ownPayload(raw, sc.noReply || !ch.cfg.broadcastAck)
+			m.Payload = socket.OwnPayload(raw, sc.noReply)
 		}
 		m.Binary = binary
 		m.Meta = meta
 	}
-	if !ch.cfg.broadcastAck {
-		sc.noReply = true
-	}
-	_, err := ch.c.push(ctx, m, sc)
+	_, err := ch.push(ctx, m, sc)
 	return err
-}
-
-// waitJoined waits until the channel is joined, up to timeout or ctx.
-func (ch *Channel) waitJoined(ctx context.Context, timeout time.Duration) error {
-	ch.mu.Lock()
-	if ch.isGone() {
-		ch.mu.Unlock()
-		return ch.goneError() // names Close when Close is why
-	}
-	if !ch.subscribed {
-		ch.mu.Unlock()
-		if ch.c.isStopping() {
-			// Close is leaving the channel: that, not a missing Subscribe, is why.
-			return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
-		}
-		return fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
-	}
-	joined := waitChan(&ch.joinedCh)
-	ch.mu.Unlock()
-	select {
-	case <-joined:
-		return nil
-	default:
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-joined:
-		return nil
-	case <-ch.gone:
-		return ch.goneError()
-	case <-ch.c.stopCh:
-		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
-	case <-t.C:
-		return ErrNotJoined
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Push sends a custom event on the channel and waits for its reply; see
-// [Client.Push] for the results. It waits for the channel to be joined
-// first (up to the push timeout).
-func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts ...CallOption) (Reply, error) {
-	if err := ch.waitJoined(ctx, ch.c.cfg.pushTimeout); err != nil {
-		return Reply{}, err
-	}
-	if len(payload) == 0 {
-		payload = emptyObject
-	}
-	pc := ch.c.callOptions(opts)
-	m := &phoenix.Message{JoinRef: ch.currentJoinRef(), Topic: ch.topic, Event: event, Payload: ownPayload(payload, pc.noReply)}
-	return ch.c.push(ctx, m, pc)
 }

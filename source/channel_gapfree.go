@@ -1,12 +1,7 @@
 package source
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"hash/maphash"
-	"sync"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -16,45 +11,6 @@ import (
 // asks the server to replay the stored broadcasts since the last one it
 // delivered, drops what it already delivered, and reports when the replay
 // may not have covered the whole outage.
-
-const (
-	// DefaultGapFreeMargin is how far before the last delivered broadcast
-	// a gap-free rejoin asks the replay to start (see WithGapFreeMargin).
-	DefaultGapFreeMargin = 10 * time.Second
-	// gapReplayLimit is the most the server replays per join
-	// (Realtime.Messages @hard_limit).
-	gapReplayLimit = 25
-	// gapMemory bounds the ids (and id-less fingerprints) a channel keeps.
-	// A replay returns the latest ≤ 25 stored messages, so the duplicates
-	// it may carry are among the most recently delivered ones.
-	gapMemory = 256
-)
-
-// ErrBroadcastGap is matched (errors.Is) by every [*GapError].
-var ErrBroadcastGap = errors.New("rxrealtime: broadcasts may have been lost across a rejoin")
-
-// GapError reports that a gap-free channel's rejoin replay came back full
-// (Limit messages, none of them already delivered), so broadcasts stored
-// between Since and the oldest replayed one (OldestID) may be lost: the
-// outage outlasted what one replay can fill. It is published on
-// [Client.Errors], given to the error handler and logged at Warn. The
-// channel carries on; a consumer that must not miss anything should
-// resynchronise from its source of truth.
-type GapError struct {
-	Topic    string
-	Since    time.Time // where the replay was asked to start
-	Limit    int       // messages replayed, all new
-	OldestID string    // id of the oldest message replayed
-}
-
-// Error implements error.
-func (e *GapError) Error() string {
-	return fmt.Sprintf("rxrealtime: channel %q: broadcasts may have been lost across a rejoin: the replay since %s returned %d new messages, the most the server replays",
-		e.Topic, e.Since.UTC().Format(time.RFC3339Nano), e.Limit)
-}
-
-// Is makes errors.Is(err, ErrBroadcastGap) true.
-func (e *GapError) Is(target error) bool { return target == ErrBroadcastGap }
 
 // WithGapFreeBroadcasts makes the channel's broadcasts survive reconnects
 // and rejoins, as far as the server stores them: on every rejoin it asks
@@ -94,54 +50,6 @@ func WithGapFreeBroadcasts() ChannelOption { return func(c *channelConfig) { c.g
 func WithGapFreeMargin(d time.Duration) ChannelOption {
 	return func(c *channelConfig) { c.gapMargin = d }
 }
-
-// gapState is a gap-free channel's memory. It has its own lock: the
-// reader goroutine filters broadcasts under it, joins read it.
-type gapState struct {
-	mu sync.Mutex
-	// joined: a join succeeded, so rejoins ask for a gap replay.
-	joined bool
-	// mark is the local time of the last delivered broadcast (or of the
-	// first successful join): everything stored before mark - margin was
-	// delivered or reported lost.
-	mark  time.Time
-	ids   ring[string]
-	idSet map[string]struct{}
-	fps   ring[fingerprint]
-
-	// The current join's gap replay: which join asked, since when, and
-	// what came back.
-	joinRef    string
-	since      time.Time
-	replayed   int
-	firstKnown bool
-	firstID    string
-}
-
-type fingerprint struct {
-	sum  uint64
-	at   time.Time
-	used bool
-}
-
-// ring is a fixed-size ring buffer.
-type ring[T any] struct {
-	buf  []T
-	next int
-}
-
-// push adds v and returns the value it evicted, if any.
-func (r *ring[T]) push(v T) (old T, evicted bool) {
-	if len(r.buf) < gapMemory {
-		r.buf = append(r.buf, v)
-		return old, false
-	}
-	old, r.buf[r.next] = r.buf[r.next], v
-	r.next = (r.next + 1) % gapMemory
-	return old, true
-}
-
-var gapSeed = maphash.MakeSeed()
 
 // gapReplay is the replay the join that is going out asks for: the gap
 // replay on a rejoin, the user's otherwise (nil: none). ref is that
@@ -195,112 +103,9 @@ func (ch *Channel) gapFilter(m *phoenix.Message) bool {
 		_ = json.Unmarshal(meta, &bm)
 	}
 	now := time.Now()
-	deliver, gapErr := ch.gap.filter(ch, event, payload, binary, bm, now)
+	deliver, gapErr := ch.gap.filter(ch.topic, ch.cfg.gapMargin, event, payload, binary, bm.ID, bm.Replayed, now)
 	if gapErr != nil {
-		ch.c.report(gapErr)
+		ch.ev.report(gapErr)
 	}
 	return deliver
-}
-
-// filter decides whether a broadcast is new, remembers it, and counts the
-// gap replay; it returns the gap to report, if this message completed a
-// full replay of new messages.
-func (g *gapState) filter(ch *Channel, event string, payload []byte, binary bool, bm broadcastMeta, now time.Time) (bool, *GapError) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	deliver := true
-	switch {
-	case bm.ID != "" && g.hasID(bm.ID):
-		deliver = false
-	case bm.ID != "" && bm.Replayed && g.takeFingerprint(event, payload, binary, g.since.Add(-ch.cfg.gapMargin)):
-		// Delivered live without an id: remember the id from now on.
-		g.addID(bm.ID)
-		deliver = false
-	case bm.ID != "":
-		g.addID(bm.ID)
-	default:
-		g.fps.push(fingerprint{sum: fingerprintOf(event, payload, binary), at: now})
-	}
-	var gapErr *GapError
-	if bm.Replayed && g.joinRef != "" { // a message of this join's gap replay (stale joins are filtered before)
-		g.replayed++
-		if g.replayed == 1 {
-			g.firstKnown, g.firstID = !deliver, bm.ID
-		}
-		if g.replayed == gapReplayLimit && !g.firstKnown {
-			gapErr = &GapError{Topic: ch.topic, Since: g.since, Limit: gapReplayLimit, OldestID: g.firstID}
-		}
-	}
-	if deliver {
-		g.mark = now
-	}
-	return deliver, gapErr
-}
-
-func (g *gapState) hasID(id string) bool {
-	_, ok := g.idSet[id]
-	return ok
-}
-
-func (g *gapState) addID(id string) {
-	if g.idSet == nil {
-		g.idSet = make(map[string]struct{}, gapMemory)
-	}
-	if old, evicted := g.ids.push(id); evicted {
-		delete(g.idSet, old)
-	}
-	g.idSet[id] = struct{}{}
-}
-
-// takeFingerprint consumes the oldest unused fingerprint of an id-less
-// live delivery equal to this message's, received recently enough to be
-// in the replay's window (at or after from).
-func (g *gapState) takeFingerprint(event string, payload []byte, binary bool, from time.Time) bool {
-	if len(g.fps.buf) == 0 {
-		return false
-	}
-	sum := fingerprintOf(event, payload, binary)
-	n := len(g.fps.buf)
-	for i := range n {
-		f := &g.fps.buf[(g.fps.next+i)%n] // oldest first
-		if !f.used && f.sum == sum && !f.at.Before(from) {
-			f.used = true
-			return true
-		}
-	}
-	return false
-}
-
-// fingerprintOf hashes a broadcast's event and payload; a JSON payload is
-// canonicalised first (the database stores it as jsonb, which reorders
-// keys and drops whitespace).
-func fingerprintOf(event string, payload []byte, binary bool) uint64 {
-	var h maphash.Hash
-	h.SetSeed(gapSeed)
-	h.WriteString(event)
-	h.WriteByte(0)
-	if binary {
-		h.WriteByte(1)
-		h.Write(payload)
-		return h.Sum64()
-	}
-	h.WriteByte(2)
-	h.Write(canonicalJSON(payload))
-	return h.Sum64()
-}
-
-// canonicalJSON re-encodes JSON with sorted keys and no whitespace,
-// numbers kept as written; invalid JSON is returned as is.
-func canonicalJSON(b []byte) []byte {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if d.Decode(&v) != nil {
-		return b
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return b
-	}
-	return out
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
@@ -39,11 +40,6 @@ type joinBroadcast struct {
 	// ReplicationReady opts in to the "Replication connection established"
 	// system message; sent only when true.
 	ReplicationReady bool `json:"replication_ready,omitempty"`
-}
-
-type joinReplay struct {
-	Since int64 `json:"since"`
-	Limit int   `json:"limit,omitempty"`
 }
 
 type joinPresence struct {
@@ -125,4 +121,66 @@ func postgresWaitJoinTimeout(cfg *channelConfig) time.Duration {
 		wait = DefaultPostgresWaitTimeout
 	}
 	return max(cfg.joinTimeout, wait+postgresWaitGrace)
+}
+
+// permanentRefusal classifies a join refusal by the server's code (realtime_channel.ex, see
+// ../shared/protocol/server.md §2.4): true when retrying the same join cannot succeed. Codes about the
+// token are permanent only when no token provider can give another one. Anything unknown is transient,
+// as realtime-js treats every refusal.
+func permanentRefusal(code, message string, tokenProvider bool) bool {
+	switch code {
+	case "TopicNameRequired", "Unauthorized", "PrivateOnly", "TenantNotFound", "RealtimeDisabledForTenant":
+		return true
+	case "UnableToReplayMessages":
+		// "Replay is not allowed for public channels", "Replay params are not valid": the request; "Realtime
+		// was unable to replay messages": the database, transient.
+		return !strings.Contains(message, "unable to replay")
+	case "InvalidJWTToken", "MalformedJWT", "JwtSignatureError":
+		return !tokenProvider
+	}
+	return false
+}
+
+// channelSetup reads a channel's name and options: its topic and configuration, or an error wrapping
+// ErrInvalidChannel that names the first bad option.
+func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) (string, channelConfig, error) {
+	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
+	if name == "" || name == "realtime:" {
+		return "", cfg, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	var bad string
+	switch {
+	case cfg.replay != nil && !cfg.private:
+		bad = "WithBroadcastReplay needs a private channel (WithPrivate)"
+	case cfg.replay != nil && (cfg.replay.limit < 0 || cfg.replay.sinceMillis() < 0):
+		bad = "WithBroadcastReplay needs a non-negative since and limit"
+	case cfg.gapFree && !cfg.private:
+		bad = "WithGapFreeBroadcasts needs a private channel (WithPrivate)"
+	case cfg.gapMargin < 0:
+		bad = fmt.Sprintf("WithGapFreeMargin: margin %v is negative", cfg.gapMargin)
+	case cfg.joinTimeout <= 0:
+		bad = fmt.Sprintf("WithJoinTimeout: timeout %v is not positive", cfg.joinTimeout)
+	case cfg.rejoin == nil:
+		bad = "WithRejoinBackoff: nil backoff"
+	case cfg.pgWaitTimeout < 0:
+		bad = fmt.Sprintf("WithPostgresChangesWait: timeout %v is negative", cfg.pgWaitTimeout)
+	}
+	if bad != "" {
+		return "", cfg, fmt.Errorf("%w: %s", ErrInvalidChannel, bad)
+	}
+	if err := validateBindings(cfg.bindings); err != nil {
+		return "", cfg, err
+	}
+	cfg.bindings = dedupeBindings(cfg.bindings)
+	cfg.joinTimeout = postgresWaitJoinTimeout(&cfg)
+	topic := name
+	if !strings.HasPrefix(topic, "realtime:") {
+		topic = "realtime:" + name
+	}
+	return topic, cfg, nil
 }

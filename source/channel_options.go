@@ -134,3 +134,8 @@ func WithRejoinBackoff(b operators.Backoff) ChannelOption {
 func WithoutRejoinOnTokenExpiry() ChannelOption {
 	return func(c *channelConfig) { c.noRejoinOnExpiry = true }
 }
+
+type joinReplay struct {
+	Since int64 `json:"since"`
+	Limit int   `json:"limit,omitempty"`
+}

@@ -2,7 +2,6 @@ package source
 
 import (
 	"reflect"
-	"slices"
 
 	"github.com/rxrealtime/rxrealtime/source/postgres"
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -39,7 +38,7 @@ import (
 // strict) and Change.Table, to receive both. On a channel of one table, T
 // may omit columns, as before.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](ch.c, ch.rt.changes, changeSpec{types: types, binding: -1, strict: strictFor[T](ch)})
+	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{types: types, binding: -1, strict: strictFor[T](ch)})
 }
 
 // ChangesWith is [Changes] with the rows decoded by codec (a faster JSON
@@ -48,7 +47,7 @@ func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[post
 // converted by its column type (the built-in decoder reads PostgreSQL text
 // forms such as "t" or "{1,2}"; see package postgres).
 func ChangesWith[T any](ch *Channel, codec Codec, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](ch.c, ch.rt.changes, changeSpec{types: types, binding: -1, codec: codec, strict: strictFor[T](ch)})
+	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{types: types, binding: -1, codec: codec, strict: strictFor[T](ch)})
 }
 
 // changeSpec says which changes a typed stream delivers and how it decodes
@@ -68,7 +67,7 @@ type changeSpec struct {
 // typedChanges decodes the rows of the changes of hub into T, on the
 // consumer's goroutine or, with Observe, on c's decoding workers; a row
 // that does not decode is reported and skipped.
-func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec changeSpec) stream.Stream[postgres.Change[T]] {
+func typedChanges[T any](ev *events, decoders *stream.Workers, hub *stream.Hub[*inboundChange], spec changeSpec) stream.Stream[postgres.Change[T]] {
 	// The event types and the binding are checked on the reader (the keep function): changes this stream
 	// does not want never enter its mailbox, so another binding's traffic cannot make its consumer slow.
 	var keep func(*inboundChange) bool
@@ -80,7 +79,7 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 	}
 	// MapHub: Observe runs the decoding on the client's shared workers, without a goroutine per consumer
 	// (see stream.MapHub). At 10,000 channels that made a burst 1.1-1.6x faster (bench, workload 3).
-	return stream.MapHub(hub, &c.decoders, keep, func() func(*inboundChange) (postgres.Change[T], bool) {
+	return stream.MapHub(hub, decoders, keep, func() func(*inboundChange) (postgres.Change[T], bool) {
 		// One Change per run, decoded into afresh for each row: the decoders take its address, so a
 		// variable per row would be a heap allocation per row (~400 bytes for a typical row type).
 		// Returning it copies it, and zeroing it first keeps the copies from sharing any slice with the
@@ -88,12 +87,12 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 		var chg postgres.Change[T]
 		growStack() // on the goroutine that decodes, before the first change, not during its decode (see growStack)
 		return func(ic *inboundChange) (postgres.Change[T], bool) {
-			if !ic.rowsOK(c) {
+			if !ic.rowsOK(ev) {
 				return chg, false
 			}
 			if spec.strict != nil && spec.strict(ic) {
 				if err := postgres.CheckColumns[T](&ic.env); err != nil {
-					c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+					ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
 					return chg, false
 				}
 			}
@@ -105,7 +104,7 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 				err = postgres.DecodeEnvelope(&ic.env, &chg)
 			}
 			if err != nil {
-				c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+				ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
 				return chg, false
 			}
 			return chg, true
@@ -117,7 +116,7 @@ func typedChanges[T any](c *Client, hub *stream.Hub[*inboundChange], spec change
 // always when T is a struct and ch's bindings name several tables, else
 // never (nil).
 func strictFor[T any](ch *Channel) func(*inboundChange) bool {
-	if !isStruct[T]() || !multiTable(ch.cfg.bindings) {
+	if !isStruct[T]() || !ch.multiTable {
 		return nil
 	}
 	return func(*inboundChange) bool { return true }
@@ -131,54 +130,4 @@ func isStruct[T any]() bool {
 		rt = rt.Elem()
 	}
 	return rt.Kind() == reflect.Struct
-}
-
-// multiTable reports whether bindings may deliver rows of more than one
-// table: they name two tables, or one names every table of a schema, or
-// every schema.
-func multiTable(bs []postgres.Binding) bool {
-	for i := range bs {
-		s, t := tableOf(&bs[i])
-		if s == "*" || t == "" || t == "*" {
-			return true
-		}
-		if i > 0 {
-			if s0, t0 := tableOf(&bs[0]); s != s0 || t != t0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// tableOf returns the schema and table a binding names, the schema
-// defaulted as the server does.
-func tableOf(b *postgres.Binding) (schema, table string) {
-	schema = b.Schema
-	if schema == "" {
-		schema = "public"
-	}
-	return schema, b.Table
-}
-
-// ownedBy reports whether ids (of a change) include one of bindingIDs.
-func ownedBy(bindingIDs, ids []int) bool {
-	for _, id := range bindingIDs {
-		if slices.Contains(ids, id) {
-			return true
-		}
-	}
-	return false
-}
-
-func wanted(types []postgres.EventType, t postgres.EventType) bool {
-	if len(types) == 0 {
-		return true
-	}
-	for _, w := range types {
-		if w.Matches(t) {
-			return true
-		}
-	}
-	return false
 }

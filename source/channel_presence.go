@@ -10,38 +10,28 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
-// presenceState is the channel's presence roster, kept with the Phoenix
-// sync algorithm from presence_state and presence_diff messages. Metas
-// stay raw JSON here; typed views decode them for their consumer.
-type presenceState struct {
-	tracker presence.Tracker[json.RawMessage]
-	events  *stream.Hub[presence.Event[json.RawMessage]] // fed by the reader, owned by the channel's route
-}
-
-// onPresence runs on the reader goroutine.
+// onPresence runs on the reader goroutine. The tracker hands each event
+// straight to the hub (no copies, no slice of them all): the events share
+// their metas with the tracker's state, which is fine because nobody sees
+// them raw, the typed views decode them into new slices for their
+// consumers. The tracker refuses a payload nested deeper than
+// phoenix.MaxDepth before decoding anything, and the message fails alone.
 func (ch *Channel) onPresence(m *phoenix.Message) {
-	var (
-		events []presence.Event[json.RawMessage]
-		err    error
-	)
+	var err error
 	jr := ch.currentJoinRef()
 	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
-		events, err = ch.presence.tracker.HandleState(jr, m.Payload)
+		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, ch.presence.events.Emit)
 	} else {
 		// Public channels get diffs even with presence off; without a
 		// presence_state ever coming they would only pile up.
 		if !ch.presenceOn() && !ch.presenceSeen.Load() {
 			return
 		}
-		events, err = ch.presence.tracker.HandleDiff(jr, m.Payload)
+		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
 	}
 	if err != nil {
-		ch.c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		return
-	}
-	for _, ev := range events {
-		ch.presence.events.Emit(ev)
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 	}
 }
 
@@ -85,14 +75,14 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 	ch.presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
-		return raw.Run(ctx, func(ev presence.Event[json.RawMessage]) bool {
+		return raw.Run(ctx, func(ev presenceEvent) bool {
 			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
 			var err error
 			if out.Current, err = decodeMetas[M](ev.Current); err == nil {
 				out.Presences, err = decodeMetas[M](ev.Presences)
 			}
 			if err != nil {
-				ch.c.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
 				return true
 			}
 			return emit(out)
@@ -115,14 +105,14 @@ func PresenceState[M any](ch *Channel) (presence.State[M], error) {
 	return out, nil
 }
 
-func decodeMetas[M any](in []presence.Meta[json.RawMessage]) ([]presence.Meta[M], error) {
+func decodeMetas[M any](in []presence.Meta[presence.RawMeta]) ([]presence.Meta[M], error) {
 	if in == nil {
 		return nil, nil
 	}
 	out := make([]presence.Meta[M], len(in))
 	for i, m := range in {
 		out[i] = presence.Meta[M]{Ref: m.Ref, RefPrev: m.RefPrev}
-		if err := decodePayload(m.Value, false, &out[i].Value); err != nil {
+		if err := decodePayload([]byte(m.Value), false, &out[i].Value); err != nil {
 			return nil, err
 		}
 	}

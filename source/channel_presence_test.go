@@ -1,7 +1,14 @@
 package source_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,4 +168,114 @@ func keys[M any](st presence.State[M]) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// nestedMeta is a presence payload of key alice whose meta holds n nested
+// arrays under "x"; wrap puts the presence_state around it ("%s") or a
+// diff's joins.
+func nestedMeta(n int, wrap string) string {
+	state := `{"alice":{"metas":[{"phx_ref":"1","name":"Alice","x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}]}}`
+	return strings.Replace(wrap, "%s", state, 1)
+}
+
+// A presence_state or presence_diff nested deeper than phoenix.MaxDepth
+// fails alone, even on a channel joined without presence: it is reported
+// as a PayloadError wrapping phoenix.ErrTooDeep, and the channel, its
+// presence and the socket carry on.
+func TestPresenceTooDeepFailsAlone(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby")
+	errs := errorLog(t, c)
+	msgs := messageLog(t, ch, ch.Messages())
+	chSubscribe(t, ch)
+	jr := inFrames(s, "realtime:lobby", "phx_join")[0].Msg.JoinRef
+	conns := s.Clients()
+	require.Len(t, conns, 1)
+
+	// The payload nests MaxDepth+1 levels: 4 above the meta's "x" (state,
+	// entry, metas, meta), 5 in a diff.
+	over := phoenix.MaxDepth + 1
+	inject(s, jr, "", "realtime:lobby", "presence_state", nestedMeta(over-4, "%s"))
+	inject(s, "", "", "realtime:lobby", "presence_diff", nestedMeta(over-5, `{"joins":%s,"leaves":{}}`))
+	for i, event := range []string{"presence_state", "presence_diff"} {
+		err := errs.waitN(t, i+1, "a refused "+event, func(err error) bool { return errors.Is(err, phoenix.ErrTooDeep) })
+		var pe *source.PayloadError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, event, pe.Event)
+		assert.Equal(t, "realtime:lobby", pe.Topic)
+		assert.ErrorIs(t, err, presence.ErrDecode)
+	}
+
+	// The next presence_state is applied, on the same socket.
+	inject(s, jr, "", "realtime:lobby", "presence_state", nestedMeta(1, "%s"))
+	inject(s, jr, "", "realtime:lobby", "after", `{}`)
+	msgs.waitN(t, 1, "a message after the refused ones", func(m phoenix.Message) bool { return m.Event == "after" })
+	st, err := source.PresenceState[who](ch)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Alice"}, names(st["alice"]))
+	after := s.Clients()
+	require.Len(t, after, 1)
+	assert.Equal(t, conns[0].ID, after[0].ID, "the socket carried on")
+}
+
+// widePresence is a presence_state of n keys with one small meta each,
+// 50 bytes a key, the shape of issue 18's 100,000-key state.
+func widePresence(n int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"u%05d":{"metas":[{"phx_ref":"F%07d","n":%d}]}`, i, i, i%10)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// A wide presence_state costs the client at most a few times its size:
+// the bytes allocated while the reader handles it, beyond what the same
+// frame costs on a topic nobody joined (reading it off the socket), stay
+// within 4 times the payload. Bytes allocated bound the peak of the heap
+// from above, whatever the garbage collector does meanwhile.
+func TestPresenceStateMemoryIsBoundedByTheFrame(t *testing.T) {
+	s := rtServer(t)
+	c := chConnect(t, s)
+	ch := chNew(t, c, "lobby")
+	marks := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	sub := source.Broadcasts[json.RawMessage](ch, "mark").Subscribe(ctx, func(source.Broadcast[json.RawMessage]) { marks <- struct{}{} })
+	t.Cleanup(func() { cancel(); <-sub.Done() })
+	chSubscribe(t, ch)
+	jr := inFrames(s, "realtime:lobby", "phx_join")[0].Msg.JoinRef
+
+	payload := widePresence(20000)
+	mark := rawV2(jr, "", "realtime:lobby", "broadcast", `{"type":"broadcast","event":"mark","payload":{}}`)
+	// allocated returns the bytes allocated from sending frame until the
+	// reader has handled it and the mark after it.
+	allocated := func(frame []byte) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s.Faults().SendRaw(frame, false)
+		s.Faults().SendRaw(mark, false)
+		select {
+		case <-marks:
+		case <-time.After(chWait):
+			t.Fatal("the mark after the frame did not arrive")
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	control := allocated(rawV2("", "", "realtime:nobody", "presence_state", payload))
+	got := allocated(rawV2(jr, "", "realtime:lobby", "presence_state", payload))
+	control = min(control, allocated(rawV2("", "", "realtime:nobody", "presence_state", payload)))
+	st, err := source.PresenceState[json.RawMessage](ch)
+	require.NoError(t, err)
+	require.Len(t, st, 20000, "the state was applied")
+
+	extra := float64(got) - float64(control)
+	t.Logf("payload %d B; allocated %d B for the presence_state, %d B for the same frame unrouted: %.1fx the payload",
+		len(payload), got, control, extra/float64(len(payload)))
+	assert.LessOrEqual(t, extra, 4*float64(len(payload)), "bytes allocated for the presence_state beyond reading it")
 }

@@ -3,8 +3,6 @@ package source
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
 )
@@ -33,7 +31,7 @@ func (ch *Channel) joinedNow() bool {
 
 // sendREST delivers a broadcast with the client's REST client.
 func (ch *Channel) sendREST(ctx context.Context, event string, payload []byte, binary bool, sc *callConfig) error {
-	rc, err := ch.c.restClient()
+	rc, err := ch.host.restClient()
 	if err != nil {
 		return err
 	}
@@ -54,59 +52,4 @@ func (ch *Channel) sendREST(ctx context.Context, event string, payload []byte, b
 		return rc.BroadcastBinary(ctx, ch.name, event, payload, ch.cfg.private, opts...)
 	}
 	return rc.Broadcast(ctx, ch.name, event, json.RawMessage(payload), ch.cfg.private, opts...)
-}
-
-// REST returns the REST API client that shares this client's
-// configuration: the project URL (see [RESTEndpoint]), the API key, the
-// access token (the provider's, or the last one [Client.SetAuth] gave), the
-// logger, the handshake headers ([WithHeader]) and the HTTP client
-// ([WithHTTPClient]). One configuration serves both transports; the REST
-// client is made on first use and shared. It fails with an error wrapping
-// [ErrInvalidOption] when the client has no API key (the REST API needs
-// one).
-func (c *Client) REST() (*rest.Client, error) { return c.restClient() }
-
-// restClient returns the client's REST client, made on first use with the
-// socket's URL, API key and token.
-func (c *Client) restClient() (*rest.Client, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closing {
-		return nil, ErrClosed
-	}
-	if c.restc != nil {
-		return c.restc, nil
-	}
-	if c.cfg.apiKey == "" {
-		return nil, fmt.Errorf("%w WithAPIKey: the REST API needs an API key", ErrInvalidOption)
-	}
-	opts := []rest.Option{rest.WithAccessToken(c.restToken)}
-	if c.cfg.logger != nil {
-		opts = append(opts, rest.WithLogger(c.cfg.logger))
-	}
-	if c.cfg.httpClient != nil {
-		opts = append(opts, rest.WithHTTPClient(c.cfg.httpClient))
-	} else {
-		// A transport of its own, whose idle connections (and their goroutines) Close ends.
-		c.restTransport = http.DefaultTransport.(*http.Transport).Clone()
-		opts = append(opts, rest.WithHTTPClient(&http.Client{Transport: c.restTransport}))
-	}
-	for _, h := range c.cfg.headers {
-		opts = append(opts, rest.WithHeader(h[0], h[1]))
-	}
-	rc, err := rest.New(c.url, c.cfg.apiKey, opts...)
-	if err != nil {
-		return nil, err
-	}
-	c.restc = rc
-	return rc, nil
-}
-
-// restToken is the REST client's token: the socket's current one (kept
-// fresh by the refresher), else the provider's.
-func (c *Client) restToken(ctx context.Context) (string, error) {
-	if tok := c.accessToken(); tok != "" || c.cfg.token == nil {
-		return tok, nil
-	}
-	return c.cfg.token(ctx)
 }

@@ -32,17 +32,25 @@ func (e SystemEvent) ReplicationReady() bool {
 
 const msgReplicationReady = "Replication connection established"
 
-func parseSystem(payload []byte) (SystemEvent, bool) {
+// parseSystem decodes a system message's payload. No frame decoder has
+// walked it (the lazy serializers do not), so its nesting is bounded
+// first: deeper than phoenix.MaxDepth is an error wrapping
+// phoenix.ErrTooDeep.
+func parseSystem(payload []byte) (SystemEvent, error) {
 	var ev SystemEvent
-	if json.Unmarshal(payload, &ev) != nil {
-		return ev, false
+	if err := phoenix.CheckDepth(payload); err != nil {
+		return ev, err
 	}
-	return ev, true
+	err := json.Unmarshal(payload, &ev)
+	return ev, err
 }
 
 func (ch *Channel) onSystem(m *phoenix.Message) {
-	ev, ok := parseSystem(m.Payload)
-	if !ok {
+	ev, err := parseSystem(m.Payload)
+	if err != nil {
+		// A system message that does not decode fails alone, and says so: it may have been the error
+		// before a close, or the readiness a Subscribe waits for.
+		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	switch {
@@ -64,27 +72,27 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		}
 		ch.mu.Unlock()
 	case ev.Status == "error" && ev.Extension == "system":
-		msg := ch.c.sec.redact(ev.Message) // becomes a CloseReason's text
+		msg := ch.sec.redact(ev.Message) // becomes a CloseReason's text
 		ch.mu.Lock()
 		ch.systemErr = msg
 		ch.mu.Unlock()
 	case ev.Status == "error":
-		ev.Message = ch.c.sec.redact(ev.Message)
-		ch.c.report(&SystemError{Topic: ch.topic, Event: ev})
+		ev.Message = ch.sec.redact(ev.Message)
+		ch.ev.report(&SystemError{Topic: ch.topic, Event: ev})
 	}
 }
 
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
-	msgs := ch.rt.hub.Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
+	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
 	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {
 				return true
 			}
-			ev, ok := parseSystem(m.Payload)
-			if !ok {
-				return true
+			ev, err := parseSystem(m.Payload)
+			if err != nil {
+				return true // reported once, by onSystem
 			}
 			return emit(ev)
 		})
@@ -128,4 +136,18 @@ func (ch *Channel) WaitReplicationReady(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// SystemError is a system error message that does not close the channel
+// (for instance a failed postgres_changes subscription, which the server
+// retries). It is published on [Client.Errors]. The client's secrets are
+// removed from Event.Message; Error prints at most 200 bytes of it.
+type SystemError struct {
+	Topic string
+	Event SystemEvent
+}
+
+// Error implements error.
+func (e *SystemError) Error() string {
+	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
 }

@@ -144,7 +144,8 @@ func TestRejoinBackoffSchedule(t *testing.T) {
 func TestJoinErrorDelayDoesNotBlockOtherChannels(t *testing.T) {
 	// The real server waits 5 s before a join error, holding the whole
 	// socket. Scaled down: 300 ms. A public channel is refused (the tenant
-	// is private-only), a private one on the same socket is not.
+	// is private-only: a permanent refusal), a private one on the same
+	// socket is not.
 	const delay = 300 * time.Millisecond
 	s := rtServer(t, realtimetest.WithPrivateOnly(), realtimetest.WithJoinErrorDelay(delay))
 	c := chConnect(t, s, source.WithHeartbeat(time.Second, 2*time.Second))
@@ -157,13 +158,13 @@ func TestJoinErrorDelayDoesNotBlockOtherChannels(t *testing.T) {
 	// The refused join is pending on the server: the other channel's join
 	// must not wait for it on the client side.
 	chSubscribe(t, good)
-	ev := waitStatus(t, badSt, source.StatusChannelError, 1)
+	ev := waitStatus(t, badSt, source.StatusClosed, 1)
 	var je *source.JoinError
 	require.ErrorAs(t, ev.Err, &je)
 	assert.Equal(t, "PrivateOnly", je.Code)
 
-	// The refused channel waits for its rejoin; the other works meanwhile,
-	// and the socket was never dropped by a heartbeat timeout.
+	// The refused channel does not rejoin; the other works meanwhile, and
+	// the socket was never dropped by a heartbeat timeout.
 	got := messageLog(t, good, source.Broadcasts[map[string]int](good, "n"))
 	require.NoError(t, good.Send(chCtx(t), "n", map[string]int{"v": 1}))
 	got.waitN(t, 1, "own broadcast", func(source.Broadcast[map[string]int]) bool { return true })

@@ -99,16 +99,29 @@ func TestReconnectAfterDropWithBackoffAndBufferedPushes(t *testing.T) {
 	assert.Equal(t, []string{"first", "second", "third"}, order)
 }
 
+// A session is healthy once a heartbeat made a round trip: then the next loss starts the backoff afresh.
+// One that ends before (a server that drops the socket at once, or closes it for what the client sends
+// right after connecting) does not reset it.
 func TestBackoffResetsAfterHealthySession(t *testing.T) {
 	s := newServer(t)
 	c := connect(t, s, fast()...)
 	states := collect(t, c.States())
+	hbs := collect(t, c.Heartbeats())
+	isOK := func(e source.HeartbeatEvent) bool { return e.Status == source.HeartbeatOK }
 	for range 3 {
+		hbs.next(t, 2*time.Second, isOK)
 		s.Faults().DropAll()
 		rec := states.next(t, 2*time.Second, isState(source.StateReconnecting))
 		assert.Equal(t, 1, rec.Attempt, "each healthy session starts the backoff afresh")
 		states.next(t, 2*time.Second, isState(source.StateOpen))
 	}
+	// Dropped before its first round trip: the backoff goes on.
+	hbs.next(t, 2*time.Second, isOK)
+	s.Faults().DropAll()
+	states.next(t, 2*time.Second, isState(source.StateOpen))
+	s.Faults().DropAll()
+	rec := states.next(t, 2*time.Second, isState(source.StateReconnecting))
+	assert.Equal(t, 2, rec.Attempt, "a session without a round trip does not reset the backoff")
 }
 
 func TestHalfOpenSocketIsDetectedByHeartbeat(t *testing.T) {

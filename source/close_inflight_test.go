@@ -15,8 +15,9 @@ import (
 )
 
 // Close ends what the user waits on at once, with ErrClosed: pushes, acked sends, Track, a Subscribe still
-// joining, a Send waiting for its join. (Found by a review: they failed with ErrConnectionLost, and only
-// when Close's ctx ran out waiting for leave replies that never came.)
+// joining, an acked Send buffered until its join. (Found by a review: they failed with ErrConnectionLost,
+// and only when Close's ctx ran out waiting for leave replies that never came.) An unacknowledged Send
+// buffered until the join returned at once; Close reports it unsent.
 func TestCloseFailsCallsInFlightWithErrClosed(t *testing.T) {
 	s := newServer(t)
 	c, err := source.Connect(waitCtx(t), s.URL(), fast(source.WithPushTimeout(30*time.Second))...)
@@ -26,8 +27,16 @@ func TestCloseFailsCallsInFlightWithErrClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, joined.Subscribe(ctx))
 	s.Faults().DropReplies(true) // nothing will ever be answered
-	joining, err := c.Channel("joining")
+	joining, err := c.Channel("joining", source.WithBroadcastAck())
 	require.NoError(t, err)
+	var reported reported
+	errsDone := make(chan struct{})
+	go func() {
+		defer close(errsDone)
+		for err := range c.Errors().Observe(ctx) {
+			reported.add(err)
+		}
+	}()
 
 	calls := map[string]func() error{
 		"Subscribe":    func() error { return joining.Subscribe(ctx) },
@@ -56,6 +65,7 @@ func TestCloseFailsCallsInFlightWithErrClosed(t *testing.T) {
 		}()
 	}
 	time.Sleep(100 * time.Millisecond) // all in flight
+	require.NoError(t, joining.Send(ctx, "unacked", 1, source.NoReply()), "buffered until the join")
 
 	closeCtx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -76,6 +86,16 @@ func TestCloseFailsCallsInFlightWithErrClosed(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	_, err = c.Push(ctx, joined.Topic(), "x", nil)
 	assert.ErrorIs(t, err, source.ErrClosed, "after Close")
+	<-errsDone // the error stream completes when the client has stopped
+	found := false
+	for _, e := range reported.all() {
+		var unsent *source.UnsentError
+		if errors.As(e, &unsent) && unsent.Event == "unacked" {
+			found = true
+			assert.ErrorIs(t, e, source.ErrClosed)
+		}
+	}
+	assert.True(t, found, "the buffered unacknowledged Send is reported unsent: %v", reported.all())
 }
 
 // A closed client sends nothing over REST either, and leaves no HTTP keep-alive goroutine behind.

@@ -22,7 +22,10 @@ import (
 // one whose output is not (protobuf, MessagePack, gob) is wrapped with
 // [Binary], so that its payloads travel as binary broadcasts. Unmarshal must
 // not keep data after it returns (the bytes belong to the frame), and both
-// methods must be safe for concurrent use.
+// methods must be safe for concurrent use. The JSON given to Unmarshal
+// nests no deeper than phoenix.MaxDepth (deeper input is refused before it
+// gets there, with an error wrapping phoenix.ErrTooDeep); JSON a codec
+// finds inside a string is its own to bound.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
 	Unmarshal(data []byte, v any) error

@@ -60,7 +60,10 @@
 //     full, newer messages are dropped for that consumer only
 //     (stream.DropNewest); stream.DropOldest drops the oldest instead, and
 //     stream.WithBuffer sets the size. Drops are counted exactly
-//     (Subscription.Dropped, stream.OnDrop, [Stats].Dropped).
+//     (Subscription.Dropped, stream.OnDrop, [Stats].Dropped). A consumer
+//     that stops reading holds at most its mailbox, the message being
+//     handed on and, with Observe, the 32 messages its channel buffers:
+//     1,057 messages by default (1,025 with Subscribe).
 //   - stream.Block is available as an explicit choice: such a consumer
 //     loses nothing, and its mailbox grows past its buffer, without bound,
 //     while it is behind. Its cost is that memory; it still never holds up
@@ -68,12 +71,14 @@
 //   - The first full mailbox of an episode is reported, once, as a
 //     [*SlowConsumerError] naming the topic and the count: on
 //     [Client.Errors], to the error handler, in the log at Warn and to
-//     [Metrics]. An episode ends when the consumer takes from its mailbox
-//     again.
+//     [Metrics]. An episode ends when the consumer has caught up: its user
+//     has received (or its callback has been called with) a message that
+//     arrived after the episode started. A consumer that stops reading is
+//     reported once, however long it stays stopped; one that stays behind,
+//     at most once per mailbox-full of messages it takes or loses.
 //
 // The state, error and heartbeat streams drop their oldest events past 64
-// by default. The channel returned by Observe holds up to 32 more values
-// that have left the mailbox.
+// by default.
 //
 // # Every stream ends
 //
@@ -108,5 +113,50 @@
 // 1,024; more are dropped and counted in [Stats].NotificationsDropped), and
 // one that panics is recovered, logged and counted
 // ([Stats].CallbackPanics). [Client.Close] returns after the notifications
-// queued before it have run.
+// queued before it have run.//
+// # Where things are
+//
+// The socket is a package of its own, source/internal/socket, that knows
+// nothing of channels; a [Channel] reaches it through six methods (the
+// wire interface: Attach, NextRef, Push, PushAsync, Session, Version) and
+// its client through a few host services (tokens, join pacing, REST, its
+// registry). A frame's path, one file per step:
+//
+//	read and decode            internal/socket/read.go
+//	route (replies, topics)    internal/socket/route.go
+//	deliver to the streams     internal/socket/deliver.go, then a channel's
+//	                           channel_handler.go and channel_deliver.go
+//	queue and write            internal/socket/write.go (offline buffer: outbox.go)
+//	reply and acknowledgement  internal/socket/reply.go; what an outcome
+//	                           means to the user: client_push.go
+//	sessions and reconnects    internal/socket/session.go (the retry operator:
+//	                           socket.go Start), heartbeat.go, idle.go
+//
+// In this package the files stand in layers, each using names only from
+// the files below it (TestFilesReferenceOneWay): the parts a channel holds
+// (channel_status.go, pushbuffer.go, gapstate.go, inbound.go) at the
+// bottom; then channel.go (the Channel type, its wire and host); then a
+// file per concern of a channel (push, broadcast, presence, system,
+// gap-free, join, postgres, leave, subscribe, handler); then the client
+// (registry.go, token.go, client.go, client_channels.go, client_push.go);
+// and pool.go on top.
+//
+// # Lifecycle rules
+//
+//   - A message whose frame is larger than the server's limit
+//     ([WithMaxFrameSize], 5 MiB by default, as Supabase) is refused before
+//     it is queued, with a [*MessageTooLargeError]. A frame the server
+//     closed the socket for (1009, 1007, 1003; the client tells which among
+//     those written since the server last answered a heartbeat) is never
+//     sent again: its push fails with that close as its cause, or, when
+//     it waited for no reply, it is reported as an [*UnsentError].
+//   - A join refusal is permanent or transient ([JoinError.Permanent]): a
+//     permanent one ends [Channel.Subscribe] at once; a transient one keeps
+//     it waiting while the channel rejoins (see Subscribe).
+//   - A channel's pushes while it is subscribed but not joined (the socket
+//     reconnecting, a rejoin on its way) wait in its own buffer and go out
+//     under its next join; the socket hands back those it had queued but
+//     not written when a session ended. Every cause is wrapped once.
+//   - The reconnect backoff starts afresh after a session whose heartbeat
+//     made a round trip, not after every dial that worked.
 package source

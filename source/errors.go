@@ -5,24 +5,33 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
+)
+
+// The socket's errors (they are made by the client's socket, package source/internal/socket, and are the
+// same values).
+var (
+	// ErrClosed is returned by operations on a client the user closed.
+	ErrClosed = socket.ErrClosed
+	// ErrPushTimeout means no reply arrived within the push timeout.
+	ErrPushTimeout = socket.ErrPushTimeout
+	// ErrSendBufferFull means the push could not be buffered: the socket is
+	// down (or the channel not joined) and the buffer is full (see
+	// [WithSendBuffer]).
+	ErrSendBufferFull = socket.ErrSendBufferFull
+	// ErrHeartbeatTimeout is the cause of a reconnect after a heartbeat got
+	// no reply in time (a dead or half-open connection).
+	ErrHeartbeatTimeout = socket.ErrHeartbeatTimeout
+	// ErrConnectionLost is wrapped, once, by errors of pushes whose socket
+	// dropped after they were sent but before their reply arrived, together
+	// with why it dropped (a *transport.CloseError, ErrHeartbeatTimeout...).
+	ErrConnectionLost = socket.ErrConnectionLost
 )
 
 var (
-	// ErrClosed is returned by operations on a client the user closed.
-	ErrClosed = errors.New("rxrealtime: client closed")
-	// ErrPushTimeout means no reply arrived within the push timeout.
-	ErrPushTimeout = errors.New("rxrealtime: push timed out waiting for a reply")
-	// ErrSendBufferFull means the socket is down and the offline buffer is
-	// full: the push was not queued.
-	ErrSendBufferFull = errors.New("rxrealtime: offline send buffer full")
-	// ErrHeartbeatTimeout is the cause of a reconnect after a heartbeat got
-	// no reply in time (a dead or half-open connection).
-	ErrHeartbeatTimeout = errors.New("rxrealtime: heartbeat timeout")
 	// ErrReply is wrapped by every [*ReplyError].
 	ErrReply = errors.New("rxrealtime: server replied with an error")
-	// ErrConnectionLost is wrapped by errors of pushes whose socket dropped
-	// after they were sent but before their reply arrived.
-	ErrConnectionLost = errors.New("rxrealtime: connection lost before the reply")
 	// ErrInvalidURL reports an endpoint that is not a ws://, wss://, http://
 	// or https:// URL.
 	ErrInvalidURL = errors.New("rxrealtime: invalid endpoint URL")
@@ -239,6 +248,8 @@ type JoinError struct {
 	Reason  string
 	Code    string
 	Message string
+	// Permanent tells that retrying the same join cannot succeed (see [Channel.Subscribe]).
+	Permanent bool
 }
 
 // Error implements error.
@@ -272,20 +283,6 @@ func (e *CloseReason) Is(target error) bool {
 	return target == ErrChannelClosed || (e.expired && target == ErrTokenExpired)
 }
 
-// SystemError is a system error message that does not close the channel
-// (for instance a failed postgres_changes subscription, which the server
-// retries). It is published on [Client.Errors]. The client's secrets are
-// removed from Event.Message; Error prints at most 200 bytes of it.
-type SystemError struct {
-	Topic string
-	Event SystemEvent
-}
-
-// Error implements error.
-func (e *SystemError) Error() string {
-	return "rxrealtime: " + e.Topic + ": " + excerpt(e.Event.Extension) + ": " + excerpt(e.Event.Message)
-}
-
 // ErrBinaryUnsupported is returned when sending a binary broadcast over
 // a vsn 1.0.0 socket, which cannot carry one.
 var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 2.0.0 serializer")
@@ -297,6 +294,67 @@ var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 
 // public channel", "cannot store a message with protocol 1.0.0").
 var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
 
-// errSuperseded resolves the push of a control message dropped from the buffer. A channel ignores it: the
-// join it belonged to is stale.
-var errSuperseded = errors.New("rxrealtime: superseded by a newer control message")
+// ErrMessageTooLarge is matched (errors.Is) by every [*MessageTooLargeError].
+var ErrMessageTooLarge = errors.New("rxrealtime: message larger than the server's frame limit")
+
+// MessageTooLargeError reports a push or broadcast whose frame would be larger than the server takes
+// ([WithMaxFrameSize], 5 MiB by default, Supabase's limit): it is refused before it is queued, and
+// nothing is sent. A server closes the socket (1009) for such a frame.
+type MessageTooLargeError struct {
+	Topic string
+	Event string
+	Size  int // the encoded frame's size in bytes
+	Limit int // the limit it exceeds
+}
+
+// Error implements error.
+func (e *MessageTooLargeError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q: message of %d bytes is larger than the server's frame limit of %d bytes",
+		e.Event, e.Topic, e.Size, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrMessageTooLarge) true.
+func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessageTooLarge }
+
+// ErrBroadcastGap is matched (errors.Is) by every [*GapError].
+var ErrBroadcastGap = errors.New("rxrealtime: broadcasts may have been lost across a rejoin")
+
+// GapError reports that a gap-free channel's rejoin replay came back full
+// (Limit messages, none of them already delivered), so broadcasts stored
+// between Since and the oldest replayed one (OldestID) may be lost: the
+// outage outlasted what one replay can fill. It is published on
+// [Client.Errors], given to the error handler and logged at Warn. The
+// channel carries on; a consumer that must not miss anything should
+// resynchronise from its source of truth.
+type GapError struct {
+	Topic    string
+	Since    time.Time // where the replay was asked to start
+	Limit    int       // messages replayed, all new
+	OldestID string    // id of the oldest message replayed
+}
+
+// Error implements error.
+func (e *GapError) Error() string {
+	return fmt.Sprintf("rxrealtime: channel %q: broadcasts may have been lost across a rejoin: the replay since %s returned %d new messages, the most the server replays",
+		e.Topic, e.Since.UTC().Format(time.RFC3339Nano), e.Limit)
+}
+
+// Is makes errors.Is(err, ErrBroadcastGap) true.
+func (e *GapError) Is(target error) bool { return target == ErrBroadcastGap }
+
+// PayloadError reports a payload that could not be decoded into the
+// stream's type. It is published on [Client.Errors]; the message is
+// skipped and the stream goes on.
+type PayloadError struct {
+	Topic string
+	Event string
+	Err   error
+}
+
+// Error implements error.
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *PayloadError) Unwrap() error { return e.Err }

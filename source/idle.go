@@ -1,16 +1,6 @@
 package source
 
-import (
-	"context"
-	"errors"
-	"log/slog"
-	"time"
-
-	"github.com/rxrealtime/rxrealtime/transport"
-)
-
-// errIdle ends a session closed by the idle disconnect.
-var errIdle = errors.New("rxrealtime: no channel left (idle disconnect)")
+import "time"
 
 // WithIdleDisconnect closes the socket once the client has had no channel
 // for d: realtime-js's disconnectOnEmptyChannelsAfterMs. The delay starts
@@ -36,85 +26,4 @@ func WithIdleDisconnect(d time.Duration) Option {
 		}
 		c.idleAfter = d
 	}
-}
-
-// channelGoneLocked arms the idle disconnect when the last channel has
-// gone. c.mu held.
-func (c *Client) channelGoneLocked() {
-	if c.cfg.idleAfter <= 0 || c.closing || len(c.channels) > 0 {
-		return
-	}
-	if c.idleTimer != nil {
-		c.idleTimer.Stop()
-	}
-	c.idleTimer = time.AfterFunc(c.cfg.idleAfter, c.goIdle)
-}
-
-// channelAddedLocked cancels a pending idle disconnect, as realtime-js
-// does when a channel is created. c.mu held.
-func (c *Client) channelAddedLocked() {
-	if c.idleTimer != nil {
-		c.idleTimer.Stop()
-		c.idleTimer = nil
-	}
-}
-
-// goIdle runs when the idle delay ran out: if still no channel, the
-// current session is closed and no new one dialled until wakeIfIdle.
-func (c *Client) goIdle() {
-	c.mu.Lock()
-	if c.closing || c.idle || len(c.channels) > 0 {
-		c.mu.Unlock()
-		return
-	}
-	c.idle = true
-	c.wake = make(chan struct{})
-	s := c.sess
-	c.mu.Unlock()
-	if s != nil {
-		s.fail(errIdle, transport.StatusNormalClosure, "idle")
-	}
-}
-
-// wakeIfIdle ends an idle spell: a channel wants to join.
-func (c *Client) wakeIfIdle() {
-	c.mu.Lock()
-	if c.idle {
-		c.idle = false
-		close(c.wake)
-	}
-	c.mu.Unlock()
-}
-
-func (c *Client) isIdle() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.idle
-}
-
-// waitWhileIdle holds the connection while the client is idle, reporting
-// StateIdle, then StateConnecting when a channel subscribes.
-func (c *Client) waitWhileIdle(ctx context.Context) error {
-	c.mu.Lock()
-	if !c.idle {
-		c.mu.Unlock()
-		return nil
-	}
-	wake := c.wake
-	c.state = StateIdle
-	c.mu.Unlock()
-	c.emitState(StateChange{State: StateIdle})
-	select {
-	case <-wake:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	c.mu.Lock()
-	if c.state == StateIdle {
-		c.state = StateConnecting
-	}
-	c.mu.Unlock()
-	c.emitState(StateChange{State: StateConnecting})
-	c.logAttrs(slog.LevelInfo, "rxrealtime: a channel subscribes, reconnecting")
-	return nil
 }

@@ -1,9 +1,6 @@
 package source
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "time"
 
 // Outcome labels of [Metrics] observations: stable strings, for metric labels.
 const (
@@ -77,35 +74,4 @@ type Stats struct {
 	// goroutine was behind (a blocking callback); CallbackPanics counts callbacks that panicked.
 	NotificationsDropped uint64
 	CallbackPanics       uint64
-}
-
-// counters are the client's hot-path counters, read by Stats.
-type counters struct {
-	framesIn, bytesIn, framesOut, bytesOut atomic.Uint64
-	decodeErrors, dropped, slow            atomic.Uint64
-	reconnects, pushTimeouts               atomic.Uint64
-}
-
-// Stats returns a snapshot of the client's counters and gauges. It is cheap and safe to call from a
-// metrics collector at any time.
-func (c *Client) Stats() Stats {
-	c.mu.Lock()
-	buffered, chans, state := len(c.outbox), len(c.channels), c.state
-	c.mu.Unlock()
-	return Stats{
-		FramesIn: c.ctr.framesIn.Load(), BytesIn: c.ctr.bytesIn.Load(),
-		FramesOut: c.ctr.framesOut.Load(), BytesOut: c.ctr.bytesOut.Load(),
-		DecodeErrors: c.ctr.decodeErrors.Load(), Dropped: c.ctr.dropped.Load(),
-		SlowConsumers: c.ctr.slow.Load(), Reconnects: c.ctr.reconnects.Load(),
-		PushTimeouts:  c.ctr.pushTimeouts.Load(),
-		OfflineBuffer: buffered, Channels: chans, State: state,
-		NotificationsDropped: c.notify.dropped.Load(), CallbackPanics: c.notify.panics.Load(),
-	}
-}
-
-// observe runs f with the metrics implementation on the observer goroutine, if there is one.
-func (c *Client) observe(f func(m Metrics)) {
-	if m := c.cfg.metrics; m != nil {
-		c.notify.post(func() { f(m) })
-	}
 }

@@ -296,3 +296,24 @@ func WithErrorHandler(f func(error)) Option { return func(c *config) { c.onError
 // ([Client.REST], [ViaRESTIfNotJoined]): its transport, proxy and timeouts.
 // nil means the default.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.httpClient = hc } }
+
+// WithJoinRate paces the client's joins and rejoins: burst at once, then
+// perSecond a second (see [JoinLimiter]). The limiter is made when
+// WithJoinRate is called, so clients given the same Option value share one
+// budget. A rate that is not positive or a burst under 1 makes [New] fail.
+// By default a [Client] does not pace its joins; a [Pool] paces them at
+// [DefaultPoolJoinRate].
+func WithJoinRate(perSecond float64, burst int) Option {
+	l, err := NewJoinLimiter(perSecond, burst)
+	return func(c *config) {
+		if err != nil {
+			c.fail("WithJoinRate", "rate %v per second with burst %d: need a positive rate and a burst of at least 1", perSecond, burst)
+			return
+		}
+		c.joinLimiter = l
+	}
+}
+
+// WithJoinLimiter paces the client's joins and rejoins with l, which may be
+// shared with other clients (see [JoinLimiter]). nil turns pacing off.
+func WithJoinLimiter(l *JoinLimiter) Option { return func(c *config) { c.joinLimiter = l } }

@@ -48,27 +48,6 @@ func NewJoinLimiter(perSecond float64, burst int) (*JoinLimiter, error) {
 	}, nil
 }
 
-// WithJoinRate paces the client's joins and rejoins: burst at once, then
-// perSecond a second (see [JoinLimiter]). The limiter is made when
-// WithJoinRate is called, so clients given the same Option value share one
-// budget. A rate that is not positive or a burst under 1 makes [New] fail.
-// By default a [Client] does not pace its joins; a [Pool] paces them at
-// [DefaultPoolJoinRate].
-func WithJoinRate(perSecond float64, burst int) Option {
-	l, err := NewJoinLimiter(perSecond, burst)
-	return func(c *config) {
-		if err != nil {
-			c.fail("WithJoinRate", "rate %v per second with burst %d: need a positive rate and a burst of at least 1", perSecond, burst)
-			return
-		}
-		c.joinLimiter = l
-	}
-}
-
-// WithJoinLimiter paces the client's joins and rejoins with l, which may be
-// shared with other clients (see [JoinLimiter]). nil turns pacing off.
-func WithJoinLimiter(l *JoinLimiter) Option { return func(c *config) { c.joinLimiter = l } }
-
 // reserveLocked takes a token at now and returns how long its join must
 // wait. l.mu held.
 func (l *JoinLimiter) reserveLocked(now time.Time) time.Duration {
@@ -85,12 +64,11 @@ func (l *JoinLimiter) reserveLocked(now time.Time) time.Duration {
 	return time.Duration(-l.tokens / l.rate * float64(time.Second))
 }
 
-// paceJoin is called by Channel.join before anything else: it reports true
+// pace is called by Channel.join (through its host) before anything else: it reports true
 // when the join must not go out now, because its turn has not come (it is
 // then sent from a timer) or a paced join of the channel is already on its
-// way.
-func (c *Client) paceJoin(ch *Channel) bool {
-	l := c.cfg.joinLimiter
+// way. Nil-safe: a nil limiter paces nothing.
+func (l *JoinLimiter) pace(ch *Channel) bool {
 	if l == nil {
 		return false
 	}
@@ -134,21 +112,21 @@ func (l *JoinLimiter) turn(ch *Channel) {
 	ch.join()
 }
 
-// forget drops the paced joins of c's channels (c is closing). Nil-safe.
-func (l *JoinLimiter) forget(c *Client) {
+// forget drops the paced joins of the channels of h, a client that is closing. Nil-safe.
+func (l *JoinLimiter) forget(h host) {
 	if l == nil {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for ch, t := range l.waiting {
-		if ch.c == c {
+		if ch.host == h {
 			t.Stop()
 			delete(l.waiting, ch)
 		}
 	}
 	for ch := range l.granted {
-		if ch.c == c {
+		if ch.host == h {
 			delete(l.granted, ch)
 		}
 	}
@@ -163,7 +141,7 @@ func (l *JoinLimiter) Waiting() int {
 
 // wouldJoin reports whether join would send a phx_join now (same checks).
 func (ch *Channel) wouldJoin() bool {
-	if ch.c.State() != StateOpen {
+	if ch.wire.Session() == 0 {
 		return false
 	}
 	ch.mu.Lock()

@@ -72,6 +72,8 @@ type Pool struct {
 
 	mu      sync.Mutex
 	socks   []*poolSocket
+	topics  map[string]*Channel // the channels Channel made, by topic; one closed for good frees its topic
+	pruneAt int                 // topics' size at which the channels closed for good are dropped from it
 	started bool
 	closed  bool
 	added   chan struct{} // closed and replaced when a socket is added
@@ -177,12 +179,7 @@ func (p *Pool) addSocketLocked() (*poolSocket, error) {
 	}
 	s.c = c
 	if p.started {
-		c.mu.Lock()
-		if !c.started && !c.closing {
-			c.started = true
-			c.start()
-		}
-		c.mu.Unlock()
+		_ = c.Start() // its channels join when it opens
 	}
 	p.socks = append(p.socks, s)
 	close(p.added)
@@ -196,7 +193,7 @@ func (p *Pool) socketError(s *poolSocket, err error) {
 	if !errors.As(err, &je) || je.Code != "ChannelRateLimitReached" {
 		return
 	}
-	joined := s.c.joinedChannels()
+	joined := joinedChannels(s.c)
 	p.mu.Lock()
 	if joined < s.capacity {
 		s.capacity = max(joined, 1)
@@ -204,36 +201,15 @@ func (p *Pool) socketError(s *poolSocket, err error) {
 	p.mu.Unlock()
 }
 
-// joinedChannels counts the channels that are joined now.
-func (c *Client) joinedChannels() int {
-	c.mu.Lock()
-	chans := make([]*Channel, 0, len(c.channels))
-	for _, ch := range c.channels {
-		chans = append(chans, ch)
-	}
-	c.mu.Unlock()
+// joinedChannels counts the channels of c that are SUBSCRIBED now.
+func joinedChannels(c *Client) int {
 	n := 0
-	for _, ch := range chans {
-		if ch.joinedNow() {
+	for _, ch := range c.Channels() {
+		if st, ok := ch.Status(); ok && st.Status == StatusSubscribed {
 			n++
 		}
 	}
 	return n
-}
-
-// liveChannels counts the channels not closed for good.
-func (c *Client) liveChannels() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.channels)
-}
-
-// hasChannel reports whether topic has a live channel.
-func (c *Client) hasChannel(topic string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.channels[topic]
-	return ok
 }
 
 // Channel creates the channel "realtime:<name>" (see [Client.Channel]) on
@@ -250,13 +226,18 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if p.closed {
 		return nil, ErrClosed
 	}
-	var room *poolSocket
-	for _, s := range p.socks {
-		if s.c.hasChannel(topic) {
+	if ch := p.topics[topic]; ch != nil {
+		select {
+		case <-ch.Done():
+		default:
 			return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
 		}
-		if room == nil && s.c.liveChannels() < s.capacity {
+	}
+	var room *poolSocket
+	for _, s := range p.socks {
+		if s.c.Stats().Channels < s.capacity {
 			room = s
+			break
 		}
 	}
 	if room == nil {
@@ -266,7 +247,25 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		}
 		room = s
 	}
-	return room.c.Channel(name, opts...)
+	ch, err := room.c.Channel(name, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if p.topics == nil {
+		p.topics = make(map[string]*Channel)
+	}
+	p.topics[topic] = ch
+	if len(p.topics) >= p.pruneAt { // amortized: the map holds at most twice the live channels
+		for t, c := range p.topics {
+			select {
+			case <-c.Done():
+				delete(p.topics, t)
+			default:
+			}
+		}
+		p.pruneAt = max(2*len(p.topics), 64)
+	}
+	return ch, nil
 }
 
 // Sockets returns the pool's sockets, in the order they were opened.

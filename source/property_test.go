@@ -2,6 +2,7 @@ package source_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +35,10 @@ import (
 //   - every channel neither unsubscribed nor closed by the server is SUBSCRIBED again within the backoff
 //     bound;
 //   - a consumer that stalls never delays another channel's traffic;
+//   - a message larger than the client's frame limit is refused before it is queued (MessageTooLargeError);
+//   - a frame the server closed the socket for (1009, 1007 or 1003, by the schedule) is never sent again:
+//     each poisoned message reaches the server at most once, and never keeps another channel down;
+//   - Subscribe ends within its ctx, or at the first permanent refusal (a *JoinError that says so);
 //   - Close returns within its ctx; every stream has completed; no goroutine is left (synctest.Test fails
 //     if one is still running when the bubble ends).
 //
@@ -61,12 +67,15 @@ const (
 	opDropMidFlush
 	opExpireTokens
 	opHeal
+	opOversize
+	opPoison
+	opRejectForGood
 	numOps
 )
 
 var opNames = [...]string{"subscribe", "unsubscribe", "send-ack", "push-noreply", "track", "stall", "resume",
 	"emit", "drop", "half-open", "restart", "close-code", "delay-replies", "drop-replies", "reject-joins",
-	"crash", "shutdown", "drop-mid-flush", "expire-tokens", "heal"}
+	"crash", "shutdown", "drop-mid-flush", "expire-tokens", "heal", "oversize", "poison", "reject-for-good"}
 
 type step struct {
 	op    opKind
@@ -80,6 +89,10 @@ func (s step) String() string {
 }
 
 const propChannels = 3
+
+// poisonCodes are the close codes a schedule's server may close a socket with for a frame it will not
+// take; one is drawn per schedule.
+var poisonCodes = []transport.StatusCode{transport.StatusMessageTooBig, transport.StatusInvalidPayload, transport.StatusUnsupportedData}
 
 func drawSchedule(t *rapid.T) []step {
 	n := rapid.IntRange(1, 30).Draw(t, "steps")
@@ -108,9 +121,10 @@ func TestPropertyNetworkFailures(t *testing.T) {
 	}
 	rapid.Check(t, func(rt *rapid.T) {
 		steps := drawSchedule(rt)
+		poison := rapid.SampledFrom(poisonCodes).Draw(rt, "poison")
 		var problems []string
 		synctest.Test(t, func(t *testing.T) {
-			problems = runSchedule(steps)
+			problems = runSchedule(steps, poison)
 		})
 		if len(problems) > 0 {
 			rt.Fatalf("schedule %v:\n%v", steps, problems)
@@ -146,7 +160,7 @@ type propChannel struct {
 // dumpFrames, when set (debugging), is given the server's recorded frames of a failed schedule.
 var dumpFrames func([]realtimetest.Frame)
 
-func runSchedule(steps []step) (problems []string) {
+func runSchedule(steps []step, poison transport.StatusCode) (problems []string) {
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
 	s := realtimetest.NewServer(realtimetest.WithPipe())
@@ -160,6 +174,7 @@ func runSchedule(steps []step) (problems []string) {
 		source.WithAPIKey("anon"), source.WithDialer(s.DialPipe),
 		source.WithHeartbeat(time.Second, time.Second),
 		source.WithPushTimeout(2*time.Second),
+		source.WithMaxFrameSize(64<<10),
 		source.WithReconnectBackoff(operators.ExponentialBackoff{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2, Jitter: operators.FullJitter}))
 	if err != nil {
 		return []string{"connect: " + err.Error()}
@@ -232,8 +247,14 @@ func runSchedule(steps []step) (problems []string) {
 	// A half-open connection loses what the server writes; TCP never resumes after losing data, so a
 	// half-open fault ends with the connection dropped (what the client's heartbeat would find anyway).
 	halfOpen := false
+	// The server closes the socket for a "poison" frame, with the schedule's code. A poison message is a
+	// text push for 1007 (invalid data: the client takes its text frames for the culprits), a binary
+	// broadcast otherwise (1003: its binary ones; 1009: its largest, which a poison message is).
+	s.Faults().CloseOn("poison", poison)
+	poisonID := 0
 	heal := func() {
 		s.Faults().Reset()
+		s.Faults().CloseOn("poison", poison)
 		if halfOpen {
 			halfOpen = false
 			s.Faults().DropAll()
@@ -263,7 +284,12 @@ func runSchedule(steps []step) (problems []string) {
 			}
 			if pc != nil {
 				pc.wanted = true
-				call(5*time.Second, pc.ch.Subscribe, func(error) {})
+				call(5*time.Second, pc.ch.Subscribe, func(err error) {
+					var je *source.JoinError
+					if errors.As(err, &je) && !je.Permanent && !errors.Is(err, context.DeadlineExceeded) {
+						fail("Subscribe ended at a transient refusal before its ctx: %v", err)
+					}
+				})
 			}
 		case opUnsubscribe:
 			if pc != nil && !pc.left {
@@ -341,6 +367,39 @@ func runSchedule(steps []step) (problems []string) {
 			}
 		case opHeal:
 			heal()
+		case opOversize:
+			if pc != nil {
+				call(3*time.Second, func(ctx context.Context) error {
+					return pc.ch.Send(ctx, "big", map[string]string{"pad": strings.Repeat("x", 80<<10)})
+				}, func(err error) {
+					var mt *source.MessageTooLargeError
+					if !errors.As(err, &mt) && !errors.Is(err, source.ErrChannelClosed) && !errors.Is(err, source.ErrNotJoined) {
+						fail("a Send over the frame limit: %v, want a MessageTooLargeError", err)
+					}
+				})
+			}
+		case opPoison:
+			if pc != nil {
+				poisonID++
+				payload := map[string]any{"id": poisonID, "pad": strings.Repeat("p", 40<<10)} // more than the server reads at once
+				// Unacknowledged, with more behind it in the same write: a write that fails when the server
+				// closes hands such pushes back for the next session, but not the one it closed for.
+				call(3*time.Second, func(ctx context.Context) error {
+					var err error
+					if poison == transport.StatusInvalidPayload {
+						raw, _ := json.Marshal(payload)
+						_, err = pc.ch.Push(ctx, "poison", raw, source.NoReply())
+					} else {
+						err = pc.ch.Send(ctx, "poison", payload, source.NoReply())
+					}
+					for i := range 3 {
+						_, _ = pc.ch.Push(ctx, "after-poison", []byte(strconv.Itoa(i)), source.NoReply())
+					}
+					return err
+				}, func(error) {})
+			}
+		case opRejectForGood:
+			s.Faults().RejectJoins("PrivateOnly: This project only allows private channels")
 		}
 		time.Sleep(st.pause)
 	}
@@ -380,8 +439,26 @@ func runSchedule(steps []step) (problems []string) {
 		if ok && st.Status == source.StatusClosed && st.Err != nil && errors.Is(st.Err, context.DeadlineExceeded) {
 			subscribing = true // its only Subscribe gave up before SUBSCRIBED: abandoned, as documented
 		}
+		if je := (*source.JoinError)(nil); ok && st.Status == source.StatusClosed && errors.As(st.Err, &je) && je.Permanent {
+			subscribing = true // refused for good before it was ever SUBSCRIBED: not rejoined, as documented
+		}
 		if !subscribing && (!ok || st.Status != source.StatusSubscribed) {
 			fail("channel %d not SUBSCRIBED after the faults stopped: %v", i, st)
+		}
+	}
+
+	// A frame the server closed the socket for is never sent again: each poison message reached the server
+	// at most once.
+	seen := map[string]int{}
+	for _, f := range s.Frames() {
+		if f.Dir == realtimetest.In && (f.Msg.Event == "poison" || f.Msg.UserEvent == "poison") {
+			var p struct {
+				ID int `json:"id"`
+			}
+			_ = json.Unmarshal(f.Msg.Payload, &p)
+			if seen[strconv.Itoa(p.ID)]++; seen[strconv.Itoa(p.ID)] == 2 {
+				fail("poison message %d was sent again after the server closed the socket for it", p.ID)
+			}
 		}
 	}
 

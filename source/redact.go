@@ -31,9 +31,9 @@ type secrets struct {
 }
 
 // init records the configuration's secrets: the API key and the values of credential headers.
-func (s *secrets) init(cfg *config) {
-	s.fixed = append(s.fixed, cfg.apiKey)
-	for _, h := range cfg.headers {
+func (s *secrets) init(apiKey string, headers [][2]string) {
+	s.fixed = append(s.fixed, apiKey)
+	for _, h := range headers {
 		switch http.CanonicalHeaderKey(h[0]) {
 		case "Authorization", "Apikey", "X-Api-Key", "Cookie":
 			s.fixed = append(s.fixed, h[1])

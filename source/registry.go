@@ -6,47 +6,116 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 )
 
-// Channels returns the client's live channels (created and not yet closed
-// for good, subscribed or not), sorted by topic: realtime-js's
-// getChannels.
-func (c *Client) Channels() []*Channel {
-	c.mu.Lock()
-	out := make([]*Channel, 0, len(c.channels))
-	for _, ch := range c.channels {
+// registry is the client's live channels, by topic: a channel is in it from Client.Channel until it is
+// closed for good. When the last channel goes it arms the idle disconnect (WithIdleDisconnect).
+type registry struct {
+	idleAfter time.Duration // WithIdleDisconnect; 0: never
+	idle      func()        // closes the socket for want of channels
+
+	mu        sync.Mutex
+	channels  map[string]*Channel
+	closing   bool        // the client is closing: no new channel
+	idleTimer *time.Timer // armed when the last channel goes
+}
+
+func (r *registry) init(idleAfter time.Duration, idle func()) { r.idleAfter, r.idle = idleAfter, idle }
+
+// add registers ch under its topic, or fails: the client is closing, or the topic has a live channel.
+// attach, run under the registry's lock, makes ch's route (so that a channel of the same name cannot
+// attach between the check and the route).
+func (r *registry) add(ch *Channel, attach func()) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return ErrClosed
+	}
+	if r.channels == nil {
+		r.channels = make(map[string]*Channel)
+	}
+	if _, ok := r.channels[ch.topic]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicateChannel, ch.topic)
+	}
+	r.channels[ch.topic] = ch
+	if r.idleTimer != nil { // a channel is created: cancel a pending idle disconnect, as realtime-js does
+		r.idleTimer.Stop()
+		r.idleTimer = nil
+	}
+	attach()
+	return nil
+}
+
+// forget removes a channel closed for good and runs detach (which completes its streams) under the
+// registry's lock, so that a new channel of the same name cannot attach to the route and share the streams
+// it completes.
+func (r *registry) forget(ch *Channel, detach func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.channels[ch.topic] == ch {
+		delete(r.channels, ch.topic)
+		r.armIdleLocked()
+	}
+	detach()
+}
+
+// armIdleLocked arms the idle disconnect when the last channel has gone. r.mu held.
+func (r *registry) armIdleLocked() {
+	if r.idleAfter <= 0 || r.closing || len(r.channels) > 0 {
+		return
+	}
+	if r.idleTimer != nil {
+		r.idleTimer.Stop()
+	}
+	r.idleTimer = time.AfterFunc(r.idleAfter, r.goIdle)
+}
+
+// goIdle runs when the idle delay ran out: if still no channel, the socket closes its session and dials
+// no new one until a channel subscribes.
+func (r *registry) goIdle() {
+	r.mu.Lock()
+	idle := !r.closing && len(r.channels) == 0
+	r.mu.Unlock()
+	if idle {
+		r.idle()
+	}
+}
+
+// close refuses new channels and stops the idle timer.
+func (r *registry) close() {
+	r.mu.Lock()
+	r.closing = true
+	if r.idleTimer != nil {
+		r.idleTimer.Stop()
+	}
+	r.mu.Unlock()
+}
+
+// live returns the live channels, sorted by topic.
+func (r *registry) live() []*Channel {
+	r.mu.Lock()
+	out := make([]*Channel, 0, len(r.channels))
+	for _, ch := range r.channels {
 		out = append(out, ch)
 	}
-	c.mu.Unlock()
+	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b *Channel) int { return strings.Compare(a.topic, b.topic) })
 	return out
 }
 
-// RemoveChannel leaves ch ([Channel.Unsubscribe]: phx_leave, then CLOSED)
-// and forgets it: it is no longer in [Client.Channels] and its name is
-// free. The client stays connected (see [WithIdleDisconnect] for
-// realtime-js's disconnect once no channel is left). Removing a channel
-// already closed for good does nothing; a channel of another client is an
-// error wrapping [ErrInvalidChannel].
-func (c *Client) RemoveChannel(ctx context.Context, ch *Channel) error {
-	if ch == nil || ch.c != c {
-		return fmt.Errorf("%w: not a channel of this client", ErrInvalidChannel)
-	}
-	return ch.Unsubscribe(ctx)
+// count returns the number of live channels.
+func (r *registry) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.channels)
 }
 
-// RemoveAllChannels removes every channel as [Client.RemoveChannel] does,
-// sending all the leaves first and then waiting for their replies (until
-// ctx ends). The client stays connected. The error joins the channels'
-// errors (ctx's error when it ended first).
-func (c *Client) RemoveAllChannels(ctx context.Context) error {
-	return c.leaveAll(ctx)
-}
-
-// leaveAll leaves every channel: all leaves go out first, then their
-// replies are awaited (until ctx ends).
-func (c *Client) leaveAll(ctx context.Context) error {
-	chans := c.Channels()
+// leaveAll leaves every channel: all leaves go out first, then their replies are awaited (until ctx
+// ends).
+func (r *registry) leaveAll(ctx context.Context) error {
+	chans := r.live()
 	leaves := make([]leaving, len(chans))
 	for i, ch := range chans {
 		leaves[i] = ch.startLeave()
@@ -58,4 +127,28 @@ func (c *Client) leaveAll(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// distributeToken sends token in an access_token push to every joined
+// channel whose join or last push carried another one; the first error is
+// returned once every channel was tried. SetAuth and the token provider's
+// refreshes (refreshToken) both use it.
+func (r *registry) distributeToken(ctx context.Context, token string) error {
+	var payload []byte
+	var first error
+	for _, ch := range r.live() {
+		if !ch.takeToken(token) {
+			continue
+		}
+		if payload == nil {
+			var err error
+			if payload, err = tokenPayload(token); err != nil {
+				return err
+			}
+		}
+		if err := ch.pushToken(ctx, payload); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

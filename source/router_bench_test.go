@@ -29,7 +29,7 @@ func BenchmarkDispatch(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				c.dispatch(&msgs[i%n])
+				c.sock.Dispatch(&msgs[i%n])
 			}
 		})
 	}

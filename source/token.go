@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,74 +88,113 @@ func refreshDelay(token string, now time.Time, again bool) (time.Duration, bool)
 	return max(d, minRefreshGap), true
 }
 
-// refreshToken asks the token provider for a fresh token and makes it the
+// tokens is the client's access token: the last one its provider or SetAuth gave, and the provider's
+// refreshes.
+type tokens struct {
+	provider TokenProvider
+	sec      *secrets                                      // remembers every token handed out
+	ev       *events                                       // reports the provider's failures
+	give     func(ctx context.Context, token string) error // pushes a new token to the joined channels
+	retryMax time.Duration                                 // the longest wait after a provider failure
+
+	mu    sync.Mutex
+	token string
+	// gen numbers the provider calls; applied is the newest whose token was set (refresh).
+	gen, applied uint64
+}
+
+// current returns the token joins carry.
+func (t *tokens) current() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.token
+}
+
+// set makes token current (SetAuth).
+func (t *tokens) set(token string) {
+	t.sec.addToken(token)
+	t.mu.Lock()
+	t.token = token
+	t.mu.Unlock()
+}
+
+// refresh asks the token provider for a fresh token and makes it the
 // client's: later joins carry it, and every joined channel that has
 // another one is sent an access_token push. A failure is reported
 // ([TokenError]) and the previous token kept, as realtime-js does. Calls
 // may overlap (the refresher, a rejoin, a reconnect): a result older than
 // one already applied is dropped.
-func (c *Client) refreshToken(ctx context.Context) error {
-	if c.cfg.token == nil {
+func (t *tokens) refresh(ctx context.Context) error {
+	if t.provider == nil {
 		return nil
 	}
-	c.mu.Lock()
-	c.tokenGen++
-	gen := c.tokenGen
-	c.mu.Unlock()
-	tok, err := c.cfg.token(ctx)
+	t.mu.Lock()
+	t.gen++
+	gen := t.gen
+	t.mu.Unlock()
+	tok, err := t.provider(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			c.report(&TokenError{Err: err})
+			t.ev.report(&TokenError{Err: err})
 		}
 		return err
 	}
-	c.mu.Lock()
-	if gen < c.tokenApplied || c.closing {
-		c.mu.Unlock()
+	t.sec.addToken(tok)
+	t.mu.Lock()
+	if gen < t.applied {
+		t.mu.Unlock()
 		return nil // a later call already set a newer token
 	}
-	c.tokenApplied = gen
-	c.sec.addToken(tok)
-	changed := c.token != tok
-	c.token = tok
-	c.mu.Unlock()
+	t.applied = gen
+	changed := t.token != tok
+	t.token = tok
+	t.mu.Unlock()
 	if changed {
-		c.logAttrs(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
+		t.ev.log(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
 	}
-	if err := c.distributeToken(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
-		c.report(err) // the next rejoin carries the token anyway
+	if err := t.give(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
+		t.ev.report(err) // the next rejoin carries the token anyway
 	}
 	return nil
 }
 
-// tokenRefresher runs beside a session's heartbeat while a token provider
+// session is the socket's Session hook while a token provider is set: a refresher that runs beside each
+// session (nil without a provider).
+func (t *tokens) session() func(ctx context.Context, heartbeat <-chan struct{}) {
+	if t.provider == nil {
+		return nil
+	}
+	return t.refresher
+}
+
+// refresher runs beside a session's heartbeat while a token provider
 // is set: it asks the provider after every heartbeat sent (kick) and
 // before the current token expires, until ctx ends. After a provider
-// failure it retries in 1 s, doubling up to the heartbeat interval, or at
-// the token's own refresh time if earlier.
-func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	defer t.Stop()
+// failure it retries in 1 s, doubling up to retryMax (the heartbeat
+// interval), or at the token's own refresh time if earlier.
+func (t *tokens) refresher(ctx context.Context, kick <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	failures := 0
 	prev := ""
 	arm := func() {
-		tok := c.accessToken()
+		tok := t.current()
 		d, ok := refreshDelay(tok, time.Now(), tok == prev)
 		prev = tok
 		if failures > 0 {
-			retry := min(time.Second<<min(failures-1, 10), c.cfg.heartbeatInterval)
+			retry := min(time.Second<<min(failures-1, 10), t.retryMax)
 			if !ok || retry < d {
 				d, ok = retry, true
 			}
 		}
-		t.Stop()
+		timer.Stop()
 		select { // drain a fire that raced with Stop
-		case <-t.C:
+		case <-timer.C:
 		default:
 		}
 		if ok {
-			t.Reset(d)
+			timer.Reset(d)
 		}
 	}
 	arm()
@@ -163,9 +203,9 @@ func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-kick:
-		case <-t.C:
+		case <-timer.C:
 		}
-		if err := c.refreshToken(ctx); err != nil {
+		if err := t.refresh(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -175,4 +215,13 @@ func (c *Client) tokenRefresher(ctx context.Context, kick <-chan struct{}) {
 		}
 		arm()
 	}
+}
+
+// forREST is the REST client's token: the current one (kept fresh by the refresher), else the
+// provider's.
+func (t *tokens) forREST(ctx context.Context) (string, error) {
+	if tok := t.current(); tok != "" || t.provider == nil {
+		return tok, nil
+	}
+	return t.provider(ctx)
 }

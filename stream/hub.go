@@ -87,12 +87,16 @@ func (h *Hub[T]) Latest() (v T, ok bool) {
 // gets a mailbox that grows as needed up to its buffer size (WithBuffer), allocating only what is queued;
 // when it is full the consumer is a slow consumer:
 //
-//   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual;
+//   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual. A consumer
+//     that stops taking values holds at most its buffer size n in its mailbox (the values its goroutine
+//     has taken from the mailbox count there until it begins to hand them on), plus the one value it is
+//     handing on, plus, with Observe, the min(n, 32) values its channel buffers;
 //   - a Block consumer loses nothing: its mailbox grows past its buffer size, without bound, for as long as
 //     it stays behind. That memory is the cost of Block at such a hub.
 //
-// Either way the first full mailbox of an episode is reported to OnSlowConsumer, once, until the consumer
-// has caught up (emptied its mailbox).
+// Either way the first full mailbox of an episode is reported to OnSlowConsumer, once: the episode lasts
+// until the consumer's user has caught up (see [SlowConsumer]), not merely until its goroutine has taken
+// from the mailbox again.
 func NeverWait() HubOption {
 	return func(c *hubConfig) { c.neverWait = true }
 }
@@ -372,7 +376,11 @@ func (h *Hub[T]) runWhere(ctx context.Context, emit func(T) bool, keep func(T) b
 
 	ctxDone := ctx.Done()
 	if c.q != nil {
-		return h.drain(ctx, c.q, done, deliver)
+		var pending func() int
+		if cfg := configFrom(ctx); cfg != nil {
+			pending = cfg.pending
+		}
+		return h.drain(ctx, c.q, done, deliver, pending)
 	}
 	for {
 		select {
@@ -399,18 +407,44 @@ func (h *Hub[T]) runWhere(ctx context.Context, emit func(T) bool, keep func(T) b
 	}
 }
 
-// drain is the consumer loop of a NeverWait hub: it delivers its mailbox a batch at a time.
-func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, deliver func(T) bool) error {
+// drain is the consumer loop of a NeverWait hub: it takes its mailbox a batch at a time and hands the values
+// on one by one. pending, when the consumer reads an Observe channel, tells how many of the values handed
+// on wait in it; nil for a callback.
+func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, deliver func(T) bool, pending func() int) error {
 	ctxDone := ctx.Done()
 	var batch []T
+	var cur cursor
+	// taken is how many values the user has taken. A callback takes a value when it is called with it:
+	// next is 1 for the value about to be handed on. A value handed into the channel is taken when the
+	// user receives it.
+	taken := func(next int64) int64 {
+		if pending != nil {
+			return int64(cur.handed) - int64(pending())
+		}
+		return int64(cur.handed) + next
+	}
+	hand := func() bool {
+		for last := -1; ; {
+			i := q.claim(&cur, last, len(batch))
+			if i == len(batch) {
+				return true
+			}
+			last = i
+			if cur.armed && cur.caughtUp(taken(1)) {
+				q.endEpisode(&cur)
+			}
+			if !deliver(batch[i]) {
+				return false
+			}
+			cur.handed++
+		}
+	}
 	for {
-		batch = q.take(batch)
-		for _, v := range batch {
-			if !deliver(v) {
+		batch = q.take(batch, &cur, taken(0))
+		if len(batch) > 0 {
+			if !hand() {
 				return nil
 			}
-		}
-		if len(batch) > 0 {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -422,14 +456,12 @@ func (h *Hub[T]) drain(ctx context.Context, q *queue[T], done chan struct{}, del
 			return ctx.Err()
 		case <-done:
 			for {
-				batch = q.take(batch)
+				batch = q.take(batch, &cur, taken(0))
 				if len(batch) == 0 {
 					return h.err // written before done was closed
 				}
-				for _, v := range batch {
-					if !deliver(v) {
-						return nil
-					}
+				if !hand() {
+					return nil
 				}
 			}
 		}

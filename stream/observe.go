@@ -19,7 +19,10 @@ import (
 //
 // The returned channel is buffered: it holds up to min(WithBuffer's size,
 // 32) values that have already left the consumer's mailbox, so a drop
-// policy no longer applies to them.
+// policy no longer applies to them. A consumer that stops reading thus
+// holds at most n values in its mailbox at each Hub (n set by WithBuffer),
+// the one value being handed to the channel, and min(n, 32) in the
+// channel, plus what operators of the stream hold.
 func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T {
 	cfg := newConfig(opts)
 	if s.pooled != nil {
@@ -31,6 +34,7 @@ func (s Stream[T]) Observe(ctx context.Context, opts ...ObserveOption) <-chan T 
 	// handing over every value in lock step: measured in bench/compare.sh
 	// (workload 1), 0.68x -> 0.81x the floor's throughput.
 	out := make(chan T, min(cfg.buffer, maxObserveBuffer))
+	cfg.pending = func() int { return len(out) }
 	ctx, cancel := context.WithCancel(ctx)
 	ctx = withConfig(ctx, cfg)
 	ctx, ready := withReadiness(ctx, s.hubs)

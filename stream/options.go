@@ -29,6 +29,9 @@ type observeConfig struct {
 	onError   func(error)
 	onDrop    func(n uint64)
 	counters  *counters // shared by every mailbox of one Subscribe; nil for Observe
+	// pending, set by Observe, tells how many values wait in its channel: values that the consumer has
+	// handed on but its user has not taken yet (see SlowConsumer).
+	pending func() int
 }
 
 type counters struct {
@@ -37,7 +40,10 @@ type counters struct {
 }
 
 // WithBuffer sets the mailbox size of the consumer at each Hub (default DefaultBuffer). Values below 1 are
-// raised to 1. A consumer holds at most n queued values per Hub plus the one it is processing.
+// raised to 1. A consumer holds at most n queued values per Hub plus the one it is processing (its
+// callback's, or the one being handed to Observe's channel, which buffers min(n, 32) more). At a
+// [NeverWait] hub the values that the consumer's goroutine has taken from its mailbox count among the n
+// until it begins to hand them on.
 func WithBuffer(n int) ObserveOption {
 	if n < 1 {
 		n = 1

@@ -25,9 +25,15 @@ type pump[T, U any] struct {
 	newMap  func() func(T) (U, bool)
 	f       func(T) (U, bool) // made on first use, by the holder
 	onError func(error)
-	batch   []T // the last batch taken, handed back to the mailbox
-	held    U   // a value that did not fit in out, for the catch-up goroutine to send first
+	batch   []T    // the last batch taken, handed back to the mailbox
+	last    int    // the index in batch of the value claimed last; -1 before the first
+	cur     cursor // counts the values handed on, for the end of slow-consumer episodes
+	held    U      // a value that did not fit in out, for the catch-up goroutine to send first
 }
+
+// taken is how many values the consumer's user has taken: those handed on (sent into out, or discarded by
+// the map function) less those still waiting in out.
+func (p *pump[T, U]) taken() int64 { return int64(p.cur.handed) - int64(len(p.out)) }
 
 // wake tells the pump that it has something to do. It never blocks.
 func (p *pump[T, U]) wake() {
@@ -70,7 +76,8 @@ func (p *pump[T, U]) step(blocking bool) bool {
 			return false
 		}
 		ended := isClosed(p.done)
-		p.batch = p.c.q.take(p.batch)
+		p.batch = p.c.q.take(p.batch, &p.cur, p.taken())
+		p.last = -1
 		if len(p.batch) == 0 {
 			if ended {
 				p.finish(p.h.err) // written before done was closed
@@ -78,39 +85,50 @@ func (p *pump[T, U]) step(blocking bool) bool {
 			}
 			return true
 		}
-		if !p.deliver(0, blocking) {
+		if !p.deliver(blocking) {
 			return false
 		}
 	}
 }
 
-// deliver maps and sends p.batch[i:]. On a worker (blocking false) a value that does not fit in out is
-// kept in p.held, and the rest of the batch and the pump go to a catch-up goroutine. It returns false when
-// the pump is no longer the caller's.
-func (p *pump[T, U]) deliver(i int, blocking bool) bool {
+// deliver claims, maps and sends the values of p.batch one at a time. On a worker (blocking false) a value
+// that does not fit in out is kept in p.held, and the rest of the batch and the pump go to a catch-up
+// goroutine. It returns false when the pump is no longer the caller's.
+func (p *pump[T, U]) deliver(blocking bool) bool {
 	if p.f == nil {
 		p.f = p.newMap()
 	}
-	for ; i < len(p.batch); i++ {
+	q := p.c.q
+	for {
+		i := q.claim(&p.cur, p.last, len(p.batch))
+		if i == len(p.batch) {
+			return true
+		}
+		p.last = i
+		if p.cur.armed && p.cur.caughtUp(p.taken()) {
+			q.endEpisode(&p.cur)
+		}
 		u, ok := p.f(p.batch[i])
 		if !ok {
+			p.cur.handed++
 			continue
 		}
 		select {
 		case p.out <- u:
+			p.cur.handed++
 			continue
 		default:
 		}
 		if !blocking {
 			p.held = u
-			go p.catchUp(i + 1)
+			go p.catchUp()
 			return false
 		}
 		if !p.send(u) {
 			return false
 		}
+		p.cur.handed++
 	}
-	return true
 }
 
 // send waits until out takes u or ctx ends; then it finishes the pump and returns false.
@@ -125,13 +143,17 @@ func (p *pump[T, U]) send(u U) bool {
 }
 
 // catchUp runs on a goroutine of the pump's own once out was full: it waits to send p.held, delivers the
-// rest of the batch from i, then goes on delivering, waiting for room in out, until the pump has nothing
-// left to do; the next wake-up schedules it on a worker again.
-func (p *pump[T, U]) catchUp(i int) {
+// rest of the batch, then goes on delivering, waiting for room in out, until the pump has nothing left to
+// do; the next wake-up schedules it on a worker again.
+func (p *pump[T, U]) catchUp() {
 	var zero U
 	u := p.held
 	p.held = zero
-	if !p.send(u) || !p.deliver(i, true) {
+	if !p.send(u) {
+		return
+	}
+	p.cur.handed++
+	if !p.deliver(true) {
 		return
 	}
 	p.loop(true)

@@ -118,7 +118,7 @@ func readRejection(status int, resp io.Reader, secrets []string) *HandshakeError
 	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxHandshakeBody))
 	if len(body) > 0 {
 		e.Body = RedactBytes(body, secrets...)
-		e.Message = handshakeMessage(body, secrets)
+		e.Message, e.bodyErr = handshakeMessage(body, secrets)
 	}
 	return e
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // ErrClosed is returned (possibly wrapped) by every method of a [Conn] after
@@ -131,8 +133,10 @@ type HandshakeError struct {
 	// URL is the dialled URL reduced to scheme://host/path.
 	URL string
 	// Message is the server's explanation: the "error" (or "message") string of a JSON body such as
-	// Supabase Realtime's {"error":"API key is missing"}, empty when the body has none.
+	// Supabase Realtime's {"error":"API key is missing"}, empty when the body has none or was not read.
 	Message string
+
+	bodyErr error // why Body was not read (it nests deeper than phoenix.MaxDepth), or nil
 }
 
 // maxHandshakeMessage bounds HandshakeError.Message.
@@ -155,6 +159,9 @@ func (e *HandshakeError) Error() string {
 	if e.Message != "" {
 		s += ": " + strconv.Quote(e.Message)
 	}
+	if e.bodyErr != nil {
+		s += " (body not read: " + e.bodyErr.Error() + ")"
+	}
 	return s
 }
 
@@ -164,17 +171,25 @@ func (e *HandshakeError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
 }
 
+// Unwrap returns why the body was not read: an error wrapping phoenix.ErrTooDeep when it nests deeper
+// than phoenix.MaxDepth, else nil.
+func (e *HandshakeError) Unwrap() error { return e.bodyErr }
+
 // handshakeMessage extracts the "error" or "message" string of a JSON error body, printable, with secrets
-// removed (Redact) and then cut to 200 bytes, so that no secret is half cut and left in.
-func handshakeMessage(body []byte, secrets []string) string {
+// removed (Redact) and then cut to 200 bytes, so that no secret is half cut and left in. A body nested
+// deeper than phoenix.MaxDepth is not decoded: err wraps phoenix.ErrTooDeep.
+func handshakeMessage(body []byte, secrets []string) (msg string, err error) {
+	if err := phoenix.CheckDepth(body); err != nil {
+		return "", err
+	}
 	var v struct {
 		Error   any    `json:"error"`
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		return ""
+		return "", nil
 	}
-	msg := v.Message
+	msg = v.Message
 	if s, ok := v.Error.(string); ok && s != "" {
 		msg = s
 	}
@@ -184,7 +199,7 @@ func handshakeMessage(body []byte, secrets []string) string {
 		}
 		return r
 	}, msg)
-	return Excerpt(Redact(msg, secrets...), maxHandshakeMessage)
+	return Excerpt(Redact(msg, secrets...), maxHandshakeMessage), nil
 }
 
 // DialError wraps any failure of [Dial] other than a [*HandshakeError]:

@@ -8,12 +8,16 @@ import (
 	"strings"
 
 	sjson "github.com/segmentio/encoding/json"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // decodeMapRow decodes a row into a map and converts every value by its
 // column type (see the package documentation).
 func decodeMapRow(raw []byte, t *table, dst *map[string]any) *DecodeError {
 	var m map[string]any
+	// raw was walked by phoenix.Skip (checkRows or ParseEnvelope), which
+	// bounds its nesting: no second pass here (see depth.go).
 	if _, err := sjson.Parse(raw, &m, sjson.UseNumber); err != nil {
 		return &DecodeError{Err: err}
 	}
@@ -106,8 +110,14 @@ func convertScalar(k kind, v any) (any, error) {
 			}
 		case kindJSON:
 			if t := strings.TrimSpace(x); t != "" && (t[0] == '{' || t[0] == '[') {
+				// Nothing has walked the string's text as JSON: bound it
+				// before the parser recurses into it.
+				b := []byte(t)
+				if err := phoenix.CheckDepth(b); err != nil {
+					return nil, err
+				}
 				var out any
-				if rest, err := sjson.Parse([]byte(t), &out, sjson.UseNumber); err == nil && len(rest) == 0 {
+				if rest, err := sjson.Parse(b, &out, sjson.UseNumber); err == nil && len(rest) == 0 {
 					return out, nil
 				}
 			}

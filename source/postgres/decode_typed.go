@@ -20,7 +20,9 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 	// The fast path uses goccy/go-json: on rows with escaped and non-ASCII
 	// text (chat messages) it decodes in about half segmentio's time
 	// (bench: BenchmarkThroughput). segmentio stays for the slow path,
-	// whose type errors name the JSON key, and so the column.
+	// whose type errors name the JSON key, and so the column. raw was
+	// walked by phoenix.Skip (checkRows or ParseEnvelope), which bounds its
+	// nesting: neither decoder needs another pass over it (see depth.go).
 	if gojson.Unmarshal(raw, dst) == nil {
 		return nil
 	}
@@ -55,7 +57,10 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 		if !known {
 			return &DecodeError{Column: k, Err: perr}
 		}
-		nv, ok := convertRaw(ct, v)
+		nv, ok, cerr := convertRaw(ct, v)
+		if cerr != nil {
+			return &DecodeError{Column: k, Err: cerr}
+		}
 		if !ok {
 			return &DecodeError{Column: k, Err: perr}
 		}
@@ -101,83 +106,90 @@ func appendMember(b []byte, k string, v []byte) []byte {
 
 // convertRaw rewrites one JSON value of a column into the form a Go field of
 // the natural type for that column accepts, or toggles it between number or
-// JSON and string. It reports false if there is nothing to rewrite.
-func convertRaw(ct colType, raw []byte) ([]byte, bool) {
+// JSON and string. It reports false if there is nothing to rewrite, and an
+// error wrapping phoenix.ErrTooDeep for JSON text (a json or jsonb value sent
+// as a string) nested deeper than phoenix.MaxDepth.
+func convertRaw(ct colType, raw []byte) ([]byte, bool, error) {
 	if ct.array {
 		return convertRawArray(ct.kind, raw)
 	}
 	return convertRawScalar(ct.kind, raw)
 }
 
-func convertRawScalar(k kind, raw []byte) ([]byte, bool) {
+func convertRawScalar(k kind, raw []byte) ([]byte, bool, error) {
 	if len(raw) == 0 || isNull(raw) {
-		return nil, false
+		return nil, false, nil
 	}
 	if raw[0] != '"' {
 		switch {
 		case k == kindInt || k == kindFloat || k == kindNumeric:
 			if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
-				return sjson.AppendEscape(nil, string(raw), 0), true // number -> string
+				return sjson.AppendEscape(nil, string(raw), 0), true, nil // number -> string
 			}
 		case k == kindJSON:
-			return sjson.AppendEscape(nil, string(raw), 0), true // JSON -> string
+			return sjson.AppendEscape(nil, string(raw), 0), true, nil // JSON -> string
 		}
-		return nil, false
+		return nil, false, nil
 	}
 	var s string
 	if sjson.Unmarshal(raw, &s) != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	return textToJSON(k, s, false)
 }
 
 // textToJSON converts the text of a value of kind k to the JSON its natural
 // Go type reads. With quoteOther it quotes text it cannot convert instead of
-// reporting false.
-func textToJSON(k kind, s string, quoteOther bool) ([]byte, bool) {
+// reporting false. The error is jsonText's, for JSON text too deep to read.
+func textToJSON(k kind, s string, quoteOther bool) ([]byte, bool, error) {
 	switch k {
 	case kindInt, kindFloat, kindNumeric:
 		if t := strings.TrimSpace(s); isJSONNumber(t) {
-			return []byte(t), true
+			return []byte(t), true, nil
 		}
 	case kindBool:
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "t", "true":
-			return []byte("true"), true
+			return []byte("true"), true, nil
 		case "f", "false":
-			return []byte("false"), true
+			return []byte("false"), true, nil
 		}
 	case kindJSON:
-		if t := strings.TrimSpace(s); t != "" && sjson.Valid([]byte(t)) {
-			return []byte(t), true
+		b, ok, err := jsonText(s)
+		if err != nil || ok {
+			return b, ok, err
 		}
 	case kindTimestamp, kindTimestamptz, kindDate:
 		if tm, ok := parseTime(strings.TrimSpace(s)); ok {
-			return sjson.AppendEscape(nil, tm.Format(time.RFC3339Nano), 0), true
+			return sjson.AppendEscape(nil, tm.Format(time.RFC3339Nano), 0), true, nil
 		}
 	}
 	if quoteOther {
-		return sjson.AppendEscape(nil, s, 0), true
+		return sjson.AppendEscape(nil, s, 0), true, nil
 	}
-	return nil, false
+	return nil, false, nil
 }
 
-func convertRawArray(k kind, raw []byte) ([]byte, bool) {
+func convertRawArray(k kind, raw []byte) ([]byte, bool, error) {
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		var s string
 		if sjson.Unmarshal(raw, &s) != nil {
-			return nil, false
+			return nil, false, nil
 		}
 		elems, err := parseArrayLiteral(s)
 		if err != nil {
-			return nil, false
+			return nil, false, nil
 		}
-		return appendLiteralElems(nil, k, elems), true
+		b, err := appendLiteralElems(nil, k, elems)
+		if err != nil {
+			return nil, false, err
+		}
+		return b, true, nil
 	case len(raw) > 0 && raw[0] == '[':
 		var elems []sjson.RawMessage
 		if sjson.Unmarshal(raw, &elems) != nil {
-			return nil, false
+			return nil, false, nil
 		}
 		changed := false
 		for i, e := range elems {
@@ -185,12 +197,16 @@ func convertRawArray(k kind, raw []byte) ([]byte, bool) {
 			if len(e) > 0 && e[0] == '[' {
 				convert = convertRawArray // a nested dimension
 			}
-			if v, ok := convert(k, e); ok {
+			v, ok, err := convert(k, e)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
 				elems[i], changed = v, true
 			}
 		}
 		if !changed {
-			return nil, false
+			return nil, false, nil
 		}
 		b := []byte{'['}
 		for i, e := range elems {
@@ -199,28 +215,33 @@ func convertRawArray(k kind, raw []byte) ([]byte, bool) {
 			}
 			b = append(b, e...)
 		}
-		return append(b, ']'), true
+		return append(b, ']'), true, nil
 	}
-	return nil, false
+	return nil, false, nil
 }
 
 // appendLiteralElems writes the elements of a parsed array literal as a JSON
 // array, converting each by the element kind.
-func appendLiteralElems(b []byte, k kind, elems []any) []byte {
+func appendLiteralElems(b []byte, k kind, elems []any) ([]byte, error) {
 	b = append(b, '[')
 	for i, e := range elems {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		var err error
 		switch x := e.(type) {
 		case nil:
 			b = append(b, "null"...)
 		case []any:
-			b = appendLiteralElems(b, k, x)
+			b, err = appendLiteralElems(b, k, x)
 		case string:
-			v, _ := textToJSON(k, x, true)
+			var v []byte
+			v, _, err = textToJSON(k, x, true)
 			b = append(b, v...)
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return append(b, ']')
+	return append(b, ']'), nil
 }

@@ -35,6 +35,12 @@
 // exactly the text the server sent. A value still rejected after the rewrite
 // is reported as a [*DecodeError] naming its column.
 //
+// Nesting is bounded everywhere by phoenix.MaxDepth, including JSON that
+// arrives inside a string: a row, or a json or jsonb value sent as text,
+// nested deeper is refused with a [*DecodeError] wrapping
+// phoenix.ErrTooDeep (naming its column), before any decoder recurses
+// into it; only that change fails.
+//
 // int8 values are exact when decoded into an int64 (or uint64) field:
 // 9007199254740993 arrives as 9007199254740993. An interface{} field gets
 // float64, as with encoding/json, and loses precision above 2^53; use int64

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	sjson "github.com/segmentio/encoding/json"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // MatchReply matches the response of a successful join reply,
@@ -17,10 +19,17 @@ import (
 // select is not compared. A response without a postgres_changes key gives
 // nil ids and no error (realtime-js then reports SUBSCRIBED at once). A
 // difference gives a [*MismatchError]; a response that cannot be read, or a
-// binding that does not validate, a [*DecodeError] or [*BindingError].
+// binding that does not validate, a [*DecodeError] or [*BindingError]; a
+// response nested deeper than [phoenix.MaxDepth] is a [*DecodeError]
+// wrapping [phoenix.ErrTooDeep].
 func MatchReply(bindings []Binding, response []byte) ([]int, error) {
 	var reply struct {
 		PostgresChanges *[]wireBinding `json:"postgres_changes"`
+	}
+	// One pass more than a decode, once per join: the response may come from
+	// anywhere, and segmentio recurses into members it does not keep.
+	if err := phoenix.CheckDepth(response); err != nil {
+		return nil, &DecodeError{Field: "response", Err: err}
 	}
 	if err := sjson.Unmarshal(response, &reply); err != nil {
 		return nil, &DecodeError{Field: "response", Err: err}

@@ -19,5 +19,17 @@
 //
 // The events carry copies: modifying them, or a [Tracker.State] snapshot,
 // does not change the tracker. The M values themselves are copied by value;
-// if M holds maps, slices or pointers, those are shared.
+// if M holds maps, slices or pointers, those are shared. The exception is
+// [Tracker.HandleStateFunc] and [Tracker.HandleDiffFunc], for callers that
+// pass events on: their events share the tracker's slices, read-only.
+//
+// # Payloads from a hostile server
+//
+// [DecodeState] and [DecodeDiff] (and the Tracker methods that take
+// payloads) refuse a payload nested deeper than [phoenix.MaxDepth] with a
+// [*DecodeError] wrapping [phoenix.ErrTooDeep], before anything is
+// decoded: no decoder recurses more deeply than that. The tracker works in
+// place, so a diff costs what the diff holds whatever the size of the
+// state, and with [RawMeta] metas and events passed on a state costs about
+// four times its payload (see [Tracker.HandleStateFunc]).
 package presence

@@ -1,6 +1,10 @@
 package presence
 
-import "slices"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Meta is one presence of a key: one client that tracked the key. Several
 // clients (sockets) tracking the same key give several metas.
@@ -13,6 +17,12 @@ type Meta[M any] struct {
 	// Value holds the user's fields, decoded from the same meta object.
 	Value M
 }
+
+// RawMeta is a meta's JSON text, exactly as the server sent it: the M of a
+// [Tracker] that keeps metas undecoded, for its users to decode later. It
+// costs its text and little more: the Ref and RefPrev of such a meta are
+// substrings of it when they have no escapes.
+type RawMeta string
 
 // State is the presence state of a channel: the metas of each key.
 type State[M any] map[string][]Meta[M]
@@ -71,27 +81,9 @@ type Event[M any] struct {
 // join and metas whose Ref is gone leave; keys only in newState join. state
 // is not modified.
 func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
-	joins := State[M]{}
-	leaves := State[M]{}
-	for key, cur := range state {
-		if _, ok := newState[key]; !ok {
-			leaves[key] = cur
-		}
-	}
-	for key, metas := range newState {
-		cur, ok := state[key]
-		if !ok {
-			joins[key] = metas
-			continue
-		}
-		if joined := without(metas, cur); len(joined) > 0 {
-			joins[key] = joined
-		}
-		if left := without(cur, metas); len(left) > 0 {
-			leaves[key] = left
-		}
-	}
-	return SyncDiff(state, Diff[M]{Joins: joins, Leaves: leaves})
+	var events []Event[M]
+	next := syncState(maps.Clone(state), maps.Clone(newState), collect(&events))
+	return next, events
 }
 
 // SyncDiff applies a presence_diff to state and returns the new state and
@@ -100,48 +92,215 @@ func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
 // left key loses the metas whose Ref left, and disappears when none remain.
 // All joins come before all leaves. state is not modified.
 func SyncDiff[M any](state State[M], diff Diff[M]) (State[M], []Event[M]) {
-	next := make(State[M], len(state)+len(diff.Joins))
-	for k, v := range state {
-		next[k] = v // slices are never modified in place, so sharing is safe
-	}
 	var events []Event[M]
-	for _, key := range sortedKeys(diff.Joins) {
-		joined := diff.Joins[key]
-		cur, existed := next[key]
-		merged := without(cur, joined)
-		merged = append(merged, joined...)
-		next[key] = merged
-		ev := Event[M]{Kind: Join, Key: key, Presences: slices.Clone(joined)}
-		if existed {
-			ev.Current = slices.Clone(cur)
-			if ev.Current == nil {
-				ev.Current = []Meta[M]{}
-			}
-		}
-		events = append(events, ev)
-	}
-	for _, key := range sortedKeys(diff.Leaves) {
-		cur, ok := next[key]
-		if !ok {
-			continue
-		}
-		left := diff.Leaves[key]
-		remaining := without(cur, left)
-		events = append(events, Event[M]{Kind: Leave, Key: key, Current: slices.Clone(remaining), Presences: slices.Clone(left)})
-		if len(remaining) == 0 {
-			delete(next, key)
-		} else {
-			next[key] = remaining
-		}
-	}
+	next := make(State[M], len(state)+len(diff.Joins))
+	maps.Copy(next, state) // slices are never modified in place, so sharing is safe
+	syncDiff(next, diff, collect(&events))
 	return next, events
 }
 
-// without returns a new slice of the metas of a whose Ref is not in b.
+// collect returns an emit function that appends copies of the events to
+// *events.
+func collect[M any](events *[]Event[M]) func(Event[M]) {
+	return func(ev Event[M]) {
+		ev.Current = slices.Clone(ev.Current)
+		ev.Presences = slices.Clone(ev.Presences)
+		*events = append(*events, ev)
+	}
+}
+
+// The sync functions below work in place: they change the map they are
+// given (nil counts as empty for syncState, must not be nil for syncDiff)
+// but never a slice of it, which they replace. The events they pass to emit
+// share their slices with the state and with the input; so do the slices
+// the state takes from newState and diff, which the caller must not change
+// afterwards. They report the events SyncState and SyncDiff return, in the
+// same order.
+
+// leaving is a key's leave in syncState: the metas that leave and those
+// that remain.
+type leaving[M any] struct {
+	key             string
+	left, remaining []Meta[M]
+}
+
+// syncState merges newState into state and returns the result, which is
+// newState itself when state is empty.
+func syncState[M any](state, newState State[M], emit func(Event[M])) State[M] {
+	if len(state) == 0 {
+		// Every key joins (the first state of a channel).
+		for _, key := range sortedKeys(newState) {
+			metas := newState[key]
+			newState[key] = nonNil(metas)
+			emit(Event[M]{Kind: Join, Key: key, Presences: metas})
+		}
+		if newState == nil {
+			newState = State[M]{}
+		}
+		return newState
+	}
+	var leaves []leaving[M]
+	for key, cur := range state {
+		if _, ok := newState[key]; !ok {
+			leaves = append(leaves, leaving[M]{key, cur, []Meta[M]{}})
+		}
+	}
+	// A key in both gets its final metas at once; SyncDiff's steps (the
+	// joins, then the leaves) come to the same, and nobody sees the state
+	// in between.
+	for _, key := range sortedKeys(newState) {
+		metas := newState[key]
+		cur, existed := state[key]
+		if !existed {
+			state[key] = nonNil(metas)
+			emit(Event[M]{Kind: Join, Key: key, Presences: metas})
+			continue
+		}
+		joined, left, next := reconcile(cur, metas)
+		state[key] = next
+		if len(joined) > 0 {
+			emit(Event[M]{Kind: Join, Key: key, Current: nonNil(cur), Presences: joined})
+		}
+		if len(left) > 0 {
+			leaves = append(leaves, leaving[M]{key, left, nonNil(next)})
+		}
+	}
+	slices.SortFunc(leaves, func(a, b leaving[M]) int { return strings.Compare(a.key, b.key) })
+	for _, l := range leaves {
+		emit(Event[M]{Kind: Leave, Key: l.key, Current: l.remaining, Presences: l.left})
+		if len(l.remaining) == 0 {
+			delete(state, l.key)
+		} else {
+			state[l.key] = l.remaining
+		}
+	}
+	return state
+}
+
+// reconcile compares a key's metas cur with its metas in a new state:
+// joined are the new metas whose Ref is not current, left the current ones
+// whose Ref is not new, and next the key's metas afterwards, the current
+// metas that stay and then joined. (SyncDiff would append joined to cur,
+// then drop left: since no joined Ref is current and every left Ref is,
+// that is the same list.) Each list of refs is put in a set at most once.
+func reconcile[M any](cur, metas []Meta[M]) (joined, left, next []Meta[M]) {
+	inCur, inNew := refTest(cur, len(metas)), refTest(metas, len(cur))
+	joined = filter(metas, inCur, false)
+	left = filter(cur, inNew, false)
+	next = cur
+	if len(left) > 0 {
+		next = filter(cur, inNew, true)
+	}
+	switch {
+	case len(joined) == 0:
+	case len(next) == 0:
+		next = joined
+	default:
+		merged := make([]Meta[M], 0, len(next)+len(joined))
+		next = append(append(merged, next...), joined...)
+	}
+	return joined, left, next
+}
+
+// syncDiff applies diff to state.
+func syncDiff[M any](state State[M], diff Diff[M], emit func(Event[M])) {
+	for _, key := range sortedKeys(diff.Joins) {
+		cur, existed := state[key]
+		join(state, key, cur, existed, diff.Joins[key], emit)
+	}
+	for _, key := range sortedKeys(diff.Leaves) {
+		leave(state, key, diff.Leaves[key], emit)
+	}
+}
+
+// join gives key the metas joined, after its current metas cur whose Ref is
+// not among them.
+func join[M any](state State[M], key string, cur []Meta[M], existed bool, joined []Meta[M], emit func(Event[M])) {
+	ev := Event[M]{Kind: Join, Key: key, Presences: joined}
+	if existed {
+		ev.Current = nonNil(cur)
+	}
+	if kept := without(cur, joined); len(kept) == 0 {
+		state[key] = nonNil(joined)
+	} else {
+		merged := make([]Meta[M], 0, len(kept)+len(joined))
+		state[key] = append(append(merged, kept...), joined...)
+	}
+	emit(ev)
+}
+
+// leave takes the metas whose Ref is in left from key, and the key away
+// when none remain.
+func leave[M any](state State[M], key string, left []Meta[M], emit func(Event[M])) {
+	cur, ok := state[key]
+	if !ok {
+		return
+	}
+	remaining := nonNil(without(cur, left))
+	emit(Event[M]{Kind: Leave, Key: key, Current: remaining, Presences: left})
+	if len(remaining) == 0 {
+		delete(state, key)
+	} else {
+		state[key] = remaining
+	}
+}
+
+// nonNil returns metas, or an empty slice for nil (which costs nothing).
+func nonNil[M any](metas []Meta[M]) []Meta[M] {
+	if metas == nil {
+		return []Meta[M]{}
+	}
+	return metas
+}
+
+// smallRefs bounds len(a)*len(b) for which without compares refs pairwise;
+// past it the refs of b go into a set, so that a key with many metas costs
+// linear time, not quadratic.
+const smallRefs = 64
+
+// without returns the metas of a whose Ref is not in b: a itself when that
+// is all of them (a is never modified, so sharing it is safe), otherwise a
+// new slice (nil when none remain).
 func without[M any](a, b []Meta[M]) []Meta[M] {
-	out := make([]Meta[M], 0, len(a))
+	if len(a) == 0 || len(b) == 0 {
+		return a
+	}
+	return filter(a, refTest(b, len(a)), false)
+}
+
+// refTest returns a test of whether a ref is among the refs of metas, to
+// be asked about n refs: a scan of metas while n*len(metas) is at most
+// smallRefs, a set of the refs past it, so that a key with many metas
+// costs linear time, not quadratic.
+func refTest[M any](metas []Meta[M], n int) func(ref string) bool {
+	if n*len(metas) <= smallRefs {
+		return func(ref string) bool { return hasRef(metas, ref) }
+	}
+	set := make(map[string]struct{}, len(metas))
+	for _, m := range metas {
+		set[m.Ref] = struct{}{}
+	}
+	return func(ref string) bool { _, ok := set[ref]; return ok }
+}
+
+// filter returns the metas of a for which in(Ref) is keep: a itself when
+// that is all of them, otherwise a new slice (nil when there are none).
+func filter[M any](a []Meta[M], in func(string) bool, keep bool) []Meta[M] {
+	n := 0
 	for _, m := range a {
-		if !hasRef(b, m.Ref) {
+		if in(m.Ref) == keep {
+			n++
+		}
+	}
+	switch n {
+	case len(a):
+		return a
+	case 0:
+		return nil
+	}
+	out := make([]Meta[M], 0, n)
+	for _, m := range a {
+		if in(m.Ref) == keep {
 			out = append(out, m)
 		}
 	}

@@ -33,11 +33,11 @@ type Tracker[M any] struct {
 // event. A payload that cannot be decoded changes nothing and returns a
 // [*DecodeError].
 func (t *Tracker[M]) HandleState(joinRef string, payload []byte) ([]Event[M], error) {
-	newState, err := DecodeState[M](payload)
-	if err != nil {
+	var events []Event[M]
+	if err := t.HandleStateFunc(joinRef, payload, collect(&events)); err != nil {
 		return nil, err
 	}
-	return t.ApplyState(joinRef, newState), nil
+	return events, nil
 }
 
 // HandleDiff applies or holds a presence_diff payload. joinRef is the
@@ -46,43 +46,91 @@ func (t *Tracker[M]) HandleState(joinRef string, payload []byte) ([]Event[M], er
 // held. A payload that cannot be decoded changes nothing and returns a
 // [*DecodeError].
 func (t *Tracker[M]) HandleDiff(joinRef string, payload []byte) ([]Event[M], error) {
-	diff, err := DecodeDiff[M](payload)
-	if err != nil {
+	var events []Event[M]
+	if err := t.HandleDiffFunc(joinRef, payload, collect(&events)); err != nil {
 		return nil, err
 	}
-	return t.ApplyDiff(joinRef, diff)
+	return events, nil
 }
 
-// ApplyState is [Tracker.HandleState] for a decoded state.
-func (t *Tracker[M]) ApplyState(joinRef string, newState State[M]) []Event[M] {
+// HandleStateFunc is [Tracker.HandleState] for a caller that passes the
+// events on rather than keeping them: it calls emit with each event, in
+// order, instead of returning copies, so that a wide state costs no more
+// than the state itself. The events' slices are shared with the tracker's
+// state: the tracker never modifies them (it replaces them), and neither
+// may emit nor anyone it hands them to. emit runs with the tracker locked
+// and must not call the tracker.
+func (t *Tracker[M]) HandleStateFunc(joinRef string, payload []byte, emit func(Event[M])) error {
+	newState, err := DecodeState[M](payload)
+	if err != nil {
+		return err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.applyState(joinRef, newState, emit)
+	return nil
+}
+
+// HandleDiffFunc is [Tracker.HandleDiff] for a caller that passes the
+// events on: it calls emit with each event, in order, as
+// [Tracker.HandleStateFunc] does, and not at all for a diff it holds.
+func (t *Tracker[M]) HandleDiffFunc(joinRef string, payload []byte, emit func(Event[M])) error {
+	diff, err := DecodeDiff[M](payload)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.applyDiff(joinRef, diff, emit)
+}
+
+// ApplyState is [Tracker.HandleState] for a decoded state. The tracker
+// keeps a copy of newState.
+func (t *Tracker[M]) ApplyState(joinRef string, newState State[M]) []Event[M] {
+	var events []Event[M]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.applyState(joinRef, newState.Clone(), collect(&events))
+	return events
+}
+
+// ApplyDiff is [Tracker.HandleDiff] for a decoded diff. The tracker keeps
+// a copy of diff.
+func (t *Tracker[M]) ApplyDiff(joinRef string, diff Diff[M]) ([]Event[M], error) {
+	var events []Event[M]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err := t.applyDiff(joinRef, Diff[M]{Joins: diff.Joins.Clone(), Leaves: diff.Leaves.Clone()}, collect(&events)); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// applyState merges newState, which the tracker takes over, into the
+// state in place, then applies the held diffs; t.mu is held.
+func (t *Tracker[M]) applyState(joinRef string, newState State[M], emit func(Event[M])) {
 	t.joinRef = joinRef
-	state, events := SyncState(t.state, newState)
+	t.state = syncState(t.state, newState, emit)
 	for _, d := range t.pending {
-		var more []Event[M]
-		state, more = SyncDiff(state, d)
-		events = append(events, more...)
+		syncDiff(t.state, d, emit)
 	}
 	t.pending = nil
-	t.state = state
-	return append(events, Event[M]{Kind: Sync})
+	emit(Event[M]{Kind: Sync})
 }
 
-// ApplyDiff is [Tracker.HandleDiff] for a decoded diff.
-func (t *Tracker[M]) ApplyDiff(joinRef string, diff Diff[M]) ([]Event[M], error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// applyDiff applies diff, which the tracker takes over, in place, or holds
+// it; t.mu is held.
+func (t *Tracker[M]) applyDiff(joinRef string, diff Diff[M], emit func(Event[M])) error {
 	if t.pendingSync(joinRef) {
 		if len(t.pending) >= MaxPendingDiffs {
-			return nil, ErrTooManyPending
+			return ErrTooManyPending
 		}
 		t.pending = append(t.pending, diff)
-		return nil, nil
+		return nil
 	}
-	state, events := SyncDiff(t.state, diff)
-	t.state = state
-	return append(events, Event[M]{Kind: Sync}), nil
+	syncDiff(t.state, diff, emit)
+	emit(Event[M]{Kind: Sync})
+	return nil
 }
 
 // InPendingSync reports whether a diff arriving now, with the channel at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport"
@@ -24,6 +25,7 @@ type conn struct {
 	remote  string
 	params  url.Values // the handshake query without apikey
 	started time.Time
+	refused atomic.Bool // CloseOn matched a frame: the connection is closing, nothing more is read
 
 	// Guarded by s.mu.
 	channels map[string]*channel // topic → channel

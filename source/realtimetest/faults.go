@@ -21,6 +21,26 @@ type Faults struct {
 	dropAfter   atomic.Int64 // frames read from a connection before it is dropped; 0: off
 	pgDelay     atomic.Int64 // nanoseconds a postgres_changes subscription takes
 	replDown    atomic.Bool
+	closeOn     atomic.Pointer[closeRule]
+}
+
+// closeRule is CloseOn's: the event it closes a connection for, and with which code.
+type closeRule struct {
+	event string
+	code  transport.StatusCode
+}
+
+// CloseOn makes the server close a connection with code as soon as it reads a frame whose event — or,
+// for a broadcast, whose own event — is event, as a server does for a frame it will not take (1009 for
+// one too large, 1007 for invalid data, 1003 for data it does not accept): the frame is recorded, not
+// acted on, nothing the connection sends after it is read, and the close frame follows what was already
+// queued. It applies until CloseOn is called with "" or Reset.
+func (f *Faults) CloseOn(event string, code transport.StatusCode) {
+	if event == "" {
+		f.closeOn.Store(nil)
+		return
+	}
+	f.closeOn.Store(&closeRule{event: event, code: code})
 }
 
 // drops reports whether a frame (a reply or not) must be dropped now. It is
@@ -236,7 +256,7 @@ func (f *Faults) SetReplicationDown(on bool) { f.replDown.Store(on) }
 
 // Reset turns every fault off: no half-open, no delayed or dropped
 // replies, no rejected joins, no drop after n frames, no Postgres delay,
-// replication up. It does not restart a
+// replication up, no CloseOn. It does not restart a
 // stopped server.
 func (f *Faults) Reset() {
 	f.dropAfter.Store(0)
@@ -246,6 +266,7 @@ func (f *Faults) Reset() {
 	f.reject.Store(nil)
 	f.pgDelay.Store(0)
 	f.replDown.Store(false)
+	f.closeOn.Store(nil)
 }
 
 // ExpireTokens ends every channel joined on topic ("realtime:<name>"; all

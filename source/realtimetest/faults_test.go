@@ -262,3 +262,36 @@ func TestRecorderLimit(t *testing.T) {
 	_, err = Start(WithMaxRecordedFrames(-1))
 	assert.ErrorIs(t, err, ErrInvalidOption)
 }
+
+// CloseOn closes a connection for the frame it names, with the code given, records that frame, acts on
+// nothing after it, and leaves other connections alone.
+func TestCloseOnClosesForTheFrame(t *testing.T) {
+	s := newServer(t)
+	s.Faults().CloseOn("poison", transport.StatusInvalidPayload)
+	a := dial(t, s, "2.0.0")
+	b := dial(t, s, "2.0.0")
+	jr := a.join("realtime:r", `{}`)
+	_ = a.nextMsg() // the join reply
+	a.push(jr, "realtime:r", "poison", `{"n":1}`)
+	a.push(jr, "realtime:r", "after", `{"n":2}`)
+	assert.Equal(t, transport.StatusInvalidPayload, a.closeCode())
+	var conn ConnID
+	var events []string
+	for _, f := range s.Frames() {
+		if f.Dir == In && f.Msg.Event == "poison" {
+			conn = f.Conn
+		}
+	}
+	for _, f := range s.Frames() {
+		if f.Dir == In && f.Conn == conn {
+			events = append(events, f.Msg.Event)
+		}
+	}
+	assert.Equal(t, []string{"phx_join", "poison"}, events, "the frame is recorded; nothing after it is read")
+
+	b.join("realtime:r", `{}`)
+	status, _, err := phoenix.ParseReply(b.nextMsg().Payload)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", status, "another connection joins")
+	s.Faults().Reset()
+}

@@ -18,6 +18,9 @@ var (
 // handleFrame decodes and dispatches one client frame, as Phoenix.Socket
 // and RealtimeChannel do.
 func (s *Server) handleFrame(c *conn, data []byte, binary bool) {
+	if c.refused.Load() {
+		return // closing for a frame it would not take: nothing after it is read
+	}
 	var m phoenix.Message
 	err := c.ser.Decode(&m, data, binary)
 	s.rec.add(Frame{Dir: In, Conn: c.id, Time: time.Now(), Data: data, Binary: binary, Msg: m, Err: err})
@@ -28,6 +31,11 @@ func (s *Server) handleFrame(c *conn, data []byte, binary bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.dead {
+		return
+	}
+	if r := s.faults.closeOn.Load(); r != nil && (m.Event == r.event || m.UserEvent == r.event) {
+		c.refused.Store(true)
+		c.closeAfterQueued(r.code)
 		return
 	}
 	if m.Topic == phoenix.TopicPhoenix && m.Event == phoenix.EventHeartbeat {

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // Client sends broadcasts to one Realtime server. It is safe for concurrent
@@ -363,10 +365,12 @@ func (c *Client) send(ctx context.Context, target, contentType string, body []by
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return resp.StatusCode, nil
 	}
+	msg, bodyErr := errorMessage(resp.StatusCode, data)
 	return resp.StatusCode, &StatusError{
 		Status:     resp.StatusCode,
-		Message:    truncate(redact(errorMessage(resp.StatusCode, data), c.apiKey, token)),
+		Message:    truncate(redact(msg, c.apiKey, token)),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		bodyErr:    bodyErr,
 	}
 }
 
@@ -374,14 +378,18 @@ func (c *Client) send(ctx context.Context, target, contentType string, body []by
 const maxMessage = 512
 
 // errorMessage finds the server's explanation in an error body: {"message"},
-// {"error"}, {"errors"} (as JSON), other short text, or the status text.
-func errorMessage(status int, body []byte) string {
+// {"error"}, {"errors"} (as JSON), other short text, or the status text. A
+// body nested deeper than phoenix.MaxDepth is not read: the message is the
+// status text, and err wraps phoenix.ErrTooDeep.
+func errorMessage(status int, body []byte) (msg string, err error) {
+	if err := phoenix.CheckDepth(body); err != nil {
+		return http.StatusText(status), err
+	}
 	var fields struct {
 		Message *string         `json:"message"`
 		Error   *string         `json:"error"`
 		Errors  json.RawMessage `json:"errors"`
 	}
-	msg := ""
 	if json.Unmarshal(body, &fields) == nil {
 		switch {
 		case fields.Message != nil:
@@ -404,7 +412,7 @@ func errorMessage(status int, body []byte) string {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	return msg
+	return msg, nil
 }
 
 // truncate bounds a message to maxMessage bytes, on a rune boundary.

@@ -51,6 +51,8 @@ type StatusError struct {
 	Message string
 	// RetryAfter is the Retry-After header's delay, or zero.
 	RetryAfter time.Duration
+
+	bodyErr error // why the body was not read (it nests deeper than phoenix.MaxDepth), or nil
 }
 
 // Error implements error.
@@ -62,8 +64,15 @@ func (e *StatusError) Error() string {
 	if e.Message != "" && e.Message != http.StatusText(e.Status) {
 		s += ": " + e.Message
 	}
+	if e.bodyErr != nil {
+		s += " (body not read: " + e.bodyErr.Error() + ")"
+	}
 	return s
 }
+
+// Unwrap returns why the error body was not read: an error wrapping
+// phoenix.ErrTooDeep when it nests deeper than phoenix.MaxDepth, else nil.
+func (e *StatusError) Unwrap() error { return e.bodyErr }
 
 // Is matches the sentinel error of the status code.
 func (e *StatusError) Is(target error) bool {

@@ -7,6 +7,9 @@ import (
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
+// A postgres change as the socket's reader hands it to the typed change streams: its envelope parsed once,
+// its rows left for the consumers (channel_deliver.go makes it, channel_postgres.go reads it).
+
 // inboundChange is a postgres_changes message whose envelope (ids, type,
 // table, columns, and the bounds of its rows) the reader parsed once. It
 // is shared, read-only, by every Changes and AllChanges consumer, each of
@@ -14,7 +17,9 @@ import (
 type inboundChange struct {
 	topic string
 	env   postgres.Envelope
-	ch    *Channel
+	// multiTable: the channel's bindings name several tables, so a struct row type decodes the change
+	// strictly (see AllChanges).
+	multiTable bool
 	// ids are the server ids of ch's bindings, by binding index, as of the
 	// join the change arrived under: a per-binding consumer that reads the
 	// change after a rejoin still matches it against the right ids.
@@ -29,39 +34,12 @@ type inboundChange struct {
 
 // rowsOK checks the change's rows on first use and reports malformed ones
 // once. Every consumer calls it before reading env's rows.
-func (ic *inboundChange) rowsOK(c *Client) bool {
+func (ic *inboundChange) rowsOK(ev *events) bool {
 	ic.checkOnce.Do(func() {
 		if err := ic.env.CheckRows(); err != nil {
 			ic.bad = true
-			c.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+			ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
 		}
 	})
 	return !ic.bad
-}
-
-// routeChange parses the envelope of a postgres_changes message once (but
-// for its rows, which consumers check: see inboundChange.rowsOK), if
-// anyone consumes typed changes, checks that the change belongs to one of
-// the channel's bindings (by id, as realtime-js does), and hands it to the
-// channel's and the client's change streams. It runs on the reader.
-func (c *Client) routeChange(rt *route, m *phoenix.Message) {
-	if rt.changes.Consumers() == 0 && c.changes.Consumers() == 0 {
-		return
-	}
-	ch, _ := rt.handler.(*Channel)
-	if ch == nil {
-		return
-	}
-	in := &inboundChange{topic: m.Topic, ch: ch}
-	if err := postgres.ScanEnvelope(m.Payload, &in.env); err != nil {
-		c.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
-		return
-	}
-	p := ch.pgIDs.Load()
-	if p == nil || !ownedBy(*p, in.env.IDs) {
-		return
-	}
-	in.ids = *p
-	rt.changes.Emit(in)
-	c.changes.Emit(in)
 }
