@@ -277,7 +277,27 @@ func (c *Conn) Reply(to phoenix.Message, status string, response []byte) error {
 	payload = append(payload, `,"response":`...)
 	payload = append(payload, response...)
 	payload = append(payload, '}')
-	return c.Send(phoenix.Message{JoinRef: to.JoinRef, Ref: to.Ref, Topic: to.Topic, Event: phoenix.EventReply, Payload: payload})
+	// Framed by hand: the serializer checks a payload (its depth among other things), and a hostile
+	// reply is one the client must survive, not one an encoder would write.
+	frame := make([]byte, 0, len(payload)+len(to.Topic)+64)
+	frame = append(frame, '[')
+	frame = appendNullable(frame, to.JoinRef)
+	frame = append(frame, ',')
+	frame = appendNullable(frame, to.Ref)
+	frame = append(frame, ',')
+	frame = strconv.AppendQuote(frame, to.Topic)
+	frame = append(frame, `,"phx_reply",`...)
+	frame = append(frame, payload...)
+	frame = append(frame, ']')
+	return c.Text(frame)
+}
+
+// appendNullable appends s as a JSON string, or null when it is empty.
+func appendNullable(dst []byte, s string) []byte {
+	if s == "" {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendQuote(dst, s)
 }
 
 // Text writes b as one text frame.
