@@ -87,7 +87,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	c.changes = hub[*inboundChange](c.ev, "")
 	c.sock = socket.New(socket.Config{
 		URL: u, LogURL: c.ev.logURL,
-		Dial:              dialOptions(&cfg),
+		Dial:              append(dialOptions(&cfg), transport.WithSecrets(c.sec.list)),
 		Serializer:        cfg.serializer,
 		HeartbeatInterval: cfg.heartbeatInterval, HeartbeatTimeout: cfg.heartbeatTimeout,
 		DialTimeout:  cfg.dialTimeout,
@@ -190,7 +190,13 @@ func (c *Client) Connect(ctx context.Context) error {
 		}
 		return ErrClosed
 	case <-ctx.Done():
-		return &ConnectError{Attempts: c.sock.Attempts(), Err: ctx.Err(), Last: c.sock.LastFailure()}
+		last := c.sock.LastFailure()
+		if d, dialing := c.sock.Dialing(); last == nil && dialing {
+			// No attempt has failed yet: the one under way is why (a server that accepted the
+			// connection and never answered the upgrade, say).
+			last = &transport.DialError{URL: c.ev.logURL, Err: fmt.Errorf("rxrealtime: no handshake response after %v (the dial goes on, bounded by WithDialTimeout)", d.Round(time.Millisecond))}
+		}
+		return &ConnectError{Attempts: c.sock.Attempts(), Err: ctx.Err(), Last: last}
 	}
 }
 

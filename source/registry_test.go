@@ -89,9 +89,10 @@ func TestIdleDisconnect(t *testing.T) {
 	other := chNew(t, c, "other")
 	time.Sleep(500 * time.Millisecond)
 	assert.Equal(t, source.StateOpen, c.State(), "a channel exists: no disconnect")
+	removing := time.Now() // the idle delay starts inside RemoveChannel: measure from before it
 	require.NoError(t, c.RemoveChannel(chCtx(t), other))
 
-	removed := time.Now()
+	removed := removing
 	states.waitN(t, 1, "idle", func(sc source.StateChange) bool { return sc.State == source.StateIdle })
 	assert.GreaterOrEqual(t, time.Since(removed), 300*time.Millisecond)
 	assert.Equal(t, source.StateIdle, c.State())

@@ -32,7 +32,7 @@ type Conn struct {
 	nc           net.Conn
 	br           *bufio.Reader
 	client       bool
-	secrets      []string // what the dial sent (query and header values): removed from the peer's close reason
+	secrets      func() []string // what the dial sent and WithSecrets: removed from the peer's close reason
 	maxSize      int64
 	writeTimeout time.Duration
 

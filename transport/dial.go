@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 
 	var rejected *HandshakeError
 	secrets := requestSecrets(u, o.header)
+	if o.secrets != nil {
+		secrets = append(secrets, o.secrets()...)
+	}
 	d := ws.Dialer{
 		ReadBufferSize: o.readBufferSize,
 		Host:           o.host,
@@ -80,7 +84,12 @@ func Dial(ctx context.Context, rawURL string, opts ...Option) (*Conn, error) {
 	// else: the server sent frames right after the handshake and they sit in
 	// br (a pooled reader of the size we asked for); keep reading from it.
 	c := newConn(nc, br, true, o)
-	c.secrets = secrets
+	c.secrets = func() []string { // read when a close reason arrives: it may name a token given since
+		if o.secrets == nil {
+			return secrets
+		}
+		return append(slices.Clip(secrets), o.secrets()...)
+	}
 	return c, nil
 }
 

@@ -40,7 +40,8 @@ type options struct {
 	readBufferSize  int
 	writeBufferSize int
 	netDial         func(ctx context.Context, network, addr string) (net.Conn, error)
-	err             error // first invalid option
+	secrets         func() []string // WithSecrets
+	err             error           // first invalid option
 }
 
 func buildOptions(opts []Option) options {
@@ -221,4 +222,13 @@ func validHeaderKey(k string) bool {
 		}
 	}
 	return true
+}
+
+// WithSecrets gives Dial more secrets to remove ([Redact]) from what the peer says — a rejected
+// handshake's body and message, a close frame's reason — besides what the request itself carries (its
+// query and header values): a client's access tokens, say, which a server may echo though the handshake
+// did not carry them. secrets is called when such a text arrives, so it may return tokens handed out
+// after the dial.
+func WithSecrets(secrets func() []string) Option {
+	return func(o *options) { o.secrets = secrets }
 }

@@ -177,7 +177,11 @@ func (c *Conn) handleControl(h ws.Header) error {
 		c.lastPong.Store(time.Now().UnixNano())
 		return nil
 	default: // ws.OpClose; CheckHeader rejected reserved op codes
-		ce, err := parseClose(p, c.secrets)
+		var secrets []string
+		if c.secrets != nil {
+			secrets = c.secrets()
+		}
+		ce, err := parseClose(p, secrets)
 		if err != nil {
 			return c.fail(err, true, StatusProtocolError, "")
 		}

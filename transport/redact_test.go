@@ -70,3 +70,27 @@ func TestCloseReasonRedactsEchoedSecrets(t *testing.T) {
 	assert.Equal(t, "bad key "+Redacted, ce.Reason)
 	assert.NotContains(t, err.Error(), secret)
 }
+
+// WithSecrets adds what the request did not carry (an access token handed out in joins) to what is
+// removed from the peer's texts; it is asked when a text arrives.
+func TestWithSecretsRedactsMore(t *testing.T) {
+	const token = "opaque-access-token-0123456789"
+	srv := newHTTPServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"token ` + token + ` is not valid"}`))
+	})
+	_, err := Dial(testCtx(t), "ws"+strings.TrimPrefix(srv, "http")+"/socket", WithSecrets(func() []string { return []string{token} }))
+	var he *HandshakeError
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, "token "+Redacted+" is not valid", he.Message)
+	assert.NotContains(t, string(he.Body), token)
+
+	var given []string
+	ws := newWSServer(t, func(c *Conn, r *http.Request) { _ = c.Close(StatusPolicyViolation, "bad "+token) })
+	c := dialT(t, ws.wsURL()+"/socket", WithSecrets(func() []string { return given }))
+	given = []string{token} // handed out after the dial
+	_, _, err = c.ReadFrame()
+	var ce *CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "bad "+Redacted, ce.Reason)
+}

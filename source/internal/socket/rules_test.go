@@ -132,3 +132,29 @@ func TestPendingTableResolvesOnce(t *testing.T) {
 	assert.JSONEq(t, `{"reason":"x"}`, string(got[0].Response))
 	assert.False(t, tbl.has("1"))
 }
+
+// A push waiting for no reply whose write failed goes back for the next session once; if its write fails
+// again it is not given a third time (a peer that resets the connection for it, its close frame lost).
+func TestAFrameWhoseWriteFailsTwiceIsNotRetried(t *testing.T) {
+	s := &Socket{}
+	m := msg("realtime:a", "blob")
+	reset := errors.New("connection reset by peer")
+	handBack := func() (back, poisoned []qitem) {
+		ss := &session{s: s}
+		ss.wq.init()
+		ss.wq.failed = []qitem{{m: m, size: 10, kind: qNoReply}}
+		return ss.handBack(reset)
+	}
+	back, poisoned := handBack()
+	require.Len(t, back, 1, "sent again after a first failed write")
+	assert.Empty(t, poisoned)
+	back, poisoned = handBack()
+	assert.Empty(t, back, "not after a second")
+	require.Len(t, poisoned, 1)
+
+	// A write that succeeds in between starts the count afresh.
+	handBack()
+	s.retried.written([]qitem{{m: m}})
+	back, _ = handBack()
+	assert.Len(t, back, 1)
+}

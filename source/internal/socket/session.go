@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -73,7 +74,9 @@ func (s *Socket) runSession(ctx context.Context, emit func(phoenix.Message) bool
 		transport.WithMaxFrameSize(s.cfg.MaxFrameSize), transport.WithWriteBufferSize(writeBufferSize))
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	attempt := s.attempts.Add(1)
+	s.dialFrom.Store(time.Now().UnixNano())
 	conn, err := transport.Dial(dctx, s.cfg.URL, opts...)
+	s.dialFrom.Store(0)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
@@ -107,10 +110,10 @@ func (s *Socket) runSession(ctx context.Context, emit func(phoenix.Message) bool
 
 	s.open(ss)
 	err = s.readLoop(ss, emit)
+	ss.fail(err, transport.StatusNormalClosure, "") // the reader's cause first: a peer's close code says most
 	close(ss.readDone)
 	stop()
 	bcancel()
-	ss.fail(err, transport.StatusNormalClosure, "")
 	close(ss.wq.stop)
 	wg.Wait()
 	if cause := ss.failure(); cause != nil {

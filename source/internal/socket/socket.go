@@ -89,6 +89,7 @@ type Socket struct {
 	ref      atomic.Uint64
 	sessions atomic.Uint64 // id of the last session made
 	pending  pendingTable
+	retried  retries // unacknowledged pushes whose write failed once (write.go)
 	routes   router
 	messages *stream.Hub[phoenix.Message] // every incoming message
 
@@ -96,6 +97,7 @@ type Socket struct {
 	decodeErrors, pushTimeouts, reconnects atomic.Uint64
 
 	attempts atomic.Int64 // dials since the last session opened
+	dialFrom atomic.Int64 // when the dial under way began (unix nanoseconds); 0 when none is
 	opened   atomic.Bool  // a session opened once: from then on every failure is retried
 
 	mu       sync.Mutex
@@ -207,6 +209,15 @@ func (s *Socket) Err() error {
 
 // Attempts is the number of dials since the last session opened.
 func (s *Socket) Attempts() int { return int(s.attempts.Load()) }
+
+// Dialing reports whether a dial is under way, and for how long.
+func (s *Socket) Dialing() (time.Duration, bool) {
+	from := s.dialFrom.Load()
+	if from == 0 {
+		return 0, false
+	}
+	return time.Since(time.Unix(0, from)), true
+}
 
 // Opened reports whether a session has opened once.
 func (s *Socket) Opened() bool { return s.opened.Load() }

@@ -180,6 +180,7 @@ func (ss *session) writer() {
 				ss.writeFailed(err)
 				return
 			}
+			ss.s.retried.written(b.items)
 			ss.s.framesOut.Add(uint64(len(b.items)))
 			ss.s.bytesOut.Add(uint64(len(b.buf)))
 			b.reset()
@@ -288,9 +289,16 @@ func (ss *session) handBack(cause error) (back, poisoned []qitem) {
 		}
 	}
 	for _, it := range failed {
-		if it.kind == qNoReply && !isControl(it.m) && !poison(it) {
-			back = append(back, it)
+		if it.kind != qNoReply || isControl(it.m) || poison(it) {
+			continue
 		}
+		if ss.s.retried.again(it.m) {
+			// Its write failed once before already: a peer that resets the connection for a frame (its
+			// close frame lost to the reset) is not given it a third time.
+			poisoned = append(poisoned, it)
+			continue
+		}
+		back = append(back, it)
 	}
 	for _, it := range rest {
 		if it.kind != qSession {
@@ -339,4 +347,38 @@ func poisonOf(cause error, suspects []qitem) func(qitem) bool {
 		}
 	}
 	return func(it qitem) bool { return set[it.m] }
+}
+
+// retries remembers the pushes waiting for no reply whose write failed once, until they are written: a
+// second failure ends their retries.
+type retries struct {
+	mu sync.Mutex
+	m  map[*phoenix.Message]bool
+}
+
+// again records that m's write failed; it reports whether it had failed before.
+func (r *retries) again(m *phoenix.Message) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m[m] {
+		delete(r.m, m)
+		return true
+	}
+	if r.m == nil {
+		r.m = make(map[*phoenix.Message]bool)
+	}
+	r.m[m] = true
+	return false
+}
+
+// written forgets the items that were written.
+func (r *retries) written(items []qitem) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.m) == 0 {
+		return
+	}
+	for _, it := range items {
+		delete(r.m, it.m)
+	}
 }
