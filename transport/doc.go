@@ -12,6 +12,17 @@
 // larger than [WithMaxFrameSize] rejected from their header, before any
 // allocation.
 //
+// A text frame's payload is not checked for valid UTF-8. RFC 6455 (§5.6,
+// §8.1) has an endpoint fail the connection with 1007 for one that is not;
+// this package lets it through instead, on purpose: the check would be a
+// second pass over every frame on the reader, the one goroutine every
+// channel shares, while nothing downstream needs it — the Phoenix decoder
+// reads bytes, JSON decoders replace invalid sequences with U+FFFD
+// (encoding/json) or keep the bytes, and a topic that is not valid UTF-8
+// names no channel. What a frame can cost is bounded by [WithMaxFrameSize]
+// and, for JSON, phoenix.MaxDepth. (Tested against a hostile server:
+// source's TestHostileInvalidUTF8.)
+//
 // # Writing
 //
 // [Conn.WriteFrame] and [Conn.Ping] may be called from any goroutine; frames
@@ -35,5 +46,8 @@
 //
 // Realtime URLs carry the API key (and sometimes a JWT) in the query string.
 // No error of this package prints a query string, user info or header value:
-// URLs appear as scheme://host/path only.
+// URLs appear as scheme://host/path only. Text the peer sends — a rejected
+// handshake's body, a close reason — may echo a secret: what the dial sent
+// (query and header values), what [WithSecrets] names, and anything shaped
+// like a JWT are removed from it ([Redact]).
 package transport
