@@ -273,7 +273,10 @@ func TestCloseOnClosesForTheFrame(t *testing.T) {
 	jr := a.join("realtime:r", `{}`)
 	_ = a.nextMsg() // the join reply
 	a.push(jr, "realtime:r", "poison", `{"n":1}`)
-	a.push(jr, "realtime:r", "after", `{"n":2}`)
+	// Written right behind it; the write may already find the connection closed.
+	after, _, err := a.ser.Encode(nil, &phoenix.Message{JoinRef: jr, Ref: a.nextRef(), Topic: "realtime:r", Event: "after", Payload: []byte(`{"n":2}`)})
+	require.NoError(t, err)
+	_ = a.tc.WriteFrame(context.Background(), after, false)
 	assert.Equal(t, transport.StatusInvalidPayload, a.closeCode())
 	var conn ConnID
 	var events []string
