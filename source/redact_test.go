@@ -1,7 +1,6 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -27,7 +26,7 @@ func TestServerTextInErrorsIsRedactedAndBounded(t *testing.T) {
 	long := strings.Repeat("blah ", 200_000) // 1 MB
 	s.Faults().RejectJoins("InvalidJWTToken: token " + token + " and key " + key + " refused. " + long)
 
-	var logs syncBuffer
+	var logs logBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var mu sync.Mutex
 	var seen []error
@@ -78,22 +77,4 @@ func TestRefusedBroadcastSaysWhy(t *testing.T) {
 	assert.Contains(t, err.Error(), "payload_size_exceeded")
 	assert.JSONEq(t, `"payload_size_exceeded"`, string(re.Response))
 	require.NoError(t, ch.Send(waitCtx(t), "small", map[string]string{"data": "x"}), "the channel carries on")
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

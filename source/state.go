@@ -1,6 +1,10 @@
 package source
 
-import "time"
+import (
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
+)
 
 // State is the connection state of a [Client].
 type State uint8
@@ -27,21 +31,7 @@ func States() []State {
 }
 
 // String returns the state's name.
-func (s State) String() string {
-	switch s {
-	case StateConnecting:
-		return "connecting"
-	case StateOpen:
-		return "open"
-	case StateReconnecting:
-		return "reconnecting"
-	case StateClosed:
-		return "closed"
-	case StateIdle:
-		return "idle"
-	}
-	return "unknown"
-}
+func (s State) String() string { return socket.State(s).String() }
 
 // StateChange is one transition of the connection state.
 type StateChange struct {
