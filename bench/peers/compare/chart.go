@@ -371,7 +371,10 @@ func (s logScale) y(d time.Duration) float64 {
 }
 
 // latScale is the latency scale shared by every section: from the 1-2-5
-// value below the lowest p50 to the one above the highest p999.
+// value below the lowest p50 to the one above the highest p999, with a
+// tick at each 1-2-5 value; over more than two decades (a loaded machine's
+// p99 can be 1,000× its p50), from power of ten to power of ten, with a
+// tick at each, so that the labels stay apart.
 func (c chart) latScale() logScale {
 	lo, hi := time.Duration(math.MaxInt64), time.Duration(0)
 	for _, s := range c.sections {
@@ -410,13 +413,37 @@ func (c chart) latScale() logScale {
 	if s.hi <= s.lo {
 		s.hi = s.lo * 10
 	}
+	decades := s.hi > 100*s.lo
+	if decades {
+		s.lo, s.hi = pow10Below(s.lo), pow10Above(s.hi)
+	}
 	for _, v := range seq {
-		if v >= s.lo && v <= s.hi {
+		if v >= s.lo && v <= s.hi && (!decades || isPow10(v)) {
 			s.ticks = append(s.ticks, v)
 		}
 	}
 	return s
 }
+
+// pow10Below returns the largest power of ten ≤ d (at least 1).
+func pow10Below(d time.Duration) time.Duration {
+	p := time.Duration(1)
+	for p*10 <= d {
+		p *= 10
+	}
+	return p
+}
+
+// pow10Above returns the smallest power of ten ≥ d.
+func pow10Above(d time.Duration) time.Duration {
+	p := time.Duration(1)
+	for p < d {
+		p *= 10
+	}
+	return p
+}
+
+func isPow10(d time.Duration) bool { return d > 0 && pow10Below(d) == d }
 
 // ratioTSpans is the section's ratio line as SVG text content:
 // rxrealtime's median over each peer's (in bold), with the per-round
@@ -473,11 +500,16 @@ func kilo(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-// durLabel formats a latency: 92 µs, 1.53 ms, 2 ms.
+// durLabel formats a latency to three digits at most: 92 µs, 1.53 ms,
+// 36.1 ms, 2 ms.
 func durLabel(d time.Duration) string {
 	switch {
 	case d >= time.Second:
 		return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+	case d >= 100*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+	case d >= 10*time.Millisecond:
+		return strconv.FormatFloat(math.Round(float64(d)/1e5)/1e1, 'f', -1, 64) + " ms"
 	case d >= time.Millisecond:
 		return strconv.FormatFloat(math.Round(float64(d)/1e4)/1e2, 'f', -1, 64) + " ms"
 	case d >= time.Microsecond:

@@ -440,6 +440,17 @@ func TestScales(t *testing.T) {
 	assert.Equal(t, []time.Duration{50e3, 100e3, 200e3, 500e3, 1e6, 2e6}, l.ticks)
 	assert.InDelta(t, float64(plotBottom), l.y(l.lo), 1e-9)
 	assert.InDelta(t, float64(plotTop), l.y(l.hi), 1e-9)
+
+	// Over more than two decades, a tick at each power of ten only.
+	c.sections[1].latency.res["realtime-js"].lats = []workload.Latency{{P50: us3(133), P99: 123_140 * time.Microsecond, P999: us3(146_330)}}
+	c.sections[0].latency.res["floor/goccy"].lats = []workload.Latency{{P50: us3(37), P99: us3(2760), P999: us3(4940)}}
+	l = c.latScale()
+	assert.Equal(t, 10*time.Microsecond, l.lo)
+	assert.Equal(t, time.Second, l.hi)
+	assert.Equal(t, []time.Duration{10e3, 100e3, 1e6, 10e6, 100e6, 1e9}, l.ticks)
+	var b bytes.Buffer
+	require.NoError(t, c.writeSVG(&b))
+	parseSVG(t, b.Bytes())
 }
 
 func TestLabels(t *testing.T) {
@@ -451,6 +462,9 @@ func TestLabels(t *testing.T) {
 	assert.Equal(t, "92 µs", durLabel(92*time.Microsecond+400))
 	assert.Equal(t, "1.53 ms", durLabel(1_534_000))
 	assert.Equal(t, "2 ms", durLabel(2*time.Millisecond))
+	assert.Equal(t, "36.1 ms", durLabel(36_140*time.Microsecond))
+	assert.Equal(t, "123 ms", durLabel(123_140*time.Microsecond))
+	assert.Equal(t, "1.5 s", durLabel(1500*time.Millisecond))
 	assert.Equal(t, "1,234,567", commas(1_234_567))
 	assert.Equal(t, "999", commas(999))
 	assert.Equal(t, "-1,000", commas(-1000))
