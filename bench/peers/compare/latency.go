@@ -41,7 +41,16 @@ type latSeries struct {
 	skipped string
 }
 
-func runLatency(e *env, endpoint string, v frames.Vsn, n int, timeout time.Duration, b *frames.Burst, l latencyFlags) {
+// latencyRun is one serializer's latency workload, for the chart.
+type latencyRun struct {
+	frames, rate, rounds int
+	names                []string
+	res                  map[string]*latSeries
+}
+
+// runLatency runs the latency workload, prints its table and returns its
+// results.
+func runLatency(e *env, endpoint string, v frames.Vsn, n int, timeout time.Duration, b *frames.Burst, l latencyFlags) *latencyRun {
 	count := l.frames(n)
 	fmt.Printf("latency: %d frames per run paced at %d msg/s (%s), vsn %s, %d round(s); from the source's write to the user's loop\n",
 		count, l.rate, (time.Duration(count) * time.Second / time.Duration(l.rate)).Round(time.Millisecond), v, l.rounds)
@@ -66,6 +75,7 @@ func runLatency(e *env, endpoint string, v frames.Vsn, n int, timeout time.Durat
 		}
 	}
 	printLatency(os.Stdout, l.names, res)
+	return &latencyRun{frames: count, rate: l.rate, rounds: max(l.rounds, 1), names: l.names, res: res}
 }
 
 func latSummary(o outcome) string {

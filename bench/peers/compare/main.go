@@ -8,6 +8,7 @@
 //
 //	go run ./compare [-rounds 5] [-n 200000] [-vsn 2.0.0,1.0.0] [-runners source,floor/goccy,...]
 //	                 [-latency-rate 10000] [-latency 10s] [-latency-rounds 1] [-latency-runners ...]
+//	                 [-svg bench/compare.svg]
 //
 // Each run is a fresh subprocess (the Go runners are one binary built into
 // bench/peers/bin, realtime-js is node js/run.mjs), so peak RSS is the
@@ -19,6 +20,14 @@
 // rxrealtime and realtime-js report p50/p99/p999/max from the source's write
 // to the user's loop, printed as a table before the ratio lines.
 // -latency-rate 0 skips it.
+//
+// Last, it draws the run as an SVG chart (chart.go): for each serializer,
+// every client's median msg/s as a bar with its min–max whisker over the
+// rounds, and the latency percentiles as lines, titled with the date, the
+// machine and the command line. -svg names the file; by default it is
+// bench/compare.svg, and -svg off writes none. A relative -svg path is
+// taken from the directory the command was started in (compare.sh passes
+// it, since it runs the command from bench/peers).
 //
 // -vsn lists the serializers to run, in order (default both: 2.0.0, then
 // 1.0.0); each gets its own section (table, latency, summary). Each
@@ -40,6 +49,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -61,15 +71,51 @@ func main() {
 	flag.DurationVar(&lat.duration, "latency", 10*time.Second, "latency workload: how long each run is paced (at most -n frames)")
 	flag.IntVar(&lat.rounds, "latency-rounds", 1, "latency workload: rounds")
 	latList := flag.String("latency-runners", defaultLatencyRunners, "latency workload: comma-separated runners, in round order")
+	svg := flag.String("svg", "", "SVG chart of the run (default bench/compare.svg; relative to where the command was started; off: none)")
 	flag.Parse()
 	lat.names = strings.Split(*latList, ",")
-	if err := run(*rounds, *n, strings.Split(*vsn, ","), strings.Split(*list, ","), *timeout, lat); err != nil {
+	out := output{svg: *svg, wd: os.Getenv("COMPARE_WD"), command: commandLine(os.Getenv("COMPARE_AS"), os.Args[1:])}
+	if err := run(*rounds, *n, strings.Split(*vsn, ","), strings.Split(*list, ","), *timeout, lat, out); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(rounds, n int, vsnList []string, names []string, timeout time.Duration, lat latencyFlags) error {
+// output says where the chart goes and how the run was started.
+type output struct {
+	svg     string // the -svg flag
+	wd      string // the directory the command was started in, "" for the current one
+	command string // the command line, for the chart's title
+}
+
+// commandLine is the command line that started the run: as (compare.sh
+// passes bench/compare.sh; "go run ./compare" without it) and args.
+func commandLine(as string, args []string) string {
+	if as == "" {
+		as = "go run ./compare"
+	}
+	if len(args) == 0 {
+		return as
+	}
+	return as + " " + shellJoin(args)
+}
+
+// svgPath returns the file the chart goes to, "" for none: bench/compare.svg
+// (beside the module directory, bench/peers) without -svg, a relative -svg
+// path from wd (or the current directory).
+func (o output) svgPath(moduleDir string) string {
+	switch {
+	case o.svg == "off":
+		return ""
+	case o.svg == "":
+		return filepath.Join(filepath.Dir(moduleDir), "compare.svg")
+	case filepath.IsAbs(o.svg) || o.wd == "":
+		return o.svg
+	}
+	return filepath.Join(o.wd, o.svg)
+}
+
+func run(rounds, n int, vsnList []string, names []string, timeout time.Duration, lat latencyFlags, out output) error {
 	var vsns []frames.Vsn
 	for _, s := range vsnList {
 		v, err := frames.ParseVsn(strings.TrimSpace(s))
@@ -94,23 +140,39 @@ func run(rounds, n int, vsnList []string, names []string, timeout time.Duration,
 		return err
 	}
 	defer src.Close()
+	c := chart{when: time.Now(), machine: strings.TrimPrefix(machine(env), "machine: "), load: loadAverage(), command: out.command}
 	for i, v := range vsns {
 		if i > 0 {
 			fmt.Println()
 		}
-		if err := runVsn(env, src, v, rounds, n, names, timeout, lat); err != nil {
+		sec, err := runVsn(env, src, v, rounds, n, names, timeout, lat)
+		if err != nil {
 			return err
 		}
+		c.sections = append(c.sections, sec)
 	}
+	path := out.svgPath(dir)
+	if path == "" {
+		return nil
+	}
+	var b strings.Builder
+	if err := c.writeSVG(&b); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "chart:", path)
 	return nil
 }
 
 // runVsn runs one serializer's section: workload 1 for every runner, the
-// latency workload, the summary.
-func runVsn(env *env, src *framesrv.Server, v frames.Vsn, rounds, n int, names []string, timeout time.Duration, lat latencyFlags) error {
+// latency workload, the summary. It returns the section's results for the
+// chart.
+func runVsn(env *env, src *framesrv.Server, v frames.Vsn, rounds, n int, names []string, timeout time.Duration, lat latencyFlags) (chartSection, error) {
 	burst, err := src.Burst(v, 1)
 	if err != nil {
-		return err
+		return chartSection{}, err
 	}
 
 	fmt.Printf("workload 1: %d postgres_changes frames per run (mean %d bytes, vsn %s), 1 channel, %d rounds\n",
@@ -134,10 +196,11 @@ func runVsn(env *env, src *framesrv.Server, v frames.Vsn, rounds, n int, names [
 
 	printTable(os.Stdout, names, results)
 	fmt.Println()
+	sec := chartSection{vsn: v.String(), frames: n, meanBytes: burst.MeanText(), rounds: rounds, names: names, results: results}
 	if lat.rate > 0 {
-		runLatency(env, src.Endpoint(), v, n, timeout, burst, lat)
+		sec.latency = runLatency(env, src.Endpoint(), v, n, timeout, burst, lat)
 		fmt.Println()
 	}
 	printSummary(os.Stdout, results)
-	return nil
+	return sec, nil
 }

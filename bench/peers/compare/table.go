@@ -96,18 +96,8 @@ func printTable(w io.Writer, names []string, results map[string]*series) {
 // printSummary prints the source headroom and ends with the three ratio
 // lines.
 func printSummary(w io.Writer, results map[string]*series) {
-	var floor *series
-	for name, s := range results {
-		if strings.HasPrefix(name, "floor/") && s.rate() > 0 && (floor == nil || s.rate() > floor.rate()) {
-			floor = s
-		}
-	}
-	fastest := (*series)(nil)
-	for name, s := range results {
-		if name != "source" && s.rate() > 0 && (fastest == nil || s.rate() > fastest.rate()) {
-			fastest = s
-		}
-	}
+	floor := fastestFloor(results)
+	fastest := fastestClient(results)
 	if src := results["source"]; src != nil && src.rate() > 0 && fastest != nil {
 		x := src.rate() / fastest.rate()
 		verdict := "ok (≥ 3×)"
@@ -141,6 +131,30 @@ func printSummary(w io.Writer, results map[string]*series) {
 		}
 		fmt.Fprintf(w, "ratio rxrealtime/%s %.2f\n", peer.label, rx.rate()/other.rate())
 	}
+}
+
+// fastestFloor returns the floor with the highest median msg/s, nil if no
+// floor has a result.
+func fastestFloor(results map[string]*series) *series {
+	var floor *series
+	for name, s := range results {
+		if strings.HasPrefix(name, "floor/") && s.rate() > 0 && (floor == nil || s.rate() > floor.rate()) {
+			floor = s
+		}
+	}
+	return floor
+}
+
+// fastestClient returns the runner other than the source probe with the
+// highest median msg/s, nil if none has a result.
+func fastestClient(results map[string]*series) *series {
+	var fastest *series
+	for name, s := range results {
+		if name != "source" && s.rate() > 0 && (fastest == nil || s.rate() > fastest.rate()) {
+			fastest = s
+		}
+	}
+	return fastest
 }
 
 // roundRatios pairs a's and b's runs of the same round and returns a/b for
