@@ -29,19 +29,23 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 		ch.mu.Unlock()
 		return Reply{}, err
 	}
-	if ch.state == stJoined && !ch.buffer.flushing {
-		m.JoinRef = ch.currentJoinRef()
+	rejoined := false
+	if ch.state == stJoined && !ch.buffer.flushing { // then the buffer is empty: nothing to overtake
+		ref := ch.currentJoinRef()
+		m.JoinRef = ref
 		ch.mu.Unlock()
 		r, err := ch.wire.Push(ctx, m, socket.PushOptions{Timeout: pc.timeout, NoReply: pc.noReply})
 		if !errors.Is(err, socket.ErrNoSession) {
 			return ch.host.outcome(m, r, err, !pc.noReply, start)
 		}
-		// The session ended between the check and the push: wait for the next join.
+		// The session ended between the check and the push: wait for the next join — or, if the
+		// channel has joined again meanwhile, flush it now (nothing else would).
 		ch.mu.Lock()
 		if err := ch.pushableLocked(); err != nil {
 			ch.mu.Unlock()
 			return Reply{}, err
 		}
+		rejoined = ch.state == stJoined && ch.currentJoinRef() != ref
 	}
 	if size := minFrameSize(m); int64(size) > ch.maxFrame {
 		// Refused before it is queued, buffer included: its frame is at least this large.
@@ -54,6 +58,7 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 	}
 	if pc.noReply {
 		ch.buffer.items = append(ch.buffer.items, bufferedPush{m: m})
+		ch.flushIfJoinedLocked(rejoined)
 		ch.mu.Unlock()
 		return Reply{}, nil
 	}
@@ -64,6 +69,7 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 		default:
 		}
 	}})
+	ch.flushIfJoinedLocked(rejoined)
 	ch.mu.Unlock()
 	timer := time.NewTimer(pc.timeout)
 	defer timer.Stop()
@@ -78,6 +84,14 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 		r.err = ctx.Err()
 	}
 	return ch.host.outcome(m, r.reply, r.err, true, start)
+}
+
+// flushIfJoinedLocked starts a flush when the channel has joined again while its push was failing (a
+// buffered push must not wait for the join after next, behind pushes made since). ch.mu held.
+func (ch *Channel) flushIfJoinedLocked(rejoined bool) {
+	if rejoined && ch.buffer.startFlush() {
+		go ch.flushBuffer()
+	}
 }
 
 // pushableLocked is why the channel takes no push now: closed for good, or not subscribed. ch.mu held.
@@ -101,32 +115,41 @@ func (ch *Channel) unbuffer(m *phoenix.Message) {
 	ch.mu.Unlock()
 }
 
-// flushBuffer sends what waited for the join ref, in order, on its own goroutine (a push may wait for
-// room in the socket's write queue). Pushes made meanwhile queue behind (buffer.flushing). It stops when
-// the buffer is empty, the join is no longer current, or the session ended: what is left waits for the
-// next join.
-func (ch *Channel) flushBuffer(ref string) {
+// flushBuffer sends what waited for the join, in order, on its own goroutine (a push may wait for room
+// in the socket's write queue). Pushes made meanwhile queue behind (buffer.flushing). Each push goes
+// under the join current when it is taken: a flush that a rejoin overtakes goes on under the new join
+// (the rejoin starts no flush of its own while one runs). It stops when the buffer is empty or the
+// channel is not joined: what is left waits for the next join.
+func (ch *Channel) flushBuffer() {
 	for {
 		ch.mu.Lock()
-		if ch.state != stJoined || ch.currentJoinRef() != ref || len(ch.buffer.items) == 0 {
+		if ch.state != stJoined || len(ch.buffer.items) == 0 {
 			ch.buffer.flushing = false
 			ch.mu.Unlock()
 			return
 		}
-		it := ch.buffer.items[0]
-		ch.buffer.items = ch.buffer.items[1:]
+		ref := ch.currentJoinRef()
+		it, since := ch.buffer.take()
 		ch.mu.Unlock()
 		it.m.JoinRef = ref
 		var err error
-		if it.done != nil {
-			ch.wire.PushAsync(it.m, ch.pushTimeout, it.done)
+		if done := it.done; done != nil {
+			// A refusal to queue is told at once, on this goroutine; a session that ended sends it back
+			// to the buffer, not to its caller.
+			ch.wire.PushAsync(it.m, ch.pushTimeout, func(r socket.Reply, e error) {
+				if errors.Is(e, socket.ErrNoSession) {
+					err = e
+					return
+				}
+				done(r, e)
+			})
 		} else {
 			_, err = ch.wire.Push(context.Background(), it.m, socket.PushOptions{NoReply: true})
 		}
 		switch {
 		case errors.Is(err, socket.ErrNoSession):
 			ch.mu.Lock()
-			ch.buffer.items = append([]bufferedPush{it}, ch.buffer.items...)
+			ch.buffer.putBack(it, since)
 			ch.buffer.flushing = false
 			ch.mu.Unlock()
 			return
@@ -150,7 +173,7 @@ func (ch *Channel) Returned(msgs []socket.Returned) {
 		ch.failBuffered(back, ch.goneError())
 		return
 	}
-	ch.buffer.items = append(back, ch.buffer.items...)
+	ch.buffer.handBack(back)
 	ch.mu.Unlock()
 }
 

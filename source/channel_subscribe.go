@@ -292,7 +292,7 @@ func (ch *Channel) joined(ref string, r socket.Reply) {
 		ch.sendToken(tok)
 	}
 	if flush {
-		go ch.flushBuffer(ref) // off the reader: a push may wait for room in the write queue
+		go ch.flushBuffer() // off the reader: a push may wait for room in the write queue
 	}
 }
 
