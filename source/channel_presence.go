@@ -65,8 +65,11 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 }
 
 // PresenceEvents is the hot stream of the channel's presence joins,
-// leaves and syncs, with metas decoded into M (phx_ref and phx_ref_prev
-// are in Meta.Ref and Meta.RefPrev). Calling it turns presence on for the
+// updates, leaves and syncs, with metas decoded into M (phx_ref and
+// phx_ref_prev are in Meta.Ref and Meta.RefPrev). A client that tracks
+// again with another meta is one [presence.Update] (the old metas in
+// Replaced, the new ones in Presences), where realtime-js reports a leave
+// and a join. Calling it turns presence on for the
 // channel's joins to come (as a presence listener does in realtime-js), so
 // the server sends the presence state; [WithPresence] also sets the key. A meta
 // that does not decode is reported on [Client.Errors] and the event
@@ -79,7 +82,9 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
 			var err error
 			if out.Current, err = decodeMetas[M](ev.Current); err == nil {
-				out.Presences, err = decodeMetas[M](ev.Presences)
+				if out.Presences, err = decodeMetas[M](ev.Presences); err == nil {
+					out.Replaced, err = decodeMetas[M](ev.Replaced)
+				}
 			}
 			if err != nil {
 				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
