@@ -269,6 +269,7 @@ var noJoinRef = ""
 type presenceState struct {
 	tracker presence.Tracker[presence.RawMeta]
 	events  *stream.Hub[presenceEvent] // fed by the reader, owned by the channel's route
+	sender  presenceSender             // Track and Untrack, within the server's limit
 }
 
 // presenceEvent is an event of the channel's presence hub.

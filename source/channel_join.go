@@ -144,7 +144,8 @@ func permanentRefusal(code, message string, tokenProvider bool) bool {
 // channelSetup reads a channel's name and options: its topic and configuration, or an error wrapping
 // ErrInvalidChannel that names the first bad option.
 func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) (string, channelConfig, error) {
-	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
+	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin,
+		presenceCalls: DefaultPresenceCalls, presenceWindow: DefaultPresenceWindow}
 	if name == "" || name == "realtime:" {
 		return "", cfg, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
 	}
@@ -169,6 +170,8 @@ func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) 
 		bad = "WithRejoinBackoff: nil backoff"
 	case cfg.pgWaitTimeout < 0:
 		bad = fmt.Sprintf("WithPostgresChangesWait: timeout %v is negative", cfg.pgWaitTimeout)
+	case cfg.presenceCalls <= 0 || cfg.presenceWindow <= 0:
+		bad = fmt.Sprintf("WithPresenceLimit: %d calls per %v is not positive", cfg.presenceCalls, cfg.presenceWindow)
 	}
 	if bad != "" {
 		return "", cfg, fmt.Errorf("%w: %s", ErrInvalidChannel, bad)

@@ -119,5 +119,7 @@ func (ch *Channel) finish(err error) {
 	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
-	ch.failBuffered(buffered, ch.goneError())
+	gone := ch.goneError()
+	ch.failBuffered(buffered, gone)
+	ch.presence.sender.close(gone)
 }

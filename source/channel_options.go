@@ -32,6 +32,8 @@ type channelConfig struct {
 	pgWaitTimeout    time.Duration // 0: the server's default
 	gapFree          bool
 	gapMargin        time.Duration
+	presenceCalls    int
+	presenceWindow   time.Duration
 }
 
 type replayConfig struct {
@@ -69,6 +71,18 @@ func WithBroadcastReplay(since time.Time, limit int) ChannelOption {
 // (with a server-picked key), as a presence listener does in realtime-js.
 func WithPresence(key string) ChannelOption {
 	return func(c *channelConfig) { c.presenceEnabled, c.presenceKey = true, key }
+}
+
+// WithPresenceLimit sets the server's limit on the channel's presence
+// calls, which [Channel.Track] and [Channel.Untrack] stay within: calls per
+// window (default [DefaultPresenceCalls] per [DefaultPresenceWindow],
+// Supabase's default; a project's own is its realtime settings'
+// max_client_presence_events_per_window and client_presence_window_ms).
+// Past it the server shuts the channel down ("Client presence rate limit
+// exceeded"); the client instead holds the next call until the window
+// allows it. Both must be positive.
+func WithPresenceLimit(calls int, window time.Duration) ChannelOption {
+	return func(c *channelConfig) { c.presenceCalls, c.presenceWindow = calls, window }
 }
 
 // WithPostgresChanges adds postgres_changes bindings. The server's ids are
