@@ -61,7 +61,10 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	if p.Config.PostgresChanges == nil {
 		p.Config.PostgresChanges = []postgres.Binding{}
 	}
-	p.Config.Broadcast.Replay = ch.gapReplay(ch.currentJoinRef())
+	ref := ch.currentJoinRef()
+	if p.Config.Broadcast.Replay = ch.gapReplay(ref); p.Config.Broadcast.Replay != nil {
+		ch.hold.ask(ref)
+	}
 	if cfg.pgWait {
 		p.Config.PostgresOptions = &joinPostgresOptions{Wait: true, Timeout: ceilMillis(cfg.pgWaitTimeout)}
 	}

@@ -62,6 +62,26 @@ func WithBroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadc
 // channel [Client.Channel] fails with [ErrInvalidChannel], as the server
 // would refuse the join. Every rejoin asks again; replayed messages carry
 // meta {"replayed":true,"id":...}.
+//
+// A join's replayed messages are delivered in the order the server sends
+// them, together, before the live broadcasts of the same join. The server
+// writes live broadcasts to the socket as soon as the join is up, while
+// its channel process sends the replay later, so live ones (all newer)
+// can arrive first or in between: the channel holds them until the replay
+// has all arrived, which it learns by sending, after the join, one
+// presence push without an event (the server answers it after the replay
+// and otherwise ignores it: it spends no presence call). Should that push
+// fail or time out, or more than 4,096 live broadcasts arrive meanwhile,
+// the held ones are delivered then.
+//
+// The server's order is the order the messages were stored in (by
+// inserted_at), but for messages stored in one database transaction
+// (several realtime.send calls, a trigger on a multi-row statement): they
+// share their inserted_at, and the server replays them in reverse
+// (supabase/realtime#2201). Nothing the client receives can order them —
+// a replayed message's meta holds only its id, a random UUID, and no
+// timestamp — so the client delivers them as they come: carry a sequence
+// in the payload if their order matters.
 func WithBroadcastReplay(since time.Time, limit int) ChannelOption {
 	return func(c *channelConfig) { c.replay = &replayConfig{since: since, limit: limit} }
 }

@@ -273,6 +273,7 @@ func (ch *Channel) joined(ref string, r socket.Reply) {
 	ch.state = stJoined
 	ch.tries = 0
 	ch.gapJoined()
+	ch.openReplay(ref) // before any later frame is read: this runs on the reader
 	presence := ch.presence.sender.joined(ref)
 	ch.pgIDs.Store(&ids)
 	ch.lastErr = nil
