@@ -123,7 +123,8 @@ type Channel struct {
 	goneErr     error
 	buffer      pushBuffer // pushes waiting for the channel to be joined (channel_push.go)
 	presence    presenceState
-	gap         *gapState // WithGapFreeBroadcasts; nil without
+	gap         *gapState  // WithGapFreeBroadcasts; nil without
+	hold        replayHold // a join's replay in progress: live broadcasts wait behind it
 }
 
 // emitStatus publishes a status change. One that carries an error is also reported ([ChannelError]): on
@@ -158,7 +159,8 @@ func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.curre
 // Messages is the hot stream of every message on the channel's topic
 // (replies, broadcasts, postgres_changes, presence, system...), stale
 // join_refs removed (and, with [WithGapFreeBroadcasts], broadcasts already
-// delivered). The typed streams are derived from it. A payload is the
+// delivered); the live broadcasts that arrive while a join's replay is on
+// its way come after it (see [WithBroadcastReplay]). The typed streams are derived from it. A payload is the
 // frame's bytes, which the default serializer does not walk (see
 // phoenix.WithLazyPayloads): bound it with phoenix.CheckDepth before a
 // decoder that recurses without a limit of its own reads it.
@@ -269,6 +271,7 @@ var noJoinRef = ""
 type presenceState struct {
 	tracker presence.Tracker[presence.RawMeta]
 	events  *stream.Hub[presenceEvent] // fed by the reader, owned by the channel's route
+	sender  presenceSender             // Track and Untrack, within the server's limit
 }
 
 // presenceEvent is an event of the channel's presence hub.

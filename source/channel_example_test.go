@@ -7,6 +7,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/source/postgres"
+	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 )
 
@@ -82,4 +83,55 @@ func ExampleBroadcasts() {
 	fmt.Println(b.Event, b.Payload.X, b.Payload.Y)
 	// Output:
 	// cursor 3 4
+}
+
+func ExampleWithPresenceLimit() {
+	// A server that allows 2 presence calls per 300 ms per channel (Supabase's default is 5 per 30 s).
+	srv := realtimetest.NewServer(realtimetest.WithClientPresenceLimit(2, 300*time.Millisecond))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := source.Connect(ctx, srv.URL(), source.WithAPIKey("anon-key"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(ctx)
+
+	type Status struct {
+		State string `json:"state"`
+	}
+	ch, _ := c.Channel("room", source.WithPresence("gopher"), source.WithPresenceLimit(2, 300*time.Millisecond))
+	events := source.PresenceEvents[Status](ch).Observe(ctx)
+	if err := ch.Subscribe(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = ch.Track(ctx, Status{State: "online"})
+	_ = ch.Track(ctx, Status{State: "typing"}) // the window's budget is spent
+
+	// Two more while the window is closed: the latest wins, the other never goes out.
+	typing := make(chan error, 1)
+	go func() { typing <- ch.Track(ctx, Status{State: "still typing"}) }()
+	time.Sleep(50 * time.Millisecond)
+	fmt.Println("idle:", ch.Track(ctx, Status{State: "idle"})) // returns once the server holds it
+	fmt.Println("still typing:", <-typing)
+
+	for ev := range events {
+		switch ev.Kind {
+		case presence.Join:
+			fmt.Println("join", ev.Presences[0].Value.State)
+		case presence.Update: // realtime-js reports a leave and a join
+			fmt.Println("update", ev.Replaced[0].Value.State, "->", ev.Presences[0].Value.State)
+		}
+		if ev.Kind == presence.Update && ev.Presences[0].Value.State == "idle" {
+			break
+		}
+	}
+	// Output:
+	// idle: <nil>
+	// still typing: rxrealtime: presence value superseded by a later Track or Untrack before it was sent
+	// join online
+	// update online -> typing
+	// update typing -> idle
 }

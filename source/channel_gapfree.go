@@ -19,8 +19,10 @@ import (
 // clock skew between this host and the database; every broadcast it has
 // already delivered is dropped, by message id (meta.id) or, for a
 // persisted client broadcast that was delivered live without an id, by
-// event and payload. So each stored broadcast is delivered once, in
-// order. When a replay comes back full with nothing already delivered in
+// event and payload. So each stored broadcast is delivered once: each
+// join's new replayed ones in the server's order, before that join's live
+// ones (see [WithBroadcastReplay] for that order and its one exception,
+// the messages of one transaction). When a replay comes back full with nothing already delivered in
 // it, the outage may have outlasted it: a [*GapError] is reported on
 // [Client.Errors].
 //

@@ -34,9 +34,10 @@ func (ch *Channel) Handle(m *phoenix.Message) bool {
 	case phoenix.EventPostgres:
 		ch.deliverChange(m)
 	case phoenix.EventBroadcast:
-		if ch.cfg.gapFree {
-			return ch.gapFilter(m)
+		if ch.cfg.gapFree && !ch.gapFilter(m) {
+			return false
 		}
+		return ch.holdLive(m)
 	}
 	return true
 }

@@ -61,7 +61,10 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	if p.Config.PostgresChanges == nil {
 		p.Config.PostgresChanges = []postgres.Binding{}
 	}
-	p.Config.Broadcast.Replay = ch.gapReplay(ch.currentJoinRef())
+	ref := ch.currentJoinRef()
+	if p.Config.Broadcast.Replay = ch.gapReplay(ref); p.Config.Broadcast.Replay != nil {
+		ch.hold.ask(ref)
+	}
 	if cfg.pgWait {
 		p.Config.PostgresOptions = &joinPostgresOptions{Wait: true, Timeout: ceilMillis(cfg.pgWaitTimeout)}
 	}
@@ -144,7 +147,8 @@ func permanentRefusal(code, message string, tokenProvider bool) bool {
 // channelSetup reads a channel's name and options: its topic and configuration, or an error wrapping
 // ErrInvalidChannel that names the first bad option.
 func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) (string, channelConfig, error) {
-	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin}
+	cfg := channelConfig{joinTimeout: pushTimeout, rejoin: DefaultRejoinBackoff, gapMargin: DefaultGapFreeMargin,
+		presenceCalls: DefaultPresenceCalls, presenceWindow: DefaultPresenceWindow}
 	if name == "" || name == "realtime:" {
 		return "", cfg, fmt.Errorf("%w: empty channel name", ErrInvalidChannel)
 	}
@@ -169,6 +173,8 @@ func channelSetup(name string, pushTimeout time.Duration, opts []ChannelOption) 
 		bad = "WithRejoinBackoff: nil backoff"
 	case cfg.pgWaitTimeout < 0:
 		bad = fmt.Sprintf("WithPostgresChangesWait: timeout %v is negative", cfg.pgWaitTimeout)
+	case cfg.presenceCalls <= 0 || cfg.presenceWindow <= 0:
+		bad = fmt.Sprintf("WithPresenceLimit: %d calls per %v is not positive", cfg.presenceCalls, cfg.presenceWindow)
 	}
 	if bad != "" {
 		return "", cfg, fmt.Errorf("%w: %s", ErrInvalidChannel, bad)

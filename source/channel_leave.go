@@ -112,6 +112,7 @@ func (ch *Channel) finish(err error) {
 	ch.stopRejoinLocked()
 	ch.leftJoined()
 	buffered := ch.buffer.takeAll()
+	ch.hold.release("", ch.rt.Hub().Emit) // what waited behind a replay, before the streams end
 	// The client forgets the channel before the final CLOSED and Done, so
 	// that a user who sees either can reuse the name at once.
 	ch.host.forget(ch, err)
@@ -119,5 +120,7 @@ func (ch *Channel) finish(err error) {
 	ch.statuses.complete()
 	close(ch.gone)
 	ch.mu.Unlock()
-	ch.failBuffered(buffered, ch.goneError())
+	gone := ch.goneError()
+	ch.failBuffered(buffered, gone)
+	ch.presence.sender.close(gone)
 }

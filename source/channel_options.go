@@ -32,6 +32,8 @@ type channelConfig struct {
 	pgWaitTimeout    time.Duration // 0: the server's default
 	gapFree          bool
 	gapMargin        time.Duration
+	presenceCalls    int
+	presenceWindow   time.Duration
 }
 
 type replayConfig struct {
@@ -60,6 +62,26 @@ func WithBroadcastAck() ChannelOption { return func(c *channelConfig) { c.broadc
 // channel [Client.Channel] fails with [ErrInvalidChannel], as the server
 // would refuse the join. Every rejoin asks again; replayed messages carry
 // meta {"replayed":true,"id":...}.
+//
+// A join's replayed messages are delivered in the order the server sends
+// them, together, before the live broadcasts of the same join. The server
+// writes live broadcasts to the socket as soon as the join is up, while
+// its channel process sends the replay later, so live ones (all newer)
+// can arrive first or in between: the channel holds them until the replay
+// has all arrived, which it learns by sending, after the join, one
+// presence push without an event (the server answers it after the replay
+// and otherwise ignores it: it spends no presence call). Should that push
+// fail or time out, or more than 4,096 live broadcasts arrive meanwhile,
+// the held ones are delivered then.
+//
+// The server's order is the order the messages were stored in (by
+// inserted_at), but for messages stored in one database transaction
+// (several realtime.send calls, a trigger on a multi-row statement): they
+// share their inserted_at, and the server replays them in reverse
+// (supabase/realtime#2201). Nothing the client receives can order them —
+// a replayed message's meta holds only its id, a random UUID, and no
+// timestamp — so the client delivers them as they come: carry a sequence
+// in the payload if their order matters.
 func WithBroadcastReplay(since time.Time, limit int) ChannelOption {
 	return func(c *channelConfig) { c.replay = &replayConfig{since: since, limit: limit} }
 }
@@ -69,6 +91,18 @@ func WithBroadcastReplay(since time.Time, limit int) ChannelOption {
 // (with a server-picked key), as a presence listener does in realtime-js.
 func WithPresence(key string) ChannelOption {
 	return func(c *channelConfig) { c.presenceEnabled, c.presenceKey = true, key }
+}
+
+// WithPresenceLimit sets the server's limit on the channel's presence
+// calls, which [Channel.Track] and [Channel.Untrack] stay within: calls per
+// window (default [DefaultPresenceCalls] per [DefaultPresenceWindow],
+// Supabase's default; a project's own is its realtime settings'
+// max_client_presence_events_per_window and client_presence_window_ms).
+// Past it the server shuts the channel down ("Client presence rate limit
+// exceeded"); the client instead holds the next call until the window
+// allows it. Both must be positive.
+func WithPresenceLimit(calls int, window time.Duration) ChannelOption {
+	return func(c *channelConfig) { c.presenceCalls, c.presenceWindow = calls, window }
 }
 
 // WithPostgresChanges adds postgres_changes bindings. The server's ids are

@@ -163,6 +163,8 @@ func (ch *Channel) flushBuffer() {
 // Returned takes back the pushes the socket queued but never wrote before its session ended: they go to
 // the front of the buffer, in order, and out again under the next join (socket.Handler).
 func (ch *Channel) Returned(msgs []socket.Returned) {
+	msgs = ch.presence.sender.takeBack(msgs)        // a presence call waits in its sender, not in the buffer
+	msgs = ch.hold.takeBack(msgs, ch.rt.Hub().Emit) // a replay's fence is for its join only
 	back := make([]bufferedPush, len(msgs))
 	for i, r := range msgs {
 		back[i] = bufferedPush{m: r.M, done: r.Done}

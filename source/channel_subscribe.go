@@ -134,6 +134,7 @@ func (ch *Channel) abandonLocked(ev StatusEvent) {
 		ch.mu.Lock()
 	}
 	ch.failBuffered(buffered, fmt.Errorf("%w: %w", ErrNotJoined, ev.Err))
+	ch.presence.sender.abandon(fmt.Errorf("%w: %w", ErrNotJoined, ev.Err))
 }
 
 // join sends a phx_join with a fresh join_ref and the current token, if
@@ -272,6 +273,8 @@ func (ch *Channel) joined(ref string, r socket.Reply) {
 	ch.state = stJoined
 	ch.tries = 0
 	ch.gapJoined()
+	ch.openReplay(ref) // before any later frame is read: this runs on the reader
+	presence := ch.presence.sender.joined(ref)
 	ch.pgIDs.Store(&ids)
 	ch.lastErr = nil
 	fire(&ch.joinedCh)
@@ -293,6 +296,9 @@ func (ch *Channel) joined(ref string, r socket.Reply) {
 	}
 	if flush {
 		go ch.flushBuffer() // off the reader: a push may wait for room in the write queue
+	}
+	if presence {
+		go ch.pumpPresence() // the value that waited, or the last one again: the server forgot it
 	}
 }
 

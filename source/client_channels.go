@@ -57,6 +57,7 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	ch.joinRef.Store(&noJoinRef)
 	ch.changes = hub[*inboundChange](c.ev, topic)
 	ch.presence.events = hub[presenceEvent](c.ev, topic)
+	ch.presence.sender.setLimit(cfg.presenceCalls, cfg.presenceWindow)
 	if err := c.reg.add(ch, func() { ch.rt = c.sock.Attach(topic, ch) }); err != nil {
 		return nil, err
 	}

@@ -294,6 +294,11 @@ var ErrBinaryUnsupported = errors.New("rxrealtime: binary payloads need the vsn 
 // public channel", "cannot store a message with protocol 1.0.0").
 var ErrPersistUnsupported = errors.New("rxrealtime: persist needs a private channel and vsn 2.0.0")
 
+// ErrInvalidPresence is wrapped by the error of a [Channel.Track] whose
+// meta does not marshal to a JSON object (the server refuses any other
+// meta, and the refusal would spend a presence call): nothing is sent.
+var ErrInvalidPresence = errors.New("rxrealtime: invalid presence meta")
+
 // ErrMessageTooLarge is matched (errors.Is) by every [*MessageTooLargeError].
 var ErrMessageTooLarge = errors.New("rxrealtime: message larger than the server's frame limit")
 

@@ -311,8 +311,17 @@ func runSchedule(steps []step, poison transport.StatusCode) (problems []string) 
 			}
 		case opTrack:
 			if pc != nil {
-				call(3*time.Second, func(ctx context.Context) error { return pc.ch.Track(ctx, map[string]int{"v": 1}) },
-					func(error) {})
+				// Three changes of the meta in a row, so that two tracks within 30 s are more presence
+				// calls than the server allows (5 per 30 s; past it the channel is shut down, which the
+				// checks below catch): the client must hold them back.
+				call(3*time.Second, func(ctx context.Context) error {
+					for i := range 3 {
+						if err := pc.ch.Track(ctx, map[string]int{"v": st.code + i}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}, func(error) {})
 			}
 		case opStall:
 			if pc != nil {

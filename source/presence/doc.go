@@ -12,10 +12,18 @@
 //
 // # Differences from phoenix.js
 //
-// Go maps have no order, so the join and leave events of one call are
-// reported in key order (all joins first, then all leaves, as in
-// phoenix.js), and a [State]'s keys are unordered. The final state does not
-// depend on this order. Each meta of a key keeps its place as in phoenix.js.
+// A client that tracks again with another meta replaces its meta: the
+// server sends a join of the new meta, whose phx_ref_prev names the old
+// one, and a leave of the old one, in one diff. phoenix.js (and so
+// realtime-js) reports that as a join and a leave; here it is one [Update]
+// event, whose Replaced metas are the old ones. A join whose phx_ref_prev
+// names no meta leaving in the same message stays a Join. The state is the
+// same either way.
+//
+// Go maps have no order, so the events of one call are reported in key
+// order (all joins and updates first, then all leaves, as in phoenix.js),
+// and a [State]'s keys are unordered. The final state does not depend on
+// this order. Each meta of a key keeps its place as in phoenix.js.
 //
 // The events carry copies: modifying them, or a [Tracker.State] snapshot,
 // does not change the tracker. The M values themselves are copied by value;

@@ -26,7 +26,8 @@ func ExampleTracker() {
 	}
 
 	// bob updates his meta: the server sends a leave of the old ref and a
-	// join of the new one.
+	// join of the new one naming it in phx_ref_prev, which the tracker
+	// reports as one update.
 	events, _ = tr.HandleDiff("1", []byte(`{
 		"joins":{"user-2":{"metas":[{"phx_ref":"F3","phx_ref_prev":"F2","name":"bobby"}]}},
 		"leaves":{"user-2":{"metas":[{"phx_ref":"F2","name":"bob"}]}}}`))
@@ -35,7 +36,7 @@ func ExampleTracker() {
 			fmt.Println("sync")
 			continue
 		}
-		fmt.Println(e.Kind, e.Key, "current:", len(e.Current))
+		fmt.Println(e.Kind, e.Key, e.Replaced[0].Value.Name, "->", e.Presences[0].Value.Name)
 	}
 	fmt.Println(tr.State()["user-2"][0].Value.Name, tr.State()["user-2"][0].RefPrev)
 	// Output:
@@ -43,8 +44,7 @@ func ExampleTracker() {
 	// join user-1 alice
 	// join user-2 bob
 	// sync
-	// join user-2 current: 1
-	// leave user-2 current: 1
+	// update user-2 bob -> bobby
 	// sync
 	// bobby F2
 }

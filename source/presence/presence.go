@@ -36,14 +36,18 @@ type Diff[M any] struct {
 // Kind says what an [Event] reports.
 type Kind uint8
 
-// The event kinds, as realtime-js names them.
+// The event kinds: realtime-js's names, and Update.
 const (
 	// Join: metas joined a key.
 	Join Kind = iota + 1
 	// Leave: metas left a key.
 	Leave
-	// Sync: the state changed, after the joins and leaves of one message.
+	// Sync: the state changed, after the events of one message.
 	Sync
+	// Update: metas of a key were replaced by new ones, a client tracking
+	// again with another meta (the server sends a join of the new meta,
+	// whose phx_ref_prev names the old one, and a leave of the old one).
+	Update
 )
 
 // String returns the name.
@@ -55,31 +59,39 @@ func (k Kind) String() string {
 		return "leave"
 	case Sync:
 		return "sync"
+	case Update:
+		return "update"
 	}
 	return "unknown"
 }
 
-// Event is a presence join, leave or sync, with phoenix.js's onJoin and
-// onLeave arguments.
+// Event is a presence join, update, leave or sync, with phoenix.js's
+// onJoin and onLeave arguments.
 type Event[M any] struct {
 	Kind Kind
-	// Key is the presence key of a Join or Leave; empty for Sync.
+	// Key is the presence key of a Join, Update or Leave; empty for Sync.
 	Key string
-	// Current is, for a Join, the key's metas before the join (nil if the
-	// key is new); for a Leave, the metas that remain (empty if the key is
-	// gone).
+	// Current is, for a Join or an Update, the key's metas before the
+	// message (nil if the key is new); for a Leave, the metas that remain
+	// (empty if the key is gone).
 	Current []Meta[M]
-	// Presences are the metas that joined (Join) or left (Leave). A Leave
-	// lists the metas as the server sent them, including refs that were not
-	// present.
+	// Presences are the metas that joined (Join), left (Leave) or
+	// replaced others (Update). A Leave lists the metas as the server sent
+	// them, including refs that were not present.
 	Presences []Meta[M]
+	// Replaced is, for an Update, the metas its Presences replace, in the
+	// same order: Presences[i].RefPrev is Replaced[i].Ref. Nil for other
+	// kinds.
+	Replaced []Meta[M]
 }
 
 // SyncState merges a full presence_state into state and returns the new
-// state and the join and leave events, as phoenix.js's Presence.syncState:
-// keys missing from newState leave; for keys in both, metas whose Ref is new
-// join and metas whose Ref is gone leave; keys only in newState join. state
-// is not modified.
+// state and the events, as phoenix.js's Presence.syncState: keys missing
+// from newState leave; for keys in both, metas whose Ref is new join and
+// metas whose Ref is gone leave; keys only in newState join. A key's new
+// metas whose RefPrev names one of its metas that is gone are an Update
+// (an update the client missed, say during a rejoin), not a join and a
+// leave. state is not modified.
 func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
 	var events []Event[M]
 	next := syncState(maps.Clone(state), maps.Clone(newState), collect(&events))
@@ -90,7 +102,12 @@ func SyncState[M any](state, newState State[M]) (State[M], []Event[M]) {
 // the events, as phoenix.js's Presence.syncDiff: each joined key gets the
 // diff's metas, after the current metas whose Ref is not among them; each
 // left key loses the metas whose Ref left, and disappears when none remain.
-// All joins come before all leaves. state is not modified.
+// A joined meta whose RefPrev is the Ref of a meta of the same key leaving
+// in the same diff (the server's update of a meta) is reported with it as
+// an Update, not as a join and a leave: a key gets an Update, then a Join
+// of its other joined metas, if any, and later a Leave of its other left
+// metas, if any. All joins and updates come before all leaves. state is
+// not modified.
 func SyncDiff[M any](state State[M], diff Diff[M]) (State[M], []Event[M]) {
 	var events []Event[M]
 	next := make(State[M], len(state)+len(diff.Joins))
@@ -105,6 +122,7 @@ func collect[M any](events *[]Event[M]) func(Event[M]) {
 	return func(ev Event[M]) {
 		ev.Current = slices.Clone(ev.Current)
 		ev.Presences = slices.Clone(ev.Presences)
+		ev.Replaced = slices.Clone(ev.Replaced)
 		*events = append(*events, ev)
 	}
 }
@@ -158,6 +176,10 @@ func syncState[M any](state, newState State[M], emit func(Event[M])) State[M] {
 		}
 		joined, left, next := reconcile(cur, metas)
 		state[key] = next
+		upd, replaced, joined, left := updates(joined, left)
+		if len(upd) > 0 {
+			emit(Event[M]{Kind: Update, Key: key, Current: nonNil(cur), Presences: upd, Replaced: replaced})
+		}
 		if len(joined) > 0 {
 			emit(Event[M]{Kind: Join, Key: key, Current: nonNil(cur), Presences: joined})
 		}
@@ -202,47 +224,144 @@ func reconcile[M any](cur, metas []Meta[M]) (joined, left, next []Meta[M]) {
 	return joined, left, next
 }
 
-// syncDiff applies diff to state.
+// syncDiff applies diff to state. A key's joined metas that replace metas
+// leaving in the same diff are reported as an Update, in the key's join
+// step; the key's leave step reports only the other metas that left.
 func syncDiff[M any](state State[M], diff Diff[M], emit func(Event[M])) {
+	var replacedOf map[string][]Meta[M] // keys with updates: the metas replaced
 	for _, key := range sortedKeys(diff.Joins) {
 		cur, existed := state[key]
-		join(state, key, cur, existed, diff.Joins[key], emit)
+		joined := diff.Joins[key]
+		upd, replaced, rest, _ := updates(joined, diff.Leaves[key])
+		var current []Meta[M]
+		if existed {
+			current = nonNil(cur)
+		}
+		if len(upd) > 0 {
+			emit(Event[M]{Kind: Update, Key: key, Current: current, Presences: upd, Replaced: replaced})
+			if replacedOf == nil {
+				replacedOf = map[string][]Meta[M]{}
+			}
+			replacedOf[key] = replaced
+		}
+		join(state, key, cur, joined)
+		if len(upd) == 0 || len(rest) > 0 {
+			emit(Event[M]{Kind: Join, Key: key, Current: current, Presences: rest})
+		}
 	}
 	for _, key := range sortedKeys(diff.Leaves) {
-		leave(state, key, diff.Leaves[key], emit)
+		left := diff.Leaves[key]
+		replaced, updated := replacedOf[key]
+		reported := left
+		if updated {
+			reported = without(left, replaced)
+		}
+		leave(state, key, left, reported, !updated || len(reported) > 0, emit)
 	}
 }
 
 // join gives key the metas joined, after its current metas cur whose Ref is
 // not among them.
-func join[M any](state State[M], key string, cur []Meta[M], existed bool, joined []Meta[M], emit func(Event[M])) {
-	ev := Event[M]{Kind: Join, Key: key, Presences: joined}
-	if existed {
-		ev.Current = nonNil(cur)
-	}
+func join[M any](state State[M], key string, cur, joined []Meta[M]) {
 	if kept := without(cur, joined); len(kept) == 0 {
 		state[key] = nonNil(joined)
 	} else {
 		merged := make([]Meta[M], 0, len(kept)+len(joined))
 		state[key] = append(append(merged, kept...), joined...)
 	}
-	emit(ev)
 }
 
 // leave takes the metas whose Ref is in left from key, and the key away
-// when none remain.
-func leave[M any](state State[M], key string, left []Meta[M], emit func(Event[M])) {
+// when none remain, and reports the metas of reported as a Leave if report
+// is set.
+func leave[M any](state State[M], key string, left, reported []Meta[M], report bool, emit func(Event[M])) {
 	cur, ok := state[key]
 	if !ok {
 		return
 	}
 	remaining := nonNil(without(cur, left))
-	emit(Event[M]{Kind: Leave, Key: key, Current: remaining, Presences: left})
+	if report {
+		emit(Event[M]{Kind: Leave, Key: key, Current: remaining, Presences: reported})
+	}
 	if len(remaining) == 0 {
 		delete(state, key)
 	} else {
 		state[key] = remaining
 	}
+}
+
+// updates splits a key's joined and left metas of one message: upd are the
+// joined metas whose RefPrev is the Ref of a left meta (each left Ref taken
+// once, by the first joined meta that names it) and whose own Ref does not
+// leave; replaced are the left metas they name, in the same order; joined
+// and left come back without them (new slices, nil when none remain), or
+// as they were when there is no update.
+func updates[M any](joined, left []Meta[M]) (upd, replaced, joinedRest, leftRest []Meta[M]) {
+	if len(left) == 0 || !anyRefPrev(joined) {
+		return nil, nil, joined, left
+	}
+	find := refIndex(left, len(joined))
+	var taken map[string]struct{}
+	var paired []bool
+	for i, m := range joined {
+		if m.RefPrev == "" {
+			continue
+		}
+		at, ok := find(m.RefPrev)
+		if !ok {
+			continue
+		}
+		if _, own := find(m.Ref); own {
+			continue
+		}
+		if _, done := taken[m.RefPrev]; done {
+			continue
+		}
+		if taken == nil {
+			taken = map[string]struct{}{}
+			paired = make([]bool, len(joined))
+		}
+		taken[m.RefPrev] = struct{}{}
+		paired[i] = true
+		upd = append(upd, m)
+		replaced = append(replaced, left[at])
+	}
+	if upd == nil {
+		return nil, nil, joined, left
+	}
+	for i, m := range joined {
+		if !paired[i] {
+			joinedRest = append(joinedRest, m)
+		}
+	}
+	return upd, replaced, joinedRest, filter(left, refTest(replaced, len(left)), false)
+}
+
+// refIndex returns a lookup of the first meta of metas with a ref, to be
+// asked about n refs: a scan while n*len(metas) is at most smallRefs, a map
+// past it.
+func refIndex[M any](metas []Meta[M], n int) func(ref string) (int, bool) {
+	if n*len(metas) <= smallRefs {
+		return func(ref string) (int, bool) {
+			i := slices.IndexFunc(metas, func(m Meta[M]) bool { return m.Ref == ref })
+			return i, i >= 0
+		}
+	}
+	index := make(map[string]int, len(metas))
+	for i := len(metas) - 1; i >= 0; i-- {
+		index[metas[i].Ref] = i
+	}
+	return func(ref string) (int, bool) { i, ok := index[ref]; return i, ok }
+}
+
+// anyRefPrev reports whether a meta of metas carries a RefPrev.
+func anyRefPrev[M any](metas []Meta[M]) bool {
+	for _, m := range metas {
+		if m.RefPrev != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // nonNil returns metas, or an empty slice for nil (which costs nothing).

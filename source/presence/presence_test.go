@@ -150,7 +150,9 @@ func TestTrackerAppliesPendingDiffs(t *testing.T) {
 	assert.False(t, tr.InPendingSync("2"))
 }
 
-func TestTrackerUpdateIsLeaveAndJoin(t *testing.T) {
+// An update of a key's meta (a join whose phx_ref_prev names a meta that
+// leaves in the same diff) is one Update event, not a join and a leave.
+func TestTrackerUpdateIsOneEvent(t *testing.T) {
 	var tr Tracker[meta]
 	_, err := tr.HandleState("1", []byte(`{"u1":{"metas":[{"id":1,"phx_ref":"1"}]},"u2":{"metas":[{"id":2,"name":"chris","phx_ref":"2"}]}}`))
 	require.NoError(t, err)
@@ -164,9 +166,44 @@ func TestTrackerUpdateIsLeaveAndJoin(t *testing.T) {
 	chris2 := Meta[meta]{Ref: "2.2", RefPrev: "2", Value: meta{ID: 2, Name: "chris.2"}}
 	assert.Equal(t, State[meta]{"u1": {m(1, "1")}, "u2": {chris2}}, tr.State())
 	assert.Equal(t, []Event[meta]{
-		{Kind: Join, Key: "u2", Current: []Meta[meta]{chris}, Presences: []Meta[meta]{chris2}},
-		{Kind: Leave, Key: "u2", Current: []Meta[meta]{chris2}, Presences: []Meta[meta]{chris}},
+		{Kind: Update, Key: "u2", Current: []Meta[meta]{chris}, Presences: []Meta[meta]{chris2}, Replaced: []Meta[meta]{chris}},
 		{Kind: Sync},
+	}, events)
+}
+
+// A diff that updates one meta of a key, adds another and removes a third
+// reports an Update, a Join and a Leave of that key; a join whose
+// phx_ref_prev names no meta leaving in the same diff is a Join.
+func TestTrackerUpdateBesideJoinAndLeave(t *testing.T) {
+	var tr Tracker[meta]
+	_, err := tr.HandleState("1", []byte(`{"k":{"metas":[{"id":1,"phx_ref":"a"},{"id":2,"phx_ref":"b"}]}}`))
+	require.NoError(t, err)
+	events, err := tr.HandleDiff("1", []byte(`{
+		"joins":{"k":{"metas":[{"id":1,"phx_ref":"a2","phx_ref_prev":"a"},{"id":3,"phx_ref":"c"},{"id":4,"phx_ref":"d","phx_ref_prev":"zz"}]}},
+		"leaves":{"k":{"metas":[{"id":1,"phx_ref":"a"},{"id":2,"phx_ref":"b"}]}}}`))
+	require.NoError(t, err)
+	a2 := Meta[meta]{Ref: "a2", RefPrev: "a", Value: meta{ID: 1}}
+	d := Meta[meta]{Ref: "d", RefPrev: "zz", Value: meta{ID: 4}}
+	before := []Meta[meta]{m(1, "a"), m(2, "b")}
+	after := []Meta[meta]{a2, m(3, "c"), d}
+	assert.Equal(t, []Event[meta]{
+		{Kind: Update, Key: "k", Current: before, Presences: []Meta[meta]{a2}, Replaced: []Meta[meta]{m(1, "a")}},
+		{Kind: Join, Key: "k", Current: before, Presences: []Meta[meta]{m(3, "c"), d}},
+		{Kind: Leave, Key: "k", Current: after, Presences: []Meta[meta]{m(2, "b")}},
+		{Kind: Sync},
+	}, events)
+	assert.Equal(t, State[meta]{"k": after}, tr.State())
+}
+
+// A presence_state that finds a key's meta replaced by one naming it in
+// phx_ref_prev (an update missed during a rejoin) reports an Update too.
+func TestSyncStateReportsMissedUpdate(t *testing.T) {
+	cur := state(t, `{"k":{"metas":[{"id":1,"phx_ref":"a"}]}}`)
+	next, events := SyncState(cur, state(t, `{"k":{"metas":[{"id":1,"phx_ref":"a2","phx_ref_prev":"a"}]}}`))
+	a2 := Meta[meta]{Ref: "a2", RefPrev: "a", Value: meta{ID: 1}}
+	assert.Equal(t, State[meta]{"k": {a2}}, next)
+	assert.Equal(t, []Event[meta]{
+		{Kind: Update, Key: "k", Current: []Meta[meta]{m(1, "a")}, Presences: []Meta[meta]{a2}, Replaced: []Meta[meta]{m(1, "a")}},
 	}, events)
 }
 

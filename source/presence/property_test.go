@@ -220,6 +220,9 @@ func TestPropertySyncStateConverges(t *testing.T) {
 			switch e.Kind {
 			case Join:
 				replay[e.Key] = append(replay[e.Key], e.Presences...)
+			case Update:
+				replay[e.Key] = slices.DeleteFunc(replay[e.Key], func(m Meta[meta]) bool { return hasRef(e.Replaced, m.Ref) })
+				replay[e.Key] = append(replay[e.Key], e.Presences...)
 			case Leave:
 				replay[e.Key] = slices.DeleteFunc(replay[e.Key], func(m Meta[meta]) bool { return hasRef(e.Presences, m.Ref) })
 				if len(replay[e.Key]) == 0 {

@@ -143,7 +143,8 @@ func copyEvents(evs []Event[meta]) []Event[meta] {
 	}
 	out := make([]Event[meta], len(evs))
 	for i, e := range evs {
-		out[i] = Event[meta]{Kind: e.Kind, Key: e.Key, Current: slices.Clone(e.Current), Presences: slices.Clone(e.Presences)}
+		out[i] = Event[meta]{Kind: e.Kind, Key: e.Key, Current: slices.Clone(e.Current), Presences: slices.Clone(e.Presences),
+			Replaced: slices.Clone(e.Replaced)}
 	}
 	return out
 }

@@ -29,9 +29,9 @@ type Tracker[M any] struct {
 }
 
 // HandleState applies a presence_state payload. joinRef is the channel's
-// current join ref. It returns the join and leave events, then a Sync
-// event. A payload that cannot be decoded changes nothing and returns a
-// [*DecodeError].
+// current join ref. It returns the join, update and leave events, then a
+// Sync event. A payload that cannot be decoded changes nothing and returns
+// a [*DecodeError].
 func (t *Tracker[M]) HandleState(joinRef string, payload []byte) ([]Event[M], error) {
 	var events []Event[M]
 	if err := t.HandleStateFunc(joinRef, payload, collect(&events)); err != nil {
@@ -42,9 +42,9 @@ func (t *Tracker[M]) HandleState(joinRef string, payload []byte) ([]Event[M], er
 
 // HandleDiff applies or holds a presence_diff payload. joinRef is the
 // channel's current join ref (diffs carry none on the wire). It returns
-// the join and leave events, then a Sync event, or no events if the diff is
-// held. A payload that cannot be decoded changes nothing and returns a
-// [*DecodeError].
+// the join, update and leave events, then a Sync event, or no events if
+// the diff is held. A payload that cannot be decoded changes nothing and
+// returns a [*DecodeError].
 func (t *Tracker[M]) HandleDiff(joinRef string, payload []byte) ([]Event[M], error) {
 	var events []Event[M]
 	if err := t.HandleDiffFunc(joinRef, payload, collect(&events)); err != nil {

@@ -29,6 +29,13 @@ type channel struct {
 	// replayed holds the ids the join's broadcast replay sent, so live
 	// broadcasts with one of them are not delivered again.
 	replayed map[string]struct{}
+	// A slow replay (Faults.SlowReplay): the messages still to send, the
+	// timer that sends the next, and the channel's own frames held behind
+	// them while holding.
+	replayQueue []*storedMessage
+	replayTimer *time.Timer
+	holding     bool
+	held        []heldFrame
 
 	token    string // current access token
 	expTimer *time.Timer
@@ -67,7 +74,8 @@ func (s *Server) removeChannel(ch *channel) {
 		return
 	}
 	ch.closed = true
-	for _, t := range []**time.Timer{&ch.expTimer, &ch.pgTimer, &ch.replTimer} {
+	s.finishReplay(ch)
+	for _, t := range []**time.Timer{&ch.expTimer, &ch.pgTimer, &ch.replTimer, &ch.replayTimer} {
 		if *t != nil {
 			(*t).Stop()
 			*t = nil

@@ -216,6 +216,12 @@ func (c *conn) send(m phoenix.Message, reply bool) {
 	if c.dead {
 		return
 	}
+	if m.JoinRef != "" {
+		if ch := c.channels[m.Topic]; ch != nil && ch.holding && ch.joinRef == m.JoinRef {
+			ch.held = append(ch.held, heldFrame{m: m, reply: reply}) // behind its slow replay
+			return
+		}
+	}
 	if c.vsn == phoenix.VersionV1 {
 		m.JoinRef = ""
 	}

@@ -50,7 +50,8 @@
 // with [Server.ConnsWithParam]), and break things on purpose through
 // [Server.Faults]: dropped or half-open sockets, delayed or dropped replies,
 // close codes 1001 and 1012, malformed frames, rejected joins, crashed or
-// shut down channels, and restarts on the same port.
+// shut down channels, replays that live broadcasts overtake, and restarts
+// on the same port.
 //
 // Each connection has one reader goroutine (the HTTP handler's) and one
 // writer goroutine draining an unbounded queue, so frames reach each client
@@ -86,6 +87,18 @@
 //     the join replayed is not delivered to that channel again.
 //     "Replay is not allowed for public channels" and "Replay params are
 //     not valid" are the real join errors.
+//   - Order: as the real server's query (order by inserted_at descending,
+//     the limit, then reversed), messages stored with the same inserted_at
+//     — the rows of one transaction, which [Server.EmitBroadcasts] writes and
+//     fixtures with one InsertedAt stand for — are replayed in reverse
+//     order, and a limit that cuts them keeps the first inserted
+//     (supabase/realtime#2201; the replayed meta carries no inserted_at and
+//     ids are random, so a client cannot restore the order). Live delivery
+//     keeps the order they were sent in.
+//   - [Faults.SlowReplay] sends a join's replay late, one message at a time,
+//     so that broadcasts overtake it while the channel's own frames (the
+//     replies to its pushes, presence_state, system) wait behind it, as on
+//     the real server when the channel process is busy.
 //
 // Where this comes from (github.com/supabase/realtime): on main,
 // lib/realtime/messages.ex (replay/5: @hard_limit 25, the query, the

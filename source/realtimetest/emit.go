@@ -98,7 +98,7 @@ type DBBroadcast struct {
 	// realtime.send) instead of public ones.
 	Private bool
 	// ID is the message id carried in the metadata, {"id": ID}; empty means
-	// a new UUID.
+	// a new random (version 4) UUID, as realtime.send's gen_random_uuid().
 	ID string
 }
 
@@ -110,40 +110,70 @@ type DBBroadcast struct {
 // [Server.StoreBroadcast]), and channels whose join already replayed its id
 // do not receive it again. It returns how many channels it reached; the error wraps
 // [ErrInvalidChange] for an empty topic or event or a JSON payload that is
-// not valid JSON, and [ErrServerClosed] after Close.
+// not valid JSON, and [ErrServerClosed] after Close. It is one
+// transaction of one realtime.send() call: see [Server.EmitBroadcasts] for
+// several in one transaction.
 func (s *Server) EmitBroadcast(b DBBroadcast) (int, error) {
-	if b.Topic == "" || b.Event == "" {
-		return 0, fmt.Errorf("%w: broadcast topic and event are required", ErrInvalidChange)
+	return s.EmitBroadcasts(b)
+}
+
+// EmitBroadcasts sends bs as realtime.send() called for each in one
+// database transaction: each is delivered as [Server.EmitBroadcast]
+// delivers one, in the order given (the replication stream's order), and
+// the private ones are stored with one inserted_at, the transaction's
+// start (the column's default is now()). The real server replays such
+// rows in reverse order (its replay orders by inserted_at only, then
+// reverses the rows it took: supabase/realtime#2201), and so does this
+// one. An invalid broadcast fails them all before anything is sent or
+// stored. It returns how many deliveries were made in all.
+func (s *Server) EmitBroadcasts(bs ...DBBroadcast) (int, error) {
+	type prepared struct {
+		b   DBBroadcast
+		f   fanout
+		raw []byte
 	}
-	payload := b.Payload
-	if !b.Binary {
-		if len(payload) == 0 {
-			payload = emptyObject
+	ps := make([]prepared, len(bs))
+	for i, b := range bs {
+		if b.Topic == "" || b.Event == "" {
+			return 0, fmt.Errorf("%w: broadcast topic and event are required", ErrInvalidChange)
 		}
-		if !json.Valid(payload) {
-			return 0, fmt.Errorf("%w: broadcast payload is not valid JSON", ErrInvalidChange)
+		payload := b.Payload
+		if !b.Binary {
+			if len(payload) == 0 {
+				payload = emptyObject
+			}
+			if !json.Valid(payload) {
+				return 0, fmt.Errorf("%w: broadcast payload is not valid JSON", ErrInvalidChange)
+			}
 		}
-	}
-	id := b.ID
-	if id == "" {
-		id = newUUIDv1()
-	}
-	meta := append(append([]byte(`{"id":`), appendString(nil, id)...), '}')
-	topic := "realtime:" + b.Topic
-	f := fanout{v2: &phoenix.Message{Kind: phoenix.KindUserBroadcast, Topic: topic, Event: phoenix.EventBroadcast,
-		UserEvent: b.Event, Payload: payload, Binary: b.Binary, Meta: meta}}
-	if !b.Binary {
-		f.v1 = &phoenix.Message{Topic: topic, Event: phoenix.EventBroadcast, UserEvent: b.Event, Payload: payload, Meta: meta}
+		if b.ID == "" {
+			b.ID = newUUIDv4() // realtime.send's gen_random_uuid(): random, it orders nothing
+		}
+		meta := append(append([]byte(`{"id":`), appendString(nil, b.ID)...), '}')
+		topic := "realtime:" + b.Topic
+		f := fanout{id: b.ID, v2: &phoenix.Message{Kind: phoenix.KindUserBroadcast, Topic: topic, Event: phoenix.EventBroadcast,
+			UserEvent: b.Event, Payload: payload, Binary: b.Binary, Meta: meta}}
+		if !b.Binary {
+			f.v1 = &phoenix.Message{Topic: topic, Event: phoenix.EventBroadcast, UserEvent: b.Event, Payload: payload, Meta: meta}
+		}
+		ps[i] = prepared{b: b, f: f, raw: payload}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, fmt.Errorf("realtimetest: emit broadcast: %w", ErrServerClosed)
 	}
-	s.countEvent(1)
-	if b.Private { // realtime.send inserts a row; private rows are replayable
-		s.store(StoredBroadcast{ID: id, Topic: b.Topic, Event: b.Event, Payload: append([]byte(nil), payload...), Binary: b.Binary})
+	at := time.Now() // now(): the transaction's start, shared by its rows
+	for _, p := range ps {
+		if p.b.Private { // realtime.send inserts a row; private rows are replayable
+			s.store(StoredBroadcast{ID: p.b.ID, Topic: p.b.Topic, Event: p.b.Event, Payload: append([]byte(nil), p.raw...),
+				Binary: p.b.Binary, InsertedAt: at})
+		}
 	}
-	f.id = id
-	return s.fanoutBroadcast(pubsubTopic(b.Topic, b.Private), nil, f), nil
+	n := 0
+	for _, p := range ps { // committed: the replication stream delivers them in order
+		s.countEvent(1)
+		n += s.fanoutBroadcast(pubsubTopic(p.b.Topic, p.b.Private), nil, p.f)
+	}
+	return n, nil
 }

@@ -2,6 +2,7 @@ package realtimetest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source/realtimetest"
 	"github.com/rxrealtime/rxrealtime/transport"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // connect dials the server with vsn 2.0.0 and joins topic with payload,
@@ -184,4 +186,60 @@ func ExampleServer_SetTable() {
 	// Output:
 	// 200 OK 0-1/*
 	// [{"id":3,"room":"lobby","body":"hi"},{"id":1,"room":"lobby","body":"hello, edited"}]
+}
+
+func ExampleServer_EmitBroadcasts() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+
+	// Three realtime.send calls in one transaction: stored with one inserted_at.
+	_, _ = s.EmitBroadcasts(
+		realtimetest.DBBroadcast{Topic: "room", Event: "e", Payload: []byte(`{"n":1}`), Private: true},
+		realtimetest.DBBroadcast{Topic: "room", Event: "e", Payload: []byte(`{"n":2}`), Private: true},
+		realtimetest.DBBroadcast{Topic: "room", Event: "e", Payload: []byte(`{"n":3}`), Private: true})
+
+	// A join that asks for a replay gets them in the order the real server replays them: reversed.
+	conn, _ := connect(s, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{"since":0}}}}`)
+	defer conn.CloseNow()
+	for range 3 {
+		frame, _, _ := conn.ReadFrame()
+		var m []json.RawMessage
+		_ = json.Unmarshal(frame, &m)
+		var p struct{ Payload struct{ N int } }
+		_ = json.Unmarshal(m[4], &p)
+		fmt.Print(p.Payload.N, " ")
+	}
+	fmt.Println()
+	// Output: 3 2 1
+}
+
+func ExampleFaults_SlowReplay() {
+	s := realtimetest.NewServer()
+	defer s.Close()
+	_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "room", Event: "stored", Private: true})
+	s.Faults().SlowReplay(300 * time.Millisecond)
+
+	conn, _ := connect(s, "realtime:room", `{"config":{"private":true,"broadcast":{"replay":{"since":0}}}}`)
+	defer conn.CloseNow()
+	// A push after the join: its reply comes after the replay, as the channel process's own frames do.
+	_ = conn.WriteFrame(context.Background(), []byte(`["1","2","realtime:room","presence",{"type":"presence"}]`), false)
+	// Sent live while the replay waits: it overtakes the replay.
+	_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: "room", Event: "live", Private: true})
+	for range 3 {
+		frame, binary, _ := conn.ReadFrame()
+		var m phoenix.Message
+		_ = phoenix.V2.Decode(&m, frame, binary)
+		switch {
+		case m.Event == "phx_reply":
+			fmt.Println("reply to the push")
+		case m.Kind == phoenix.KindUserBroadcast:
+			fmt.Println("live broadcast", m.UserEvent)
+		default:
+			fmt.Println("replayed broadcast")
+		}
+	}
+	// Output:
+	// live broadcast live
+	// replayed broadcast
+	// reply to the push
 }

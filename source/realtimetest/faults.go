@@ -22,6 +22,7 @@ type Faults struct {
 	pgDelay     atomic.Int64 // nanoseconds a postgres_changes subscription takes
 	replDown    atomic.Bool
 	closeOn     atomic.Pointer[closeRule]
+	replayDelay atomic.Int64 // nanoseconds between replayed messages (SlowReplay)
 }
 
 // closeRule is CloseOn's: the event it closes a connection for, and with which code.
@@ -267,6 +268,7 @@ func (f *Faults) Reset() {
 	f.pgDelay.Store(0)
 	f.replDown.Store(false)
 	f.closeOn.Store(nil)
+	f.replayDelay.Store(0)
 }
 
 // ExpireTokens ends every channel joined on topic ("realtime:<name>"; all
@@ -278,3 +280,17 @@ func (f *Faults) Reset() {
 func (f *Faults) ExpireTokens(topic string) int {
 	return f.endChannels(topic, func(ch *channel) { f.s.shutdown(ch, "Token has expired 0 seconds ago") })
 }
+
+// SlowReplay makes each join's broadcast replay go out one message every d
+// after the join reply, as when the channel process handles its {:replay}
+// message late (RealtimeChannel sends it to itself during the join and
+// pushes the messages once the join has returned). Fan-out frames —
+// broadcasts, presence diffs, postgres changes, which the real server
+// writes to the socket without the channel process — go out meanwhile and
+// overtake the replay; the channel's own frames — replies to its pushes,
+// system messages, presence_state, phx_close — wait behind its last
+// replayed message, as they do in the channel process's mailbox. A live
+// broadcast whose id the join replays is still not delivered to it. A
+// channel that ends meanwhile sends the rest of its replay and its frames
+// first. It applies to joins that start while it is set; 0 turns it off.
+func (f *Faults) SlowReplay(d time.Duration) { f.replayDelay.Store(int64(max(d, 0))) }

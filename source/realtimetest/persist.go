@@ -1,6 +1,7 @@
 package realtimetest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -246,9 +247,14 @@ func replayParams(raw json.RawMessage) (since time.Time, limit int, ok bool) {
 	return time.UnixMilli(int64(sv)), limit, true
 }
 
-// selectReplay returns the messages a replay since/limit sends on topic:
-// the latest limit messages inserted at or after since (and before now +
-// 1 minute), not expired, oldest first. The caller holds s.mu.
+// selectReplay returns the messages a replay since/limit sends on topic,
+// in the order the real server sends them: the messages inserted at or
+// after since (and before now + 1 minute), not expired, ordered by
+// inserted_at descending, the first limit of them, reversed. Messages with
+// the same inserted_at (one transaction's) come out of the descending
+// query in the order they were inserted, as Postgres returns them
+// (supabase/realtime#2201), so the reversal turns them around, and a
+// limit that cuts them keeps the first inserted. The caller holds s.mu.
 func (s *Server) selectReplay(topic string, since time.Time, limit int, now time.Time) []*storedMessage {
 	var hits []*storedMessage
 	for _, m := range s.stored[topic] {
@@ -260,31 +266,95 @@ func (s *Server) selectReplay(topic string, since time.Time, limit int, now time
 		}
 		hits = append(hits, m)
 	}
-	// order_by: [desc: inserted_at], limit, then Enum.reverse.
+	// order_by: [desc: inserted_at] (ties in insertion order), limit, then Enum.reverse.
 	slices.SortStableFunc(hits, func(a, b *storedMessage) int {
 		if c := b.InsertedAt.Compare(a.InsertedAt); c != 0 {
 			return c
 		}
-		return int(b.seq) - int(a.seq)
+		return cmp.Compare(a.seq, b.seq)
 	})
 	hits = hits[:min(limit, len(hits))]
 	slices.Reverse(hits)
 	return hits
 }
 
-// replay pushes the replayed messages to a channel that just joined and
-// records their ids, so that live broadcasts carrying one of them are not
-// delivered again (MessageDispatcher.already_replayed?/2). JSON messages
-// go out as a channel push
-// {"event":E,"meta":{"id":ID,"replayed":true},"payload":P,"type":"broadcast"};
-// binary ones as kind 4 with that meta on vsn 2.0.0 and not at all on vsn
-// 1.0.0. The caller holds s.mu.
+// replay sends the replayed messages of a channel that just joined,
+// right away or, with Faults.SlowReplay, one every d, and records their ids
+// at once (RealtimeChannel keeps them in its fastlane metadata from the
+// join on), so that live broadcasts carrying one of them are not delivered
+// again (MessageDispatcher.already_replayed?/2). The caller holds s.mu.
 func (s *Server) replay(ch *channel, msgs []*storedMessage) {
 	for _, m := range msgs {
 		if ch.replayed == nil {
 			ch.replayed = map[string]struct{}{}
 		}
 		ch.replayed[m.ID] = struct{}{}
+	}
+	d := time.Duration(s.faults.replayDelay.Load())
+	if d <= 0 || len(msgs) == 0 {
+		s.sendReplayed(ch, msgs)
+		return
+	}
+	ch.replayQueue = msgs
+	ch.holding = true
+	s.armReplay(ch, d)
+}
+
+// armReplay sends the next message of ch's slow replay after d. The caller
+// holds s.mu.
+func (s *Server) armReplay(ch *channel, d time.Duration) {
+	ch.replayTimer = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if ch.closed || ch.c.dead || len(ch.replayQueue) == 0 {
+			return
+		}
+		ch.replayTimer = nil
+		s.replayNext(ch)
+		if len(ch.replayQueue) > 0 {
+			s.armReplay(ch, d)
+		}
+	})
+}
+
+// replayNext sends the next message of ch's slow replay; after the last, it
+// sends the frames held behind the replay. The caller holds s.mu.
+func (s *Server) replayNext(ch *channel) {
+	m := ch.replayQueue[0]
+	ch.replayQueue = ch.replayQueue[1:]
+	ch.holding = false // the replay's own frames go out
+	s.sendReplayed(ch, []*storedMessage{m})
+	if len(ch.replayQueue) > 0 {
+		ch.holding = true
+		return
+	}
+	held := ch.held
+	ch.held = nil
+	for _, h := range held {
+		ch.c.send(h.m, h.reply)
+	}
+}
+
+// finishReplay sends the rest of ch's slow replay and the frames held
+// behind it now (the channel is ending). The caller holds s.mu.
+func (s *Server) finishReplay(ch *channel) {
+	for len(ch.replayQueue) > 0 {
+		s.replayNext(ch)
+	}
+}
+
+// heldFrame is a channel's own frame held behind its slow replay.
+type heldFrame struct {
+	m     phoenix.Message
+	reply bool
+}
+
+// sendReplayed pushes replayed messages: JSON ones as a channel push
+// {"event":E,"meta":{"id":ID,"replayed":true},"payload":P,"type":"broadcast"};
+// binary ones as kind 4 with that meta on vsn 2.0.0 and not at all on vsn
+// 1.0.0. The caller holds s.mu.
+func (s *Server) sendReplayed(ch *channel, msgs []*storedMessage) {
+	for _, m := range msgs {
 		meta := append(append([]byte(`{"id":`), appendString(nil, m.ID)...), `,"replayed":true}`...)
 		if m.Binary {
 			if ch.c.vsn != phoenix.VersionV2 {
