@@ -102,8 +102,9 @@ type LiveQuery[K comparable, T any] struct {
 // it: [WithWaitForPostgres] or [WithPostgresChangesWait]), and every
 // change committed after it began reaches the query. Those that arrive
 // while the load runs are applied to the current view at once and also
-// kept; when the load returns, they are applied, in the order they were
-// committed, to the rows it read, and the result replaces the view. A
+// kept; when the load returns, they are applied in order (the server sends
+// a binding's changes in commit order) to the rows it read, and the
+// result replaces the view. A
 // change the rows already hold makes no difference the second time
 // ([postgres.View.Apply]: changes are row writes, and a change older than
 // the last one applied to its key, by commit timestamp, is skipped), so
@@ -226,8 +227,8 @@ func (q *LiveQuery[K, T]) States() stream.Stream[LiveState[K, T]] { return q.sta
 // the query does.
 func (q *LiveQuery[K, T]) Diffs() stream.Stream[postgres.Diff[K, T]] { return q.diffs.Stream() }
 
-// State returns the current view; ok is false only once the query has
-// ended without a view (never in practice: a view is emitted at start).
+// State returns the current view. ok is always true: [Live] emits an
+// empty, unsynced view before it returns.
 func (q *LiveQuery[K, T]) State() (s LiveState[K, T], ok bool) { return q.states.Latest() }
 
 // WaitSynced waits until the view is synced (now or later) and returns
