@@ -101,8 +101,9 @@ type LiveQuery[K comparable, T any] struct {
 // when the server's subscription to the table is up (so ch must wait for
 // it: [WithWaitForPostgres] or [WithPostgresChangesWait]), and every
 // change committed after it began reaches the query. Those that arrive
-// while the load runs are applied to the current view at once and also
-// kept; when the load returns, they are applied in order (the server sends
+// while the load runs are kept, and applied to the current view at once
+// (but for the first load: until it returns the view stays empty); when
+// the load returns, they are applied in order (the server sends
 // a binding's changes in commit order) to the rows it read, and the
 // result replaces the view. A
 // change the rows already hold makes no difference the second time
@@ -367,8 +368,8 @@ func (r *liveRun[K, T]) loop(changes <-chan postgres.Change[T], statuses <-chan 
 	}
 }
 
-// change applies a change to the view, and keeps it for the load in
-// flight.
+// change applies a change to the view (once loaded), and keeps it for the
+// load in flight.
 func (r *liveRun[K, T]) change(c postgres.Change[T]) {
 	if len(c.Errors) > 0 {
 		// The row is not all there: a 413 dropped its large values (reload to
@@ -384,6 +385,9 @@ func (r *liveRun[K, T]) change(c postgres.Change[T]) {
 	}
 	if r.loading {
 		r.buf = append(r.buf, c)
+	}
+	if r.loads == 0 {
+		return // before the first load the view is empty: a row here and there would not be the table
 	}
 	if r.diffs = r.view.Apply(c, r.diffs[:0]); len(r.diffs) > 0 {
 		r.publish()
