@@ -105,6 +105,18 @@
 // reported as a [*ChannelError]; reconnect attempts as [*ReconnectError].
 // Error texts start with "rxrealtime:" and never contain a key or token.
 //
+// # Live queries: rows that never go stale
+//
+// The server does not replay the postgres_changes a channel missed while
+// it was down (a reconnect, a rejoin, an expired token), nor those a slow
+// consumer lost. [Live] builds on [postgres.View] (the apply step of
+// [postgres.LiveTable]) to keep the rows a binding selects equal to the
+// server's table: it loads them through a [Loader] whenever the channel
+// becomes SUBSCRIBED and after every gap, applies the changes that arrive
+// during and after the load without duplicates and in commit order, and
+// emits the view ([LiveQuery.States]) and its differences
+// ([LiveQuery.Diffs]) as hot streams that end with the channel.
+//
 // # Callbacks
 //
 // The error handler, the logger and [Metrics] run on one observer
@@ -139,7 +151,8 @@
 // file per concern of a channel (push, broadcast, presence, system,
 // gap-free, join, postgres, leave, subscribe, handler); then the client
 // (registry.go, token.go, client.go, client_channels.go, client_push.go);
-// and pool.go on top.
+// and pool.go and live.go (live queries, over a channel's bindings and
+// statuses) on top.
 //
 // # Lifecycle rules
 //

@@ -363,3 +363,36 @@ func (e *PayloadError) Error() string {
 
 // Unwrap returns the decoding error.
 func (e *PayloadError) Unwrap() error { return e.Err }
+
+// ErrLiveLoad is matched (errors.Is) by every [*LiveLoadError].
+var ErrLiveLoad = errors.New("rxrealtime: live query load failed")
+
+// LiveLoadError reports a failed load of a live query (see [Live]): the
+// loader returned an error (or panicked). The query keeps following the
+// table's changes and tries again after Retry. It is published on
+// [Client.Errors], given to the error handler and logged at Warn; the
+// client's API key and access tokens are removed from its text.
+type LiveLoadError struct {
+	Topic   string        // the channel's topic
+	Table   string        // the binding's table, "schema.table"
+	Attempt int           // consecutive failed loads, from 1
+	Retry   time.Duration // the wait before the next load
+	Err     error         // the loader's error
+	text    string        // Err's text, secrets removed
+}
+
+// Error implements error.
+func (e *LiveLoadError) Error() string {
+	text := e.text
+	if text == "" && e.Err != nil {
+		text = e.Err.Error()
+	}
+	return fmt.Sprintf("rxrealtime: live query of %s on %q: load failed (attempt %d, next in %v): %s",
+		e.Table, e.Topic, e.Attempt, e.Retry.Round(time.Millisecond), text)
+}
+
+// Unwrap returns the loader's error.
+func (e *LiveLoadError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrLiveLoad) true.
+func (e *LiveLoadError) Is(target error) bool { return target == ErrLiveLoad }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,6 +39,20 @@ func TestLiveTableAppliesChangesInOrder(t *testing.T) {
 	assert.Equal(t, map[int64]row{9: {9, "seeded"}, 3: {3, "moved"}}, views[4])
 	// Snapshots are never modified afterwards, and the seed is not touched.
 	assert.Equal(t, map[int64]row{9: {9, "seeded"}}, seed)
+}
+
+func TestLiveTableSkipsAnOlderChangeOfAKey(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	changes := stream.Of(
+		postgres.Change[row]{Type: postgres.Insert, New: row{1, "new"}, CommitTimestamp: t0.Add(time.Second)},
+		postgres.Change[row]{Type: postgres.Update, New: row{1, "old"}, Old: row{ID: 1}, CommitTimestamp: t0},
+	)
+	var views []map[int64]row
+	err := postgres.LiveTable(changes, func(r row) int64 { return r.ID }, nil).
+		Run(context.Background(), func(v map[int64]row) bool { views = append(views, v); return true })
+	require.NoError(t, err)
+	require.Len(t, views, 2)
+	assert.Equal(t, map[int64]row{1: {1, "new"}}, views[1])
 }
 
 func TestLiveTableEndsWithItsSource(t *testing.T) {

@@ -33,6 +33,16 @@
 // its fields without synchronization. Its Auth field is a gotrue-go
 // client, so supabase-go users lose nothing by this package taking one.
 //
+// [Loader] reads a table over the project's PostgREST API with the same
+// key and token as the socket, for a live query (source.Live) that keeps
+// the rows a binding selects equal to the server's table across drops,
+// restarts and token expiry:
+//
+//	todos := source.Bind[Todo](postgres.Binding{Table: "todos", Filter: postgres.Eq("list_id", 1)})
+//	ch, err := c.Channel("todos", todos.Option(), source.WithWaitForPostgres())
+//	load, err := supabase.Loader(c, todos) // GET /rest/v1/todos?select=*&list_id=eq.1
+//	q, err := source.Live(ctx, ch, todos, func(t Todo) int64 { return t.ID }, load)
+//
 // Package gotruetest has an in-process GoTrue stub that signs HS256
 // tokens, to test all this offline against the realtimetest server.
 package supabase
