@@ -19,16 +19,23 @@ import (
 func (ch *Channel) onPresence(m *phoenix.Message) {
 	var err error
 	jr := ch.currentJoinRef()
+	emit := ch.presence.events.Emit
+	if ch.shared { // and to every holder
+		emit = func(ev presenceEvent) {
+			ch.presence.events.Emit(ev)
+			ch.eachHolder(func(h *Channel) { h.presence.events.Emit(ev) })
+		}
+	}
 	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
-		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, ch.presence.events.Emit)
+		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, emit)
 	} else {
 		// Public channels get diffs even with presence off; without a
 		// presence_state ever coming they would only pile up.
 		if !ch.presenceOn() && !ch.presenceSeen.Load() {
 			return
 		}
-		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
+		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, emit)
 	}
 	if err != nil {
 		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
@@ -72,7 +79,7 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 // that does not decode is reported on [Client.Errors] and the event
 // skipped.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
-	ch.presenceWanted.Store(true)
+	ch.joinOf().presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
 		return raw.Run(ctx, func(ev presenceEvent) bool {
@@ -93,7 +100,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 // PresenceState returns a snapshot of the channel's presence state, metas
 // decoded into M.
 func PresenceState[M any](ch *Channel) (presence.State[M], error) {
-	raw := ch.presence.tracker.State()
+	raw := ch.joinOf().presence.tracker.State()
 	out := make(presence.State[M], len(raw))
 	for k, metas := range raw {
 		ms, err := decodeMetas[M](metas)

@@ -80,6 +80,21 @@ func (ch *Channel) push(ctx context.Context, m *phoenix.Message, pc callConfig) 
 	return ch.host.outcome(m, r.reply, r.err, true, start)
 }
 
+// pushing returns the channel whose join carries ch's pushes: ch itself, or for a holder of a shared
+// channel the shared channel, provided the holder is subscribed and not released.
+func (ch *Channel) pushing() (*Channel, error) {
+	h := ch.hold
+	switch {
+	case h == nil:
+		return ch, nil
+	case ch.isGone():
+		return nil, ch.goneError()
+	case !h.subscribed.Load():
+		return nil, fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
+	}
+	return h.core, nil
+}
+
 // pushableLocked is why the channel takes no push now: closed for good, or not subscribed. ch.mu held.
 func (ch *Channel) pushableLocked() error {
 	switch {
@@ -178,8 +193,12 @@ func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts 
 		payload = socket.EmptyObject
 	}
 	pc := callOptions(ch.pushTimeout, opts)
+	p, err := ch.pushing()
+	if err != nil {
+		return Reply{}, err
+	}
 	m := &phoenix.Message{Topic: ch.topic, Event: event, Payload: socket.OwnPayload(payload, pc.noReply)}
-	return ch.push(ctx, m, pc)
+	return p.push(ctx, m, pc)
 }
 
 // minFrameSize is a size m's frame is at least, whatever the serializer: its payload, meta and names.

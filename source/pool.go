@@ -201,10 +201,10 @@ func (p *Pool) socketError(s *poolSocket, err error) {
 	p.mu.Unlock()
 }
 
-// joinedChannels counts the channels of c that are SUBSCRIBED now.
+// joinedChannels counts the channels of c that are SUBSCRIBED now (a shared channel once).
 func joinedChannels(c *Client) int {
 	n := 0
-	for _, ch := range c.Channels() {
+	for _, ch := range c.reg.joins() {
 		if st, ok := ch.Status(); ok && st.Status == StatusSubscribed {
 			n++
 		}
