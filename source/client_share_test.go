@@ -388,3 +388,30 @@ func TestSharedChannelConcurrentHolders(t *testing.T) {
 		assert.Empty(t, ci.Channels, "the server has no channel of the client left")
 	}
 }
+
+// TestPoolShare: a pool shares a topic on the socket that has it; the rules of Client.Share hold.
+func TestPoolShare(t *testing.T) {
+	t.Parallel()
+	s := rtServer(t)
+	p, err := source.ConnectPool(chCtx(t), s.URL(), chClientOpts(source.WithChannelsPerSocket(1))...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
+	_, err = p.Channel("filler")
+	require.NoError(t, err)
+	a, err := p.Share("room", chFast()...)
+	require.NoError(t, err)
+	b, err := p.Share("room", chFast()...)
+	require.NoError(t, err)
+	require.Len(t, p.Sockets(), 2, "the room went to a second socket, and its second holder with it")
+	assert.Equal(t, []*source.Channel{a, b}, p.Sockets()[1].Channels())
+	chSubscribe(t, a)
+	chSubscribe(t, b)
+	assert.Len(t, inFrames(s, "realtime:room", "phx_join"), 1)
+
+	_, err = p.Share("room", source.WithBroadcastAck())
+	require.ErrorIs(t, err, source.ErrConfigMismatch)
+	_, err = p.Channel("room")
+	require.ErrorIs(t, err, source.ErrDuplicateChannel)
+	_, err = p.Share("filler")
+	require.ErrorIs(t, err, source.ErrDuplicateChannel)
+}
