@@ -247,6 +247,38 @@ func TestSharedChannelClosedForGoodEndsEveryHolder(t *testing.T) {
 	chSubscribe(t, shareNew(t, c, "room")) // the name is free
 }
 
+// TestSharedHoldersEndWithRemoveAllAndClose: RemoveAllChannels releases every holder and leaves the join
+// once; Close ends every holder and leaves the join once too.
+func TestSharedHoldersEndWithRemoveAllAndClose(t *testing.T) {
+	t.Parallel()
+	s := rtServer(t)
+	c := chConnect(t, s)
+	a, b := shareNew(t, c, "room"), shareNew(t, c, "room")
+	chSubscribe(t, a)
+	chSubscribe(t, b)
+	require.NoError(t, c.RemoveAllChannels(chCtx(t)))
+	for _, h := range []*source.Channel{a, b} {
+		waitDone(t, h)
+		assert.NoError(t, h.Err())
+	}
+	assert.Len(t, inFrames(s, "realtime:room", "phx_leave"), 1)
+	assert.Zero(t, c.Stats().Channels)
+
+	c2, err := source.Connect(chCtx(t), s.URL(), chClientOpts()...)
+	require.NoError(t, err)
+	d, e := shareNew(t, c2, "other"), shareNew(t, c2, "other")
+	statuses := statusLog(t, e)
+	chSubscribe(t, d)
+	chSubscribe(t, e)
+	require.NoError(t, c2.Close(chCtx(t)))
+	for _, h := range []*source.Channel{d, e} {
+		waitDone(t, h)
+		assert.NoError(t, h.Err())
+	}
+	statuses.waitUntil(t, "e's statuses end", func(_ []source.StatusEvent, ended bool) bool { return ended })
+	assert.Len(t, inFrames(s, "realtime:other", "phx_leave"), 1)
+}
+
 // TestSharedHolderSubscribeAndPush: a holder pushes only once it has subscribed; a holder made while the
 // channel is joined starts SUBSCRIBED; presence is the join's, seen by every holder.
 func TestSharedHolderSubscribeAndPush(t *testing.T) {
