@@ -97,7 +97,7 @@ type Channel struct {
 	// user). Set before the channel is published.
 	shared bool
 	// holders is the shared channel's live holders, copied on write under holdMu and read without a
-	// lock on the reader, which hands each of them what the channel receives (fanOut).
+	// lock on the reader, which hands each of them what the channel receives (eachHolder).
 	holders atomic.Pointer[[]*Channel]
 	// holdMu orders the holders' arrivals and leaves with the statuses handed to them, and guards dead.
 	// Lock order: mu, then holdMu; the registry's lock, then holdMu.

@@ -105,21 +105,22 @@ func (ch *Channel) holderList() []*Channel {
 	return nil
 }
 
-// closeHolder ends the holder h: a final CLOSED with err, then every stream of h completes with err and
-// Done is closed. err is nil when h was released, else why its shared channel closed for good.
-func (h *Channel) closeHolder(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.isGone() {
+// closeHolder ends the holder ch: every stream of ch completes with err, its statuses with a final
+// CLOSED with err, and Done is closed. err is nil when ch was released, else why its shared channel
+// closed for good.
+func (ch *Channel) closeHolder(err error) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.isGone() {
 		return
 	}
-	h.goneErr = err
-	h.msgs.Complete(err)
-	h.changes.Complete(err)
-	h.presence.events.Complete(err)
-	h.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
-	h.statuses.complete()
-	close(h.gone)
+	ch.goneErr = err
+	ch.msgs.Complete(err)
+	ch.changes.Complete(err)
+	ch.presence.events.Complete(err)
+	ch.statuses.emit(StatusEvent{Status: StatusClosed, Err: err})
+	ch.statuses.complete()
+	close(ch.gone)
 }
 
 // configDiff lists the options on which a request (want) differs from the live shared channel's
