@@ -59,6 +59,9 @@ const (
 
 // Channel is one Realtime channel (topic "realtime:<name>") on a
 // [Client]. Create it with [Client.Channel], then [Channel.Subscribe].
+// [Client.Share] returns a Channel too: a holder of a shared channel, whose
+// join it shares with the other holders of the topic and whose streams,
+// statuses and Done are its own (see Share for the rules).
 //
 // A channel rejoins by itself after a transient join error, a join
 // timeout, a server phx_error or a reconnect, with a new join_ref each
@@ -85,8 +88,25 @@ type Channel struct {
 
 	statuses statusFeed
 	changes  *stream.Hub[*inboundChange] // the channel's postgres changes, envelopes parsed (channel_deliver.go)
-	joinRef  atomic.Pointer[string]      // "" between a timed-out join and the next
-	pgIDs    atomic.Pointer[[]int]       // server ids of the bindings, by binding index
+	// msgs is the hub of the channel's messages: its route's (rt.Hub()), or a holder's own.
+	msgs *stream.Hub[phoenix.Message]
+	// hold is set on a holder of a shared channel (Client.Share): a handle whose streams, statuses and
+	// Done are its own, and whose joins and pushes are the shared channel's. nil on every other channel.
+	hold *holding
+	// shared: this channel is the join of a shared channel, serving its holders (never handed to a
+	// user). Set before the channel is published.
+	shared bool
+	// holders is the shared channel's live holders, copied on write under holdMu and read without a
+	// lock on the reader, which hands each of them what the channel receives (eachHolder).
+	holders atomic.Pointer[[]*Channel]
+	// holdMu orders the holders' arrivals and leaves with the statuses handed to them, and guards dead.
+	// Lock order: mu, then holdMu; the registry's lock, then holdMu.
+	holdMu sync.Mutex
+	// dead: the shared channel takes no new holder (its last holder left it, or it is closed for good).
+	// Guarded by holdMu.
+	dead    bool
+	joinRef atomic.Pointer[string] // "" between a timed-out join and the next
+	pgIDs   atomic.Pointer[[]int]  // server ids of the bindings, by binding index
 	// presenceSeen: a presence_state arrived once, so presence is on for
 	// this channel even if it did not ask (tenant-wide presence).
 	presenceSeen atomic.Bool
@@ -124,18 +144,60 @@ type Channel struct {
 	buffer      pushBuffer // pushes waiting for the channel to be joined (channel_push.go)
 	presence    presenceState
 	gap         *gapState  // WithGapFreeBroadcasts; nil without
-	hold        replayHold // a join's replay in progress: live broadcasts wait behind it
+	replay      replayHold // a join's replay in progress: live broadcasts wait behind it
 }
 
-// emitStatus publishes a status change. One that carries an error is also reported ([ChannelError]): on
-// the error stream, to the error handler and to the log at Warn. ch.mu held (statuses never block).
+// holding is what a holder of a shared channel has besides its own streams: the channel whose join it
+// shares, and whether it asked to be subscribed.
+type holding struct {
+	core       *Channel
+	subscribed atomic.Bool // Subscribe was called on this holder
+}
+
+// joinOf is the channel that joins for ch: ch itself, or for a holder the shared channel.
+func (ch *Channel) joinOf() *Channel {
+	if ch.hold != nil {
+		return ch.hold.core
+	}
+	return ch
+}
+
+// eachHolder calls f for every live holder of a shared channel; nothing for another channel. It reads
+// the holders without a lock (the socket's reader calls it for every message of a shared channel).
+func (ch *Channel) eachHolder(f func(h *Channel)) {
+	if p := ch.holders.Load(); p != nil {
+		for _, h := range *p {
+			f(h)
+		}
+	}
+}
+
+// emitStatus publishes a status change (publishStatus). One that carries an error is also reported
+// ([ChannelError]), once: on the error stream, to the error handler and to the log at Warn. ch.mu held
+// (statuses never block).
 func (ch *Channel) emitStatus(ev StatusEvent) {
-	ch.statuses.emit(ev)
+	ch.publishStatus(ev)
 	if ev.Err != nil {
 		ch.ev.report(&ChannelError{Topic: ch.topic, Status: ev.Status, Err: ev.Err})
 	} else {
 		ch.ev.log(slog.LevelDebug, "rxrealtime: channel "+ev.Status.String(), slog.String("topic", ch.topic))
 	}
+}
+
+// publishStatus publishes a status change on the channel's status stream, and on its holders' when it is
+// shared. ch.mu held.
+func (ch *Channel) publishStatus(ev StatusEvent) {
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	if !ch.shared {
+		ch.statuses.emit(ev)
+		return
+	}
+	ch.holdMu.Lock()
+	ch.statuses.emit(ev)
+	ch.eachHolder(func(h *Channel) { h.statuses.emit(ev) })
+	ch.holdMu.Unlock()
 }
 
 // Topic returns the channel's topic, "realtime:<name>".
@@ -164,7 +226,7 @@ func (ch *Channel) Status() (ev StatusEvent, ok bool) { return ch.statuses.curre
 // frame's bytes, which the default serializer does not walk (see
 // phoenix.WithLazyPayloads): bound it with phoenix.CheckDepth before a
 // decoder that recurses without a limit of its own reads it.
-func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.rt.Stream() }
+func (ch *Channel) Messages() stream.Stream[phoenix.Message] { return ch.msgs.Stream() }
 
 // Done is closed when the channel is closed for good.
 func (ch *Channel) Done() <-chan struct{} { return ch.gone }

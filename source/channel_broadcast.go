@@ -54,7 +54,7 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 	all := event == "" || event == "*"
 	// The reader keeps the channel's other traffic (postgres changes, presence, other events of binary
 	// broadcasts) out of this consumer's mailbox: it cannot make the consumer slow.
-	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool {
+	msgs := ch.msgs.Where(func(m phoenix.Message) bool {
 		if m.Event != phoenix.EventBroadcast {
 			return false
 		}
@@ -235,6 +235,10 @@ func (ch *Channel) Send(ctx context.Context, event string, payload any, opts ...
 		m.Binary = binary
 		m.Meta = meta
 	}
-	_, err := ch.push(ctx, m, sc)
+	p, err := ch.pushing()
+	if err != nil {
+		return err
+	}
+	_, err = p.push(ctx, m, sc)
 	return err
 }

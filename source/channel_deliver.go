@@ -16,7 +16,7 @@ import (
 // belongs to one of the channel's bindings (by id, as realtime-js does), and hands it to the channel's
 // and the client's change streams. It runs on the reader.
 func (ch *Channel) deliverChange(m *phoenix.Message) {
-	if ch.changes.Consumers() == 0 && ch.allChanges.Consumers() == 0 {
+	if ch.changes.Consumers() == 0 && ch.allChanges.Consumers() == 0 && !ch.holdersWantChanges() {
 		return
 	}
 	in := &inboundChange{topic: m.Topic, multiTable: ch.multiTable}
@@ -30,7 +30,15 @@ func (ch *Channel) deliverChange(m *phoenix.Message) {
 	}
 	in.ids = *p
 	ch.changes.Emit(in)
+	ch.eachHolder(func(h *Channel) { h.changes.Emit(in) })
 	ch.allChanges.Emit(in)
+}
+
+// holdersWantChanges reports whether a holder of a shared channel has a consumer of its changes.
+func (ch *Channel) holdersWantChanges() bool {
+	want := false
+	ch.eachHolder(func(h *Channel) { want = want || h.changes.Consumers() > 0 })
+	return want
 }
 
 // multiTable reports whether bindings may deliver rows of more than one

@@ -10,8 +10,18 @@ import (
 // A channel is its topic's route handler (socket.Handler): it sees every message of the topic on the
 // socket's reader first, and learns when sessions open and end and when the socket stops.
 
-// Handle runs on the reader goroutine for every message on the topic (socket.Handler).
+// Handle runs on the reader goroutine for every message on the topic (socket.Handler). A message that
+// goes on to the topic's stream goes to the message stream of each holder of a shared channel too.
 func (ch *Channel) Handle(m *phoenix.Message) bool {
+	keep := ch.handle(m)
+	if keep {
+		ch.toHolders(*m)
+	}
+	return keep
+}
+
+// handle is Handle but for the holders.
+func (ch *Channel) handle(m *phoenix.Message) bool {
 	cur := ch.currentJoinRef()
 	if m.JoinRef != "" && m.JoinRef != cur {
 		return false // an outdated message from an earlier join

@@ -63,7 +63,7 @@ func (ch *Channel) joinPayload(token string) ([]byte, error) {
 	}
 	ref := ch.currentJoinRef()
 	if p.Config.Broadcast.Replay = ch.gapReplay(ref); p.Config.Broadcast.Replay != nil {
-		ch.hold.ask(ref)
+		ch.replay.ask(ref)
 	}
 	if cfg.pgWait {
 		p.Config.PostgresOptions = &joinPostgresOptions{Wait: true, Timeout: ceilMillis(cfg.pgWaitTimeout)}

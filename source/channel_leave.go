@@ -10,15 +10,6 @@ import (
 
 // Leaving: Unsubscribe's phx_leave and its reply, a join's leave, and the end of a channel for good.
 
-// Unsubscribe leaves the channel: it sends phx_leave and waits for the
-// reply (or the push timeout, or ctx), then reports CLOSED and completes
-// the channel's streams. The channel is then closed for good and its name
-// free for a new [Client.Channel]. Concurrent calls all wait for the same
-// leave.
-func (ch *Channel) Unsubscribe(ctx context.Context) error {
-	return ch.awaitLeave(ctx, ch.startLeave())
-}
-
 // leaving is a leave under way: what startLeave sent, for awaitLeave.
 type leaving struct {
 	gone    bool        // the channel was already closed for good
@@ -31,21 +22,35 @@ type leaving struct {
 // then waits for the replies, with no goroutine per channel.
 func (ch *Channel) startLeave() leaving {
 	ch.mu.Lock()
+	l, wasJoined := ch.beginLeaveLocked()
+	ch.mu.Unlock()
+	return ch.sendLeave(l, wasJoined)
+}
+
+// beginLeaveLocked moves the channel to leaving, unless it is gone or leaving already (l says so);
+// wasJoined tells whether a join is to be left (sendLeave). ch.mu held.
+func (ch *Channel) beginLeaveLocked() (l leaving, wasJoined bool) {
 	if ch.isGone() {
-		ch.mu.Unlock()
-		return leaving{gone: true}
+		return leaving{gone: true}, false
 	}
 	if ch.state == stLeaving {
-		ch.mu.Unlock()
-		return leaving{already: true}
+		return leaving{already: true}, false
 	}
-	wasJoined := ch.state == stJoined || ch.state == stJoining
+	wasJoined = ch.state == stJoined || ch.state == stJoining
 	ch.state = stLeaving
 	ch.subscribed = false
 	ch.stopRejoinLocked()
 	ch.leftJoined()
-	ch.mu.Unlock()
-	var l leaving
+	if ch.shared {
+		// A holder that arrives while the join is left learns that it is (and waits for the next join).
+		ch.emitStatus(StatusEvent{Status: StatusClosed})
+	}
+	return l, wasJoined
+}
+
+// sendLeave sends the phx_leave of a leave begun by beginLeaveLocked when a join is to be left and the
+// socket is open, and returns the leave.
+func (ch *Channel) sendLeave(l leaving, wasJoined bool) leaving {
 	if wasJoined && ch.wire.Session() != 0 {
 		l.reply = make(chan result, 1)
 		ch.sendMu.Lock() // a join being sent goes out first; leave that one
@@ -56,21 +61,22 @@ func (ch *Channel) startLeave() leaving {
 	return l
 }
 
-// awaitLeave waits for the leave's reply (or its timeout, or ctx), then
-// closes the channel for good.
-func (ch *Channel) awaitLeave(ctx context.Context, l leaving) error {
+// waitLeave waits for the leave's reply (or its timeout, or ctx); over reports that nothing is left to
+// do: the channel was closed for good already, or another leave is under way (and was waited for).
+func (ch *Channel) waitLeave(ctx context.Context, l leaving) (over bool, err error) {
 	switch {
 	case l.gone:
-		return nil
+		return true, nil
+	case l.already && ch.shared:
+		return true, nil // the holder that released before is leaving, and decides what follows
 	case l.already:
 		select {
 		case <-ch.gone:
-			return nil
+			return true, nil
 		case <-ctx.Done():
-			return ctx.Err()
+			return true, ctx.Err()
 		}
 	}
-	var err error
 	if l.reply != nil {
 		select {
 		case r := <-l.reply:
@@ -82,8 +88,7 @@ func (ch *Channel) awaitLeave(ctx context.Context, l leaving) error {
 			err = ctx.Err()
 		}
 	}
-	ch.finish(nil)
-	return err
+	return false, err
 }
 
 // leaveAsync sends a phx_leave for joinRef without waiting, unless the
@@ -112,12 +117,19 @@ func (ch *Channel) finish(err error) {
 	ch.stopRejoinLocked()
 	ch.leftJoined()
 	buffered := ch.buffer.takeAll()
-	ch.hold.release("", ch.rt.Hub().Emit) // what waited behind a replay, before the streams end
+	ch.replay.release("", ch.deliverMsg) // what waited behind a replay, before the streams end
+	var holders []*Channel
+	if ch.shared {
+		holders = ch.takeHolders(true)
+	}
 	// The client forgets the channel before the final CLOSED and Done, so
 	// that a user who sees either can reuse the name at once.
 	ch.host.forget(ch, err)
 	ch.emitStatus(StatusEvent{Status: StatusClosed, Err: err})
 	ch.statuses.complete()
+	for _, h := range holders { // before Done: a holder's Subscribe that sees Done finds its holder closed
+		h.closeHolder(err)
+	}
 	close(ch.gone)
 	ch.mu.Unlock()
 	gone := ch.goneError()

@@ -23,16 +23,23 @@ import (
 func (ch *Channel) onPresence(m *phoenix.Message) {
 	var err error
 	jr := ch.currentJoinRef()
+	emit := ch.presence.events.Emit
+	if ch.shared { // and to every holder
+		emit = func(ev presenceEvent) {
+			ch.presence.events.Emit(ev)
+			ch.eachHolder(func(h *Channel) { h.presence.events.Emit(ev) })
+		}
+	}
 	if m.Event == phoenix.EventPresenceState {
 		ch.presenceSeen.Store(true)
-		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, ch.presence.events.Emit)
+		err = ch.presence.tracker.HandleStateFunc(jr, m.Payload, emit)
 	} else {
 		// Public channels get diffs even with presence off; without a
 		// presence_state ever coming they would only pile up.
 		if !ch.presenceOn() && !ch.presenceSeen.Load() {
 			return
 		}
-		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
+		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, emit)
 	}
 	if err != nil {
 		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
@@ -78,7 +85,11 @@ func (ch *Channel) Track(ctx context.Context, meta any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidPresence, err)
 	}
-	return ch.presenceCall(ctx, v)
+	p, err := ch.pushing() // a holder of a shared channel tracks through the join it shares
+	if err != nil {
+		return err
+	}
+	return p.presenceCall(ctx, v)
 }
 
 // Untrack removes this client's presence from the channel and returns once
@@ -87,7 +98,11 @@ func (ch *Channel) Track(ctx context.Context, meta any) error {
 // [ErrPresenceSuperseded]), and free when nothing is tracked. After it, a
 // rejoin tracks nothing.
 func (ch *Channel) Untrack(ctx context.Context) error {
-	return ch.presenceCall(ctx, untrackValue)
+	p, err := ch.pushing()
+	if err != nil {
+		return err
+	}
+	return p.presenceCall(ctx, untrackValue)
 }
 
 // isJSONObject reports whether raw, valid JSON, is an object.
@@ -199,7 +214,7 @@ func presenceOutcomeOf(err error) presenceOutcome {
 // that does not decode is reported on [Client.Errors] and the event
 // skipped.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
-	ch.presenceWanted.Store(true)
+	ch.joinOf().presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
 		return raw.Run(ctx, func(ev presenceEvent) bool {
@@ -222,7 +237,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 // PresenceState returns a snapshot of the channel's presence state, metas
 // decoded into M.
 func PresenceState[M any](ch *Channel) (presence.State[M], error) {
-	raw := ch.presence.tracker.State()
+	raw := ch.joinOf().presence.tracker.State()
 	out := make(presence.State[M], len(raw))
 	for k, metas := range raw {
 		ms, err := decodeMetas[M](metas)

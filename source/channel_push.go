@@ -94,6 +94,21 @@ func (ch *Channel) flushIfJoinedLocked(rejoined bool) {
 	}
 }
 
+// pushing returns the channel whose join carries ch's pushes: ch itself, or for a holder of a shared
+// channel the shared channel, provided the holder is subscribed and not released.
+func (ch *Channel) pushing() (*Channel, error) {
+	h := ch.hold
+	switch {
+	case h == nil:
+		return ch, nil
+	case ch.isGone():
+		return nil, ch.goneError()
+	case !h.subscribed.Load():
+		return nil, fmt.Errorf("%w: call Subscribe before pushing", ErrNotJoined)
+	}
+	return h.core, nil
+}
+
 // pushableLocked is why the channel takes no push now: closed for good, or not subscribed. ch.mu held.
 func (ch *Channel) pushableLocked() error {
 	switch {
@@ -163,8 +178,8 @@ func (ch *Channel) flushBuffer() {
 // Returned takes back the pushes the socket queued but never wrote before its session ended: they go to
 // the front of the buffer, in order, and out again under the next join (socket.Handler).
 func (ch *Channel) Returned(msgs []socket.Returned) {
-	msgs = ch.presence.sender.takeBack(msgs)        // a presence call waits in its sender, not in the buffer
-	msgs = ch.hold.takeBack(msgs, ch.rt.Hub().Emit) // a replay's fence is for its join only
+	msgs = ch.presence.sender.takeBack(msgs)       // a presence call waits in its sender, not in the buffer
+	msgs = ch.replay.takeBack(msgs, ch.deliverMsg) // a replay's fence is for its join only
 	back := make([]bufferedPush, len(msgs))
 	for i, r := range msgs {
 		back[i] = bufferedPush{m: r.M, done: r.Done}
@@ -203,8 +218,12 @@ func (ch *Channel) Push(ctx context.Context, event string, payload []byte, opts 
 		payload = socket.EmptyObject
 	}
 	pc := callOptions(ch.pushTimeout, opts)
+	p, err := ch.pushing()
+	if err != nil {
+		return Reply{}, err
+	}
 	m := &phoenix.Message{Topic: ch.topic, Event: event, Payload: socket.OwnPayload(payload, pc.noReply)}
-	return ch.push(ctx, m, pc)
+	return p.push(ctx, m, pc)
 }
 
 // minFrameSize is a size m's frame is at least, whatever the serializer: its payload, meta and names.

@@ -21,20 +21,20 @@ import (
 // openReplay starts holding live broadcasts after the accepted join ref, if it asked for a replay, and
 // sends the fence, off the reader (a push may wait for room in the write queue).
 func (ch *Channel) openReplay(ref string) {
-	fence := ch.hold.open(ref, ch.topic, ch.rt.Hub().Emit)
+	fence := ch.replay.open(ref, ch.topic, ch.deliverMsg)
 	if fence == nil {
 		return
 	}
 	go ch.wire.PushAsync(fence, ch.pushTimeout, func(socket.Reply, error) {
 		// Answered (the replay is all here), timed out, or lost with its session: deliver what waited.
-		ch.hold.release(ref, ch.rt.Hub().Emit)
+		ch.replay.release(ref, ch.deliverMsg)
 	})
 }
 
 // holdLive runs on the reader for a broadcast the channel delivers: it reports false for a live one held
 // until the current join's replay is all here.
 func (ch *Channel) holdLive(m *phoenix.Message) bool {
-	if !ch.hold.active.Load() {
+	if !ch.replay.active.Load() {
 		return true
 	}
 	_, _, meta, _, err := splitBroadcast(m)
@@ -48,5 +48,5 @@ func (ch *Channel) holdLive(m *phoenix.Message) bool {
 	if bm.Replayed {
 		return true
 	}
-	return !ch.hold.hold(m, ch.rt.Hub().Emit)
+	return !ch.replay.hold(m, ch.deliverMsg)
 }

@@ -22,8 +22,12 @@ import (
 // fails with an error wrapping [ErrInvalidOption]. Pushes ignore it.
 func ViaRESTIfNotJoined() CallOption { return func(cc *callConfig) { cc.viaREST = true } }
 
-// joinedNow reports whether the channel is joined at this moment.
+// joinedNow reports whether the channel is joined at this moment; a holder of a shared channel, when it
+// is subscribed and the shared channel joined.
 func (ch *Channel) joinedNow() bool {
+	if ch.hold != nil {
+		return ch.hold.subscribed.Load() && !ch.isGone() && ch.hold.core.joinedNow()
+	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	return ch.state == stJoined

@@ -45,7 +45,32 @@ import (
 // CHANNEL_ERROR, and the rejoins go on with backoff, as realtime-js does:
 // a policy or a token may change); calling Subscribe then only waits for
 // SUBSCRIBED.
+//
+// A holder of a shared channel ([Client.Share]) subscribes the shared
+// channel: the first holder's Subscribe sends the join, the others wait
+// for the same join (or return at once when it is SUBSCRIBED). The wait of
+// a holder also ends when the holder is released or its shared channel
+// closed for good. A holder that gives up (its ctx ends, it is released)
+// abandons the join only when no other Subscribe waits for it and it was
+// never SUBSCRIBED, as above.
 func (ch *Channel) Subscribe(ctx context.Context) error {
+	if h := ch.hold; h != nil {
+		if ch.isGone() {
+			return ch.goneError()
+		}
+		h.subscribed.Store(true)
+		err := h.core.subscribe(ctx, ch.gone)
+		if err != nil && ch.isGone() {
+			return ch.goneError() // released, or the shared channel closed for good, while it waited
+		}
+		return err
+	}
+	return ch.subscribe(ctx, nil)
+}
+
+// subscribe is Subscribe for a channel that joins; its wait also ends when released is closed (a
+// holder's Done).
+func (ch *Channel) subscribe(ctx context.Context, released <-chan struct{}) error {
 	ch.mu.Lock()
 	if ch.isGone() {
 		ch.mu.Unlock()
@@ -62,10 +87,10 @@ func (ch *Channel) Subscribe(ctx context.Context) error {
 	if first {
 		ch.join()
 	}
-	return ch.waitUp(ctx)
+	return ch.waitUp(ctx, released)
 }
 
-func (ch *Channel) waitUp(ctx context.Context) error {
+func (ch *Channel) waitUp(ctx context.Context, released <-chan struct{}) error {
 	ch.mu.Lock()
 	up := waitChan(&ch.upCh)
 	refused := waitChan(&ch.refusedCh)
@@ -92,6 +117,8 @@ func (ch *Channel) waitUp(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrChannelClosed, ErrClosed)
 	case <-ctx.Done():
 		return ch.giveUp(ctx.Err())
+	case <-released:
+		return ch.giveUp(ErrChannelClosed)
 	}
 }
 
@@ -126,7 +153,7 @@ func (ch *Channel) abandonLocked(ev StatusEvent) {
 	ch.leftJoined()
 	empty := "" // the join's reply, if it comes, is stale now
 	ch.joinRef.Store(&empty)
-	ch.statuses.emit(ev)
+	ch.publishStatus(ev) // reported by the caller, if at all
 	buffered := ch.buffer.takeAll()
 	if joined && leaveRef != "" {
 		ch.mu.Unlock()

@@ -84,7 +84,7 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 
 // Systems is the hot stream of the channel's system messages.
 func (ch *Channel) Systems() stream.Stream[SystemEvent] {
-	msgs := ch.rt.Hub().Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
+	msgs := ch.msgs.Where(func(m phoenix.Message) bool { return m.Event == phoenix.EventSystem })
 	return stream.Derive(msgs, func(ctx context.Context, emit func(SystemEvent) bool) error {
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventSystem {
@@ -125,9 +125,10 @@ func (ch *Channel) WaitReplicationReady(ctx context.Context) error {
 	if !ch.cfg.replicationReady {
 		return fmt.Errorf("%w: WaitReplicationReady needs WithReplicationReady", ErrInvalidChannel)
 	}
-	ch.mu.Lock()
-	ready := ch.replCh
-	ch.mu.Unlock()
+	j := ch.joinOf() // a holder waits for its shared channel's join, and ends when it is released
+	j.mu.Lock()
+	ready := j.replCh
+	j.mu.Unlock()
 	select {
 	case <-ready:
 		return nil

@@ -19,7 +19,9 @@ func channelHost(c *Client) host { return c }
 // that already has a live channel returns [ErrDuplicateChannel] (rather
 // than silently returning the first one with its options, as realtime-js
 // does); once the first is closed for good (after [Channel.Unsubscribe],
-// a server close, or a binding mismatch) the name is free again.
+// a server close, or a binding mismatch) the name is free again. To share
+// one join between several users of a topic, use [Client.Share]: a topic
+// held by shared channels is a duplicate here too.
 //
 // Invalid options fail here with an error wrapping [ErrInvalidChannel]
 // that names the option: a bad postgres_changes binding, broadcast replay
@@ -30,6 +32,15 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	ch := c.newChannel(topic, cfg)
+	if err := c.reg.add(ch, func() { c.attach(ch) }); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// newChannel makes the channel of topic, not yet registered nor attached to its route.
+func (c *Client) newChannel(topic string, cfg channelConfig) *Channel {
 	ch := &Channel{
 		name:        strings.TrimPrefix(topic, "realtime:"),
 		topic:       topic,
@@ -58,10 +69,13 @@ func (c *Client) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	ch.changes = hub[*inboundChange](c.ev, topic)
 	ch.presence.events = hub[presenceEvent](c.ev, topic)
 	ch.presence.sender.setLimit(cfg.presenceCalls, cfg.presenceWindow)
-	if err := c.reg.add(ch, func() { ch.rt = c.sock.Attach(topic, ch) }); err != nil {
-		return nil, err
-	}
-	return ch, nil
+	return ch
+}
+
+// attach makes ch the handler of its topic's route (under the registry's lock: see registry.add).
+func (c *Client) attach(ch *Channel) {
+	ch.rt = c.sock.Attach(ch.topic, ch)
+	ch.msgs = ch.rt.Hub()
 }
 
 // forget removes a channel closed for good from the client and completes every stream of the channel
@@ -79,7 +93,8 @@ func (c *Client) wantSocket() { c.sock.Wake() }
 
 // Channels returns the client's live channels (created and not yet closed
 // for good, subscribed or not), sorted by topic: realtime-js's
-// getChannels.
+// getChannels. A shared channel ([Client.Share]) is listed as its live
+// holders, in the order they were made.
 func (c *Client) Channels() []*Channel { return c.reg.live() }
 
 // RemoveChannel leaves ch ([Channel.Unsubscribe]: phx_leave, then CLOSED)
@@ -87,7 +102,8 @@ func (c *Client) Channels() []*Channel { return c.reg.live() }
 // free. The client stays connected (see [WithIdleDisconnect] for
 // realtime-js's disconnect once no channel is left). Removing a channel
 // already closed for good does nothing; a channel of another client is an
-// error wrapping [ErrInvalidChannel].
+// error wrapping [ErrInvalidChannel]. A holder of a shared channel
+// ([Client.Share]) is released: the join is left when it was the last.
 func (c *Client) RemoveChannel(ctx context.Context, ch *Channel) error {
 	if ch == nil || ch.host != channelHost(c) {
 		return fmt.Errorf("%w: not a channel of this client", ErrInvalidChannel)
@@ -95,7 +111,8 @@ func (c *Client) RemoveChannel(ctx context.Context, ch *Channel) error {
 	return ch.Unsubscribe(ctx)
 }
 
-// RemoveAllChannels removes every channel as [Client.RemoveChannel] does,
+// RemoveAllChannels removes every channel as [Client.RemoveChannel] does
+// (every holder of a shared channel is released, and its join left),
 // sending all the leaves first and then waiting for their replies (until
 // ctx ends). The client stays connected. The error joins the channels'
 // errors (ctx's error when it ended first).

@@ -22,7 +22,9 @@
 //
 // # Channels and their streams
 //
-// [Client.Channel] creates a channel; [Channel.Subscribe] joins it. Its
+// [Client.Channel] creates a channel; [Channel.Subscribe] joins it.
+// [Client.Share] returns a holder of a shared channel instead: every holder
+// of a topic made with the same options shares one join. A channel's
 // typed streams — [Changes], [Broadcasts], [PresenceEvents],
 // [Channel.Statuses], [Channel.Systems], [Channel.Messages] — are derived
 // from the channel's topic stream, so they share its guarantees:
@@ -39,7 +41,9 @@
 //   - Completion: a channel's streams complete when the channel is closed
 //     for good (Unsubscribe, a server close other than for an expired
 //     token, a binding mismatch) or the client closes. A reconnect does not
-//     complete them: they resume after the rejoin.
+//     complete them: they resume after the rejoin. The streams of a holder
+//     of a shared channel ([Client.Share]) complete when that holder is
+//     released, whatever the other holders do.
 //   - Errors: a payload that does not decode into the consumer's type is
 //     reported on [Client.Errors] (a *PayloadError) and skipped; the
 //     stream goes on. Join errors, timeouts and server closes are statuses
@@ -148,10 +152,11 @@
 // the files below it (TestFilesReferenceOneWay): the parts a channel holds
 // (channel_status.go, pushbuffer.go, gapstate.go, inbound.go) at the
 // bottom; then channel.go (the Channel type, its wire and host); then a
-// file per concern of a channel (push, broadcast, presence, system,
-// gap-free, join, postgres, leave, subscribe, handler); then the client
-// (registry.go, token.go, client.go, client_channels.go, client_push.go);
-// and pool.go and live.go (live queries, over a channel's bindings and
+// file per concern of a channel (share — a shared channel's holders —,
+// push, broadcast, presence, system, gap-free, join, postgres, leave,
+// subscribe, release, handler); then the client (registry.go, token.go,
+// client.go, client_channels.go, client_share.go, client_push.go); and
+// pool.go and live.go (live queries, over a channel's bindings and
 // statuses) on top.
 //
 // # Lifecycle rules

@@ -233,8 +233,11 @@ var (
 	// before the push timeout.
 	ErrNotJoined = errors.New("rxrealtime: channel not joined")
 	// ErrDuplicateChannel is returned by Client.Channel for a topic that
-	// already has a live channel on this client.
+	// already has a live channel on this client, and by Client.Share for a
+	// topic held by a channel that is not shared.
 	ErrDuplicateChannel = errors.New("rxrealtime: channel already exists for this topic")
+	// ErrConfigMismatch is wrapped by every [*ConfigMismatchError].
+	ErrConfigMismatch = errors.New("rxrealtime: shared channel is live with another configuration")
 	// ErrInvalidChannel reports an invalid channel configuration.
 	ErrInvalidChannel = errors.New("rxrealtime: invalid channel configuration")
 )
@@ -396,3 +399,21 @@ func (e *LiveLoadError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrLiveLoad) true.
 func (e *LiveLoadError) Is(target error) bool { return target == ErrLiveLoad }
+
+// ConfigMismatchError is returned by [Client.Share] for a topic whose
+// shared channel is live with another configuration: a request shares the
+// join only with the same options. Differences names each option that
+// differs, with both settings ("WithBroadcastAck: requested on, live
+// off"). It matches [ErrConfigMismatch].
+type ConfigMismatchError struct {
+	Topic       string
+	Differences []string
+}
+
+// Error implements error.
+func (e *ConfigMismatchError) Error() string {
+	return fmt.Sprintf("rxrealtime: shared channel %q is live with another configuration: %s", e.Topic, strings.Join(e.Differences, "; "))
+}
+
+// Unwrap makes errors.Is(err, ErrConfigMismatch) true.
+func (e *ConfigMismatchError) Unwrap() error { return ErrConfigMismatch }

@@ -68,7 +68,7 @@ type Stats struct {
 	Reconnects          uint64 // reconnect attempts
 	PushTimeouts        uint64 // pushes and joins without a reply in time
 	OfflineBuffer       int    // pushes waiting for the socket (gauge)
-	Channels            int    // live channels (gauge)
+	Channels            int    // live channels (gauge); a shared channel counts once, whatever its holders
 	State               State  // connection state (gauge)
 	// NotificationsDropped counts error-handler, log and Metrics calls dropped because the observer
 	// goroutine was behind (a blocking callback); CallbackPanics counts callbacks that panicked.

@@ -72,7 +72,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	socks   []*poolSocket
-	topics  map[string]*Channel // the channels Channel made, by topic; one closed for good frees its topic
+	topics  map[string]*Channel // the channels Channel and Share made (a shared one's join), by topic; one closed for good frees its topic
 	pruneAt int                 // topics' size at which the channels closed for good are dropped from it
 	started bool
 	closed  bool
@@ -201,10 +201,10 @@ func (p *Pool) socketError(s *poolSocket, err error) {
 	p.mu.Unlock()
 }
 
-// joinedChannels counts the channels of c that are SUBSCRIBED now.
+// joinedChannels counts the channels of c that are SUBSCRIBED now (a shared channel once).
 func joinedChannels(c *Client) int {
 	n := 0
-	for _, ch := range c.Channels() {
+	for _, ch := range c.reg.joins() {
 		if st, ok := ch.Status(); ok && st.Status == StatusSubscribed {
 			n++
 		}
@@ -217,6 +217,21 @@ func joinedChannels(c *Client) int {
 // full. Names are unique across the pool: a second live channel of the
 // same topic fails with [ErrDuplicateChannel], whatever its socket.
 func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
+	return p.channel(name, false, opts)
+}
+
+// Share returns a holder of the shared channel "realtime:<name>" (see
+// [Client.Share]): on the socket that has it when it is live, else on the
+// first socket with room, as [Pool.Channel] does. A shared channel counts
+// once against a socket's room, whatever its holders. A topic is shared or
+// not across the pool: Share of a topic that [Pool.Channel] made fails
+// with [ErrDuplicateChannel], and the other way round.
+func (p *Pool) Share(name string, opts ...ChannelOption) (*Channel, error) {
+	return p.channel(name, true, opts)
+}
+
+// channel is Channel, or Share when share is set.
+func (p *Pool) channel(name string, share bool, opts []ChannelOption) (*Channel, error) {
 	topic := name
 	if !strings.HasPrefix(topic, "realtime:") {
 		topic = "realtime:" + name
@@ -230,7 +245,11 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		select {
 		case <-ch.Done():
 		default:
-			return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
+			if !share {
+				return nil, fmt.Errorf("%w: %s", ErrDuplicateChannel, topic)
+			}
+			// On the socket that has it, which says why it cannot be shared, if it cannot.
+			return ch.host.(*Client).Share(name, opts...)
 		}
 	}
 	var room *poolSocket
@@ -247,14 +266,18 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		}
 		room = s
 	}
-	ch, err := room.c.Channel(name, opts...)
+	create := room.c.Channel
+	if share {
+		create = room.c.Share
+	}
+	ch, err := create(name, opts...)
 	if err != nil {
 		return nil, err
 	}
 	if p.topics == nil {
 		p.topics = make(map[string]*Channel)
 	}
-	p.topics[topic] = ch
+	p.topics[topic] = ch.joinOf()   // a shared channel's join, which outlives its holders
 	if len(p.topics) >= p.pruneAt { // amortized: the map holds at most twice the live channels
 		for t, c := range p.topics {
 			select {

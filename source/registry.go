@@ -36,7 +36,10 @@ func (r *registry) add(ch *Channel, attach func()) error {
 	if r.channels == nil {
 		r.channels = make(map[string]*Channel)
 	}
-	if _, ok := r.channels[ch.topic]; ok {
+	if old, ok := r.channels[ch.topic]; ok {
+		if old.shared {
+			return fmt.Errorf("%w: %s is shared (Client.Share)", ErrDuplicateChannel, ch.topic)
+		}
 		return fmt.Errorf("%w: %s", ErrDuplicateChannel, ch.topic)
 	}
 	r.channels[ch.topic] = ch
@@ -93,8 +96,25 @@ func (r *registry) close() {
 	r.mu.Unlock()
 }
 
-// live returns the live channels, sorted by topic.
+// live returns the live channels as the user holds them, sorted by topic: a shared channel as its
+// holders, in the order they came.
 func (r *registry) live() []*Channel {
+	r.mu.Lock()
+	out := make([]*Channel, 0, len(r.channels))
+	for _, ch := range r.channels {
+		if ch.shared {
+			out = append(out, ch.holderList()...)
+		} else {
+			out = append(out, ch)
+		}
+	}
+	r.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b *Channel) int { return strings.Compare(a.topic, b.topic) })
+	return out
+}
+
+// joins returns the channels that join (a shared channel itself, not its holders), sorted by topic.
+func (r *registry) joins() []*Channel {
 	r.mu.Lock()
 	out := make([]*Channel, 0, len(r.channels))
 	for _, ch := range r.channels {
@@ -103,6 +123,50 @@ func (r *registry) live() []*Channel {
 	r.mu.Unlock()
 	slices.SortFunc(out, func(a, b *Channel) int { return strings.Compare(a.topic, b.topic) })
 	return out
+}
+
+// share returns a new holder of topic's shared channel, made (by newShared, and attached to its route
+// by attach under the registry's lock) when the topic has no live channel. It fails when the client is
+// closing, when a channel of its own ([Client.Channel]) holds the topic, or when the live shared
+// channel's configuration is not cfg. A shared channel whose last holder just left it, and that is
+// closing for good, is waited for: it is gone at once (its leave is done), and the topic free.
+func (r *registry) share(topic string, cfg *channelConfig, newShared func() *Channel, attach func(*Channel)) (*Channel, error) {
+	for {
+		r.mu.Lock()
+		if r.closing {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
+		ch := r.channels[topic]
+		switch {
+		case ch == nil:
+			ch = newShared()
+			if r.channels == nil {
+				r.channels = make(map[string]*Channel)
+			}
+			r.channels[topic] = ch
+			if r.idleTimer != nil {
+				r.idleTimer.Stop()
+				r.idleTimer = nil
+			}
+			attach(ch)
+		case !ch.shared:
+			r.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s is held by a channel that is not shared (Client.Channel)", ErrDuplicateChannel, topic)
+		default:
+			if diff := configDiff(cfg, &ch.cfg); diff != nil {
+				r.mu.Unlock()
+				return nil, &ConfigMismatchError{Topic: topic, Differences: diff}
+			}
+		}
+		h := ch.newHolder()
+		added := ch.addHolder(h)
+		r.mu.Unlock()
+		if added {
+			return h, nil
+		}
+		<-ch.Done() // dead: its finish is under way, and forgets it before Done
+	}
 }
 
 // count returns the number of live channels.
@@ -115,9 +179,14 @@ func (r *registry) count() int {
 // leaveAll leaves every channel: all leaves go out first, then their replies are awaited (until ctx
 // ends).
 func (r *registry) leaveAll(ctx context.Context) error {
-	chans := r.live()
+	chans := r.joins()
 	leaves := make([]leaving, len(chans))
 	for i, ch := range chans {
+		if ch.shared { // every holder lets go
+			for _, h := range ch.takeHolders(false) {
+				h.closeHolder(nil)
+			}
+		}
 		leaves[i] = ch.startLeave()
 	}
 	var errs []error
@@ -136,7 +205,7 @@ func (r *registry) leaveAll(ctx context.Context) error {
 func (r *registry) distributeToken(ctx context.Context, token string) error {
 	var payload []byte
 	var first error
-	for _, ch := range r.live() {
+	for _, ch := range r.joins() {
 		if !ch.takeToken(token) {
 			continue
 		}

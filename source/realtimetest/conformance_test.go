@@ -28,7 +28,7 @@ const conformanceDir = "testdata/conformance"
 var conformanceChecks = []string{
 	"subscribe-v2", "postgres-v2", "broadcast-v2", "presence-v2",
 	"subscribe-v1", "postgres-v1", "broadcast-v1", "presence-v1",
-	"persist-replay", "token-expiry", "reconnect", "heartbeat-timeout",
+	"persist-replay", "token-expiry", "reconnect", "heartbeat-timeout", "shared-channel",
 }
 
 // TestConformanceRealtimeJS runs the official client, @supabase/realtime-js
@@ -157,6 +157,16 @@ func TestConformanceRealtimeJS(t *testing.T) {
 		return f.Dir == Out && f.Msg.Topic == "realtime:expiring" && f.Msg.Event == phoenix.EventSystem &&
 			bytes.Contains(f.Data, []byte(`Token has expired`))
 	})
+	// shared-channel: realtime-js's two channel() calls for one topic are one
+	// join on the wire (rxrealtime's Client.Share is checked the same way by
+	// source.TestSharedChannelIsOneJoin).
+	joins := 0
+	for _, f := range frames {
+		if f.Dir == In && f.Msg.Topic == "realtime:shared" && f.Msg.Event == phoenix.EventJoin {
+			joins++
+		}
+	}
+	assert.Equal(t, 1, joins, "phx_join frames on realtime:shared from realtime-js")
 }
 
 // conformanceAction performs what conformance.js asked for and answers DONE.

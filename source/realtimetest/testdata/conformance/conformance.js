@@ -13,7 +13,7 @@
 //   END pass=<n> fail=<m>  last line; the exit code is 0 only if fail=0
 //
 // Checks: subscribe, postgres, broadcast and presence on each vsn,
-// persist-replay, token-expiry, reconnect, heartbeat-timeout.
+// persist-replay, token-expiry, reconnect, heartbeat-timeout, shared-channel.
 //
 // Actions: insert-<vsn> (emit an INSERT into public.messages with
 // id 1, body "hello"), drop (drop every socket abruptly), halfopen (stop
@@ -331,6 +331,34 @@ async function persistReplay() {
   }
 }
 
+// Two callers of channel() for one topic get the same channel: one join
+// serves both (the Go side checks that the wire has one phx_join on
+// realtime:shared), and each caller's callback receives its broadcasts.
+async function sharedChannel() {
+  const client = newClient('2.0.0')
+  try {
+    const config = { config: { broadcast: { self: true, ack: true } } }
+    const first = client.channel('shared', config)
+    const second = client.channel('shared', config)
+    const a = deferred()
+    const b = deferred()
+    first.on('broadcast', { event: 'note' }, (p) => a.resolve(p))
+    second.on('broadcast', { event: 'note' }, (p) => b.resolve(p))
+    await within(5000, 'SUBSCRIBED', subscribe(first, []))
+    const res = await within(5000, 'broadcast ack', second.send({ type: 'broadcast', event: 'note', payload: { n: 1 } }))
+    const [pa, pb] = await within(5000, 'the broadcast on both callbacks', Promise.all([a.promise, b.promise]))
+    if (first !== second) fail('shared-channel', 'channel() made a second channel for the topic')
+    else if (res !== 'ok' || pa.payload.n !== 1 || pb.payload.n !== 1) {
+      fail('shared-channel', `send resolved ${res}; got ${JSON.stringify(pa)} and ${JSON.stringify(pb)}`)
+    } else pass('shared-channel')
+  } catch (e) {
+    fail('shared-channel', e.message)
+  } finally {
+    await client.removeAllChannels()
+    client.disconnect()
+  }
+}
+
 async function main() {
   await roundTrip('2.0.0')
   await roundTrip('1.0.0')
@@ -338,6 +366,7 @@ async function main() {
   await tokenExpiry()
   await reconnect()
   await heartbeatTimeout()
+  await sharedChannel()
   console.log(`END pass=${passed} fail=${failed}`)
   process.exit(failed === 0 ? 0 : 1)
 }
