@@ -301,6 +301,7 @@ func (c *Client) Stats() Stats {
 		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
 		PushTimeouts:  k.PushTimeouts,
 		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),
+		ChannelStatuses:      c.reg.statuses(),
 		NotificationsDropped: c.ev.notify.dropped.Load(), CallbackPanics: c.ev.notify.panics.Load(),
 	}
 }

@@ -70,8 +70,15 @@ type Stats struct {
 	OfflineBuffer       int    // pushes waiting for the socket (gauge)
 	Channels            int    // live channels (gauge)
 	State               State  // connection state (gauge)
+	// ChannelStatuses counts the live channels by their current status (gauges); a channel never
+	// subscribed has no status and is counted only in Channels.
+	ChannelStatuses ChannelStatuses
 	// NotificationsDropped counts error-handler, log and Metrics calls dropped because the observer
 	// goroutine was behind (a blocking callback); CallbackPanics counts callbacks that panicked.
 	NotificationsDropped uint64
 	CallbackPanics       uint64
 }
+
+// ChannelStatuses counts channels by status, indexed by [Status]: c[StatusSubscribed] is the number of
+// channels subscribed now.
+type ChannelStatuses [StatusClosed + 1]int
