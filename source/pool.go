@@ -87,6 +87,28 @@ type poolSocket struct {
 	// the server refuses a join with "Too many channels". Guarded by
 	// Pool.mu.
 	capacity int
+	// chans are the channels Pool.Channel made on the socket, those closed
+	// for good pruned by live. Guarded by Pool.mu.
+	chans []*Channel
+}
+
+// live returns how many of the channels the pool made on s are not closed
+// for good, and forgets the others. Pool.mu held. It is what Client.Stats
+// counts as Channels for a socket only the pool adds channels to, without
+// the rest of a Stats snapshot.
+func (s *poolSocket) live() int {
+	n := 0
+	for _, ch := range s.chans {
+		select {
+		case <-ch.Done():
+		default:
+			s.chans[n] = ch
+			n++
+		}
+	}
+	clear(s.chans[n:])
+	s.chans = s.chans[:n]
+	return n
 }
 
 // NewPool returns a pool for rawURL (see [New]) whose sockets are made with
@@ -235,7 +257,7 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	}
 	var room *poolSocket
 	for _, s := range p.socks {
-		if s.c.Stats().Channels < s.capacity {
+		if s.live() < s.capacity {
 			room = s
 			break
 		}
@@ -251,6 +273,7 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	room.chans = append(room.chans, ch)
 	if p.topics == nil {
 		p.topics = make(map[string]*Channel)
 	}
@@ -266,6 +289,59 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 		p.pruneAt = max(2*len(p.topics), 64)
 	}
 	return ch, nil
+}
+
+// PoolStats is a snapshot of a [Pool]'s counters and gauges: the pool as
+// one client, and each socket on its own.
+type PoolStats struct {
+	// Stats is the pool as one client: every counter and gauge summed over
+	// the sockets (Channels and ChannelStatuses included). Its State is
+	// StateOpen when every socket is open, else the state of the first
+	// socket (in [Pool.Sockets] order) that is not.
+	Stats
+	// Sockets are the sockets' own figures, in [Pool.Sockets] order: what a
+	// metrics exporter reports per socket (its state, say).
+	Sockets []Stats
+}
+
+// Stats returns a snapshot of the pool's counters and gauges (see
+// [Client.Stats]), summed over its sockets and socket by socket. It is
+// safe to call from a metrics collector at any time; its cost grows with
+// the number of sockets and channels.
+func (p *Pool) Stats() PoolStats {
+	socks := p.Sockets()
+	ps := PoolStats{Sockets: make([]Stats, len(socks))}
+	ps.State = StateOpen
+	for i, c := range socks {
+		st := c.Stats()
+		ps.Sockets[i] = st
+		addStats(&ps.Stats, &st)
+	}
+	return ps
+}
+
+// addStats adds s's counters and gauges to sum; sum's State becomes s's
+// unless sum's is already other than StateOpen.
+func addStats(sum, s *Stats) {
+	sum.FramesIn += s.FramesIn
+	sum.BytesIn += s.BytesIn
+	sum.FramesOut += s.FramesOut
+	sum.BytesOut += s.BytesOut
+	sum.DecodeErrors += s.DecodeErrors
+	sum.Dropped += s.Dropped
+	sum.SlowConsumers += s.SlowConsumers
+	sum.Reconnects += s.Reconnects
+	sum.PushTimeouts += s.PushTimeouts
+	sum.OfflineBuffer += s.OfflineBuffer
+	sum.Channels += s.Channels
+	for i, n := range s.ChannelStatuses {
+		sum.ChannelStatuses[i] += n
+	}
+	sum.NotificationsDropped += s.NotificationsDropped
+	sum.CallbackPanics += s.CallbackPanics
+	if sum.State == StateOpen {
+		sum.State = s.State
+	}
 }
 
 // Sockets returns the pool's sockets, in the order they were opened.
