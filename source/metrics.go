@@ -12,6 +12,23 @@ const (
 	OutcomeClosed         = "closed"          // the client closed first
 )
 
+// Error kinds of [Metrics].Error: stable strings, for metric labels. Every error published on
+// [Client.Errors] has one.
+const (
+	ErrorKindReconnect    = "reconnect"     // a *ReconnectError: a session ended without the user asking
+	ErrorKindJoinRefused  = "join_refused"  // a *ChannelError for a refused join (its Err is a *JoinError)
+	ErrorKindJoinTimeout  = "join_timeout"  // a *ChannelError for a join without a reply in time (TIMED_OUT)
+	ErrorKindChannel      = "channel"       // any other *ChannelError: a server phx_error or close, a socket drop, a binding mismatch
+	ErrorKindSystem       = "system"        // a *SystemError: a system error message that does not close the channel
+	ErrorKindPayload      = "payload"       // a *PayloadError: a payload that did not decode into a consumer's type
+	ErrorKindDecode       = "decode"        // a malformed frame (the error wraps phoenix.ErrMalformed)
+	ErrorKindSlowConsumer = "slow_consumer" // a *SlowConsumerError
+	ErrorKindUnsent       = "unsent"        // an *UnsentError: a push without reply that never went out
+	ErrorKindToken        = "token"         // a *TokenError, or a refreshed access token that could not be pushed
+	ErrorKindGap          = "gap"           // a *GapError: broadcasts may have been lost across a rejoin
+	ErrorKindOther        = "other"         // anything else
+)
+
 // Metrics receives the client's observations, for a metrics system (see the OpenTelemetry and Prometheus
 // adapters). Every method is called on the client's observer goroutine, never on the socket's reader or
 // writer, so a slow or panicking implementation cannot stall or kill the socket: calls queue up (up to a
@@ -35,6 +52,9 @@ type Metrics interface {
 	Push(topic, event, outcome string, d time.Duration)
 	// SlowConsumer is called when a consumer of topic's streams starts a slow-consumer episode.
 	SlowConsumer(topic string, dropped uint64)
+	// Error is called for every error published on [Client.Errors] (and given to the error handler),
+	// with its kind: one of the ErrorKind* strings.
+	Error(kind string, err error)
 }
 
 // NopMetrics implements [Metrics] with methods that do nothing. Embed it in an implementation.
@@ -57,6 +77,9 @@ func (NopMetrics) Push(string, string, string, time.Duration) {}
 
 // SlowConsumer does nothing.
 func (NopMetrics) SlowConsumer(string, uint64) {}
+
+// Error does nothing.
+func (NopMetrics) Error(string, error) {}
 
 // Stats is a snapshot of the client's counters (totals since New) and gauges.
 type Stats struct {
