@@ -1,6 +1,11 @@
 package source
 
-import "time"
+import (
+	"errors"
+	"time"
+
+	"github.com/rxrealtime/rxrealtime/transport"
+)
 
 // Outcome labels of [Metrics] observations: stable strings, for metric labels.
 const (
@@ -29,6 +34,41 @@ const (
 	ErrorKindOther        = "other"         // anything else
 )
 
+// Reconnect causes: stable strings, for metric labels. [ReconnectCause] tells which one a
+// [Metrics].Reconnect cause (or a [ReconnectError]'s) is.
+const (
+	CauseHeartbeatTimeout = "heartbeat_timeout" // a heartbeat got no reply in time (a dead or half-open connection)
+	CauseServerClose      = "server_close"      // the server sent a close frame (a *transport.CloseError that is not Abnormal)
+	CauseConnectionLost   = "connection_lost"   // the connection ended without a close frame: EOF, a reset, a failed write
+	CauseHandshake        = "handshake"         // a dial the server refused with an HTTP status (*transport.HandshakeError)
+	CauseDial             = "dial"              // a dial that failed before any answer: DNS, TCP, TLS, its timeout (*transport.DialError)
+	CauseProtocol         = "protocol"          // the server broke the WebSocket protocol or sent a frame over the limit
+	CauseOther            = "other"             // no cause (a session that ended cleanly)
+)
+
+// ReconnectCause sorts why a session ended or a dial failed (the cause given to [Metrics].Reconnect)
+// into one of the Cause* strings, a bounded set for a metric label.
+func ReconnectCause(err error) string {
+	var he *transport.HandshakeError
+	var de *transport.DialError
+	var ce *transport.CloseError
+	switch {
+	case err == nil:
+		return CauseOther
+	case errors.Is(err, ErrHeartbeatTimeout):
+		return CauseHeartbeatTimeout
+	case errors.As(err, &he):
+		return CauseHandshake
+	case errors.As(err, &de):
+		return CauseDial
+	case errors.Is(err, transport.ErrProtocol), errors.Is(err, transport.ErrFrameTooLarge):
+		return CauseProtocol
+	case errors.As(err, &ce) && !ce.Abnormal():
+		return CauseServerClose
+	}
+	return CauseConnectionLost
+}
+
 // Metrics receives the client's observations, for a metrics system (see the OpenTelemetry and Prometheus
 // adapters). Every method is called on the client's observer goroutine, never on the socket's reader or
 // writer, so a slow or panicking implementation cannot stall or kill the socket: calls queue up (up to a
@@ -41,7 +81,8 @@ type Metrics interface {
 	// State is called on every connection state change.
 	State(s State)
 	// Reconnect is called before each reconnect attempt, with the attempt number (from 1), the delay
-	// about to be waited and why the previous session ended.
+	// about to be waited and why the previous session ended (or the previous dial failed);
+	// [ReconnectCause] sorts it for a label.
 	Reconnect(attempt int, delay time.Duration, cause error)
 	// Heartbeat is called when a heartbeat reply arrives, with its round trip.
 	Heartbeat(rtt time.Duration)

@@ -2,6 +2,10 @@ package source_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/source"
 	"github.com/rxrealtime/rxrealtime/stream"
+	"github.com/rxrealtime/rxrealtime/transport"
 )
 
 // recorder is a Metrics that records the errors and reconnects it is told of.
@@ -99,4 +104,54 @@ func TestMetricsCountErrorsByKind(t *testing.T) {
 		n += v
 	}
 	assert.Len(t, rec.kinds, n, "one Error call per error published")
+}
+
+// Issue 20, item 4: the cause of a reconnect, sorted into a bounded set for a label.
+func TestReconnectCause(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, source.CauseOther},
+		{source.ErrHeartbeatTimeout, source.CauseHeartbeatTimeout},
+		{fmt.Errorf("session: %w", source.ErrHeartbeatTimeout), source.CauseHeartbeatTimeout},
+		{&transport.HandshakeError{StatusCode: 503}, source.CauseHandshake},
+		{&transport.DialError{Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}, source.CauseDial},
+		{&transport.CloseError{Code: 4000, Reason: "bye"}, source.CauseServerClose},
+		{&transport.CloseError{Code: transport.StatusAbnormal, Err: io.EOF}, source.CauseConnectionLost},
+		{&transport.FrameTooLargeError{Size: 10, Limit: 5}, source.CauseProtocol},
+		{io.ErrUnexpectedEOF, source.CauseConnectionLost},
+	} {
+		assert.Equal(t, tc.want, source.ReconnectCause(tc.err), "%v", tc.err)
+	}
+
+	// The causes a Metrics is given by real sessions.
+	s := newServer(t)
+	rec := &recorder{}
+	c := connect(t, s, fast(source.WithMetrics(rec))...)
+	ctx := waitCtx(t)
+	causes := func() []string {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		var out []string
+		for _, err := range rec.reconnects {
+			out = append(out, source.ReconnectCause(err))
+		}
+		return out
+	}
+	states := collect(t, c.States())
+	reopened := func() {
+		t.Helper()
+		states.next(t, chWait, func(sc source.StateChange) bool { return sc.State == source.StateOpen })
+	}
+	s.Faults().CloseAll(4000)
+	reopened()
+	s.Faults().DropAll()
+	reopened()
+	s.Faults().SetHalfOpen(true)
+	states.next(t, chWait, func(sc source.StateChange) bool { return sc.State == source.StateReconnecting })
+	s.Faults().SetHalfOpen(false)
+	reopened()
+	require.NoError(t, c.Close(ctx)) // every Reconnect call has run
+	assert.Equal(t, []string{source.CauseServerClose, source.CauseConnectionLost, source.CauseHeartbeatTimeout}, causes())
 }
