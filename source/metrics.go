@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
 	"github.com/rxrealtime/rxrealtime/transport"
 )
 
@@ -137,6 +138,10 @@ type Stats struct {
 	// ChannelStatuses counts the live channels by their current status (gauges); a channel never
 	// subscribed has no status and is counted only in Channels.
 	ChannelStatuses ChannelStatuses
+	// Traffic is the messages and bytes received and sent by topic and event, sorted by topic, then
+	// event; nil unless [WithTrafficByTopic]. A message that did not decode has no topic: it is
+	// counted in FramesIn and DecodeErrors only.
+	Traffic []Traffic
 	// NotificationsDropped counts error-handler, log and Metrics calls dropped because the observer
 	// goroutine was behind (a blocking callback); CallbackPanics counts callbacks that panicked.
 	NotificationsDropped uint64
@@ -146,3 +151,29 @@ type Stats struct {
 // ChannelStatuses counts channels by status, indexed by [Status]: c[StatusSubscribed] is the number of
 // channels subscribed now.
 type ChannelStatuses [StatusClosed + 1]int
+
+// TrafficOther is the topic, or the event, under which [WithTrafficByTopic] counts the messages past
+// its limits.
+const TrafficOther = socket.TrafficOther
+
+// Traffic is one series of [Stats].Traffic: the messages received and sent on one topic with one event,
+// and the size of their frames.
+type Traffic struct {
+	Topic string
+	// Event is the Phoenix event, a broadcast's own event name, or TrafficOther.
+	Event                 string
+	MessagesIn, BytesIn   uint64
+	MessagesOut, BytesOut uint64
+}
+
+// trafficOf converts the socket's series.
+func trafficOf(ts []socket.Traffic) []Traffic {
+	if ts == nil {
+		return nil
+	}
+	out := make([]Traffic, len(ts))
+	for i, t := range ts {
+		out[i] = Traffic(t)
+	}
+	return out
+}

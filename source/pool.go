@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -295,7 +296,8 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 // one client, and each socket on its own.
 type PoolStats struct {
 	// Stats is the pool as one client: every counter and gauge summed over
-	// the sockets (Channels and ChannelStatuses included). Its State is
+	// the sockets (Channels and ChannelStatuses included; Traffic by topic
+	// and event). Its State is
 	// StateOpen when every socket is open, else the state of the first
 	// socket (in [Pool.Sockets] order) that is not.
 	Stats
@@ -342,6 +344,33 @@ func addStats(sum, s *Stats) {
 	if sum.State == StateOpen {
 		sum.State = s.State
 	}
+	sum.Traffic = mergeTraffic(sum.Traffic, s.Traffic)
+}
+
+// mergeTraffic returns the series of a and b (each sorted by topic, then event), those of the same
+// topic and event summed, in a new slice sorted the same way (nil when both are empty).
+func mergeTraffic(a, b []Traffic) []Traffic {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]Traffic, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := cmp.Or(strings.Compare(a[0].Topic, b[0].Topic), strings.Compare(a[0].Event, b[0].Event)); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			t := a[0]
+			t.MessagesIn += b[0].MessagesIn
+			t.BytesIn += b[0].BytesIn
+			t.MessagesOut += b[0].MessagesOut
+			t.BytesOut += b[0].BytesOut
+			out, a, b = append(out, t), a[1:], b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // Sockets returns the pool's sockets, in the order they were opened.

@@ -30,7 +30,7 @@ func TestAddStatsSumsEveryField(t *testing.T) {
 	assert.Equal(t, one.State, sum.State)
 }
 
-// setOne sets every number in f to 1.
+// setOne sets every number in f to 1 and every string to "x"; a slice gets one such element.
 func setOne(t *testing.T, name string, f reflect.Value) {
 	switch f.Kind() {
 	case reflect.Int, reflect.Int64:
@@ -41,12 +41,21 @@ func setOne(t *testing.T, name string, f reflect.Value) {
 		for j := range f.Len() {
 			setOne(t, name, f.Index(j))
 		}
+	case reflect.String:
+		f.SetString("x")
+	case reflect.Struct:
+		for j := range f.NumField() {
+			setOne(t, name, f.Field(j))
+		}
+	case reflect.Slice: // one element, the same in both: summed into one
+		f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		setOne(t, name, f.Index(0))
 	default:
 		t.Fatalf("Stats.%s: a %v: teach addStats and this test to sum it", name, f.Kind())
 	}
 }
 
-// sumOf is "2" when every number in f is 2.
+// sumOf is "2" when every number in f is 2, every string "x", and a slice has one element.
 func sumOf(f reflect.Value) string {
 	switch f.Kind() {
 	case reflect.Int, reflect.Int64:
@@ -57,9 +66,23 @@ func sumOf(f reflect.Value) string {
 		if f.Uint() == 2 {
 			return "2"
 		}
-	case reflect.Array:
+	case reflect.Array, reflect.Slice:
+		if f.Kind() == reflect.Slice && f.Len() != 1 {
+			return "not one element"
+		}
 		for j := range f.Len() {
 			if sumOf(f.Index(j)) != "2" {
+				return "not 2"
+			}
+		}
+		return "2"
+	case reflect.String:
+		if f.String() == "x" {
+			return "2" // kept
+		}
+	case reflect.Struct:
+		for j := range f.NumField() {
+			if sumOf(f.Field(j)) != "2" {
 				return "not 2"
 			}
 		}

@@ -183,6 +183,13 @@ func (ss *session) writer() {
 			ss.s.retried.written(b.items)
 			ss.s.framesOut.Add(uint64(len(b.items)))
 			ss.s.bytesOut.Add(uint64(len(b.buf)))
+			if t := ss.s.traffic; t != nil {
+				t.mu.Lock()
+				for _, it := range b.items {
+					t.outLocked(it.m, it.size)
+				}
+				t.mu.Unlock()
+			}
 			b.reset()
 			spare = b
 		}
