@@ -20,7 +20,7 @@ func Example() {
 
 	// In production: prometheus.DefaultRegisterer, served by promhttp.Handler().
 	reg := prometheus.NewRegistry()
-	m := prommetrics.New(prommetrics.WithoutTopicLabel())
+	m := prommetrics.New()
 	reg.MustRegister(m)
 	defer reg.Unregister(m)
 
@@ -36,13 +36,13 @@ func Example() {
 # HELP rxrealtime_channels Live channels.
 # TYPE rxrealtime_channels gauge
 rxrealtime_channels 0
-# HELP rxrealtime_connection_state Connection state: 1 for the current state, 0 for the others.
+# HELP rxrealtime_connection_state Connection state of each socket: 1 for the current state, 0 for the others.
 # TYPE rxrealtime_connection_state gauge
-rxrealtime_connection_state{state="closed"} 0
-rxrealtime_connection_state{state="connecting"} 0
-rxrealtime_connection_state{state="idle"} 0
-rxrealtime_connection_state{state="open"} 1
-rxrealtime_connection_state{state="reconnecting"} 0
+rxrealtime_connection_state{socket="0",state="closed"} 0
+rxrealtime_connection_state{socket="0",state="connecting"} 0
+rxrealtime_connection_state{socket="0",state="idle"} 0
+rxrealtime_connection_state{socket="0",state="open"} 1
+rxrealtime_connection_state{socket="0",state="reconnecting"} 0
 `), "rxrealtime_channels", "rxrealtime_connection_state")
 	fmt.Println(err)
 	// Output: <nil>
