@@ -297,9 +297,8 @@ func (p *Pool) Channel(name string, opts ...ChannelOption) (*Channel, error) {
 type PoolStats struct {
 	// Stats is the pool as one client: every counter and gauge summed over
 	// the sockets (Channels and ChannelStatuses included; Traffic by topic
-	// and event). Its State is
-	// StateOpen when every socket is open, else the state of the first
-	// socket (in [Pool.Sockets] order) that is not.
+	// and event). Its State is StateOpen when every socket is open, else
+	// the state of the first socket (in [Pool.Sockets] order) that is not.
 	Stats
 	// Sockets are the sockets' own figures, in [Pool.Sockets] order: what a
 	// metrics exporter reports per socket (its state, say).
