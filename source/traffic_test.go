@@ -131,3 +131,23 @@ func TestPoolTrafficIsSummedBySeries(t *testing.T) {
 		}
 	}
 }
+
+// The writer counts a message in the series its sender found: a push answered before the writer counted
+// it may have its payload reused by its caller at once (a JSON broadcast's event is read from it).
+func TestTrafficDoesNotReadAnsweredPayloads(t *testing.T) {
+	s := newServer(t)
+	c := connect(t, s, fast(source.WithSerializer(phoenix.V1), source.WithTrafficByTopic(4, 4))...)
+	ctx := waitCtx(t)
+	payload := make([]byte, 0, 64)
+	for i := range 200 {
+		payload = append(payload[:0], `{"event":"e","payload":{},"type":"broadcast"}`...)
+		_, err := c.Push(ctx, "realtime:nowhere", phoenix.EventBroadcast, payload)
+		var re *source.ReplyError
+		require.ErrorAs(t, err, &re, "push %d: the server answers a topic never joined", i)
+		copy(payload, `{"xxxxx":"y"`) // the caller's buffer is its own again
+	}
+	require.Eventually(t, func() bool {
+		bc, _ := series(c.Stats(), "realtime:nowhere", "e")
+		return bc.MessagesOut == 200
+	}, chWait, 10*time.Millisecond, "every push counted under the event it was sent with")
+}

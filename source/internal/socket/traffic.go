@@ -34,8 +34,9 @@ type Traffic struct {
 	MessagesOut, BytesOut uint64
 }
 
-// trafficTable counts messages by topic and event. The reader counts what it decodes, the writer what it
-// wrote; Traffic takes a copy.
+// trafficTable counts messages by topic and event. The reader counts what it decodes; the writer what it
+// wrote, in the series the sender found when it queued the message; snapshot takes a copy. Counters
+// change under mu.
 type trafficTable struct {
 	limits TrafficLimits
 
@@ -68,12 +69,12 @@ func (t *trafficTable) in(m *phoenix.Message, size int) {
 	t.mu.Unlock()
 }
 
-// outLocked counts one message written, size bytes of frame. t.mu held: the writer counts a whole
-// write under one lock.
-func (t *trafficTable) outLocked(m *phoenix.Message, size int) {
-	c := t.series(m)
-	c.MessagesOut++
-	c.BytesOut += uint64(size)
+// seriesOf returns m's series, for the writer to count m in once written: the sender's goroutine looks
+// it up when it queues m, while m and its payload are its own.
+func (t *trafficTable) seriesOf(m *phoenix.Message) *Traffic {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.series(m)
 }
 
 // series returns m's series, made if it is new and the limits allow. t.mu held.

@@ -62,10 +62,11 @@ func TestTrafficTableLimits(t *testing.T) {
 			tt.in(&phoenix.Message{Topic: topic, Event: event}, 1)
 		}
 	}
-	tt.mu.Lock()
-	tt.outLocked(&phoenix.Message{Topic: "a", Event: "e1"}, 5)
-	tt.outLocked(&phoenix.Message{Topic: "z", Event: "e9"}, 5)
-	tt.mu.Unlock()
+	for _, m := range []*phoenix.Message{{Topic: "a", Event: "e1"}, {Topic: "z", Event: "e9"}} {
+		c := tt.seriesOf(m)
+		c.MessagesOut++
+		c.BytesOut += 5
+	}
 	got := tt.snapshot()
 	assert.Equal(t, []Traffic{
 		{Topic: TrafficOther, Event: TrafficOther, MessagesIn: 4, BytesIn: 4, MessagesOut: 1, BytesOut: 5}, // z's e9 too
