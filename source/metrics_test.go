@@ -52,8 +52,7 @@ func (r *recorder) kindOf(err error) (string, bool) {
 func TestMetricsCountErrorsByKind(t *testing.T) {
 	s := newServer(t)
 	rec := &recorder{}
-	c, err := source.Connect(context.Background(), s.URL(), chClientOpts(source.WithMetrics(rec))...)
-	require.NoError(t, err)
+	c := chConnect(t, s, source.WithMetrics(rec))
 	errs := c.Errors().Observe(context.Background(), stream.Block())
 	ctx := waitCtx(t)
 
@@ -71,7 +70,7 @@ func TestMetricsCountErrorsByKind(t *testing.T) {
 	silent := chNew(t, c, "silent")
 	subscribed := make(chan error, 1)
 	go func() { subscribed <- silent.Subscribe(ctx) }()
-	_, err = silent.WaitStatus(ctx, source.StatusTimedOut) // join_timeout
+	_, err := silent.WaitStatus(ctx, source.StatusTimedOut) // join_timeout
 	require.NoError(t, err)
 	s.Faults().DropReplies(false)
 	statuses := collect(t, up.Statuses())
