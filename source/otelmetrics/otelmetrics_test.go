@@ -335,3 +335,34 @@ func waitStatus(t *testing.T, statuses <-chan source.StatusEvent, want source.St
 		}
 	}
 }
+
+// Issue 21, item 5: traffic by topic and event is opt-in (source.WithTrafficByTopic): without it there is
+// no traffic data point.
+func TestTrafficIsOffByDefault(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := realtimetest.NewServer()
+	defer s.Close()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { require.NoError(t, mp.Shutdown(context.Background())) }()
+	m, err := otelmetrics.New(mp, otelmetrics.WithTopicLabel())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, m.Unregister()) }()
+	client, err := source.Connect(ctx, s.URL(), source.WithAPIKey("k"), source.WithMetrics(m))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(ctx)) }()
+	defer m.Observe(client)()
+	ch, err := client.Channel("room")
+	require.NoError(t, err)
+	require.NoError(t, ch.Subscribe(ctx))
+
+	c := collect(t, reader)
+	frames, _ := c.sum("rxrealtime.frames.received")
+	assert.Positive(t, frames)
+	for _, name := range []string{"rxrealtime.traffic.messages.received", "rxrealtime.traffic.messages.sent",
+		"rxrealtime.traffic.bytes.received", "rxrealtime.traffic.bytes.sent"} {
+		_, found := c.sum(name)
+		assert.False(t, found, name)
+	}
+}

@@ -302,3 +302,28 @@ func waitStatus(t *testing.T, statuses <-chan source.StatusEvent, want source.St
 		}
 	}
 }
+
+// Issue 21, item 5: traffic by topic and event is opt-in (source.WithTrafficByTopic): without it there is
+// no traffic series.
+func TestTrafficIsOffByDefault(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := realtimetest.NewServer()
+	defer s.Close()
+	reg := prometheus.NewPedanticRegistry()
+	m := prommetrics.New(prommetrics.WithTopicLabel())
+	require.NoError(t, reg.Register(m))
+	client, err := source.Connect(ctx, s.URL(), source.WithAPIKey("k"), source.WithMetrics(m))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(ctx)) }()
+	defer m.Observe(client)()
+	ch, err := client.Channel("room")
+	require.NoError(t, err)
+	require.NoError(t, ch.Subscribe(ctx))
+
+	g := gather(t, reg)
+	assert.Positive(t, g.value("rxrealtime_received_frames_total"))
+	for name := range g {
+		assert.NotContains(t, name, "traffic")
+	}
+}
