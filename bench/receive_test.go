@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/rxrealtime/rxrealtime/bench/internal/workload"
+	rx "github.com/rxrealtime/rxrealtime/source"
 )
 
 // BenchmarkSource measures what the frame source can emit: a client that
@@ -62,12 +63,19 @@ func BenchmarkSourceHeadroom(b *testing.B) {
 }
 
 // BenchmarkThroughput is workload 1: rxrealtime delivering every frame as a
-// typed PostgresChange[Row] to one Observe() consumer.
+// typed PostgresChange[Row] to one Observe() consumer; the -traffic rows
+// with the count of messages by topic and event on (source.WithTrafficByTopic).
 func BenchmarkThroughput(b *testing.B) {
 	src := startSource(b)
 	for _, v := range vsns {
 		b.Run(v.Short(), func(b *testing.B) {
 			receive(b, src, workload.RxRealtime(), workload.Spec{Vsn: v})
+		})
+	}
+	traffic := workload.RxRealtimeWith("rxrealtime-traffic", rx.WithTrafficByTopic(100, 32))
+	for _, v := range vsns {
+		b.Run(v.Short()+"-traffic", func(b *testing.B) {
+			receive(b, src, traffic, workload.Spec{Vsn: v})
 		})
 	}
 }

@@ -78,7 +78,7 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 		ch.mu.Unlock()
 	case ev.Status == "error":
 		ev.Message = ch.sec.redact(ev.Message)
-		ch.ev.report(&SystemError{Topic: ch.topic, Event: ev})
+		ch.ev.reportAs(ErrorKindSystem, &SystemError{Topic: ch.topic, Event: ev})
 	}
 }
 

@@ -31,7 +31,7 @@ func (ch *Channel) sendToken(token string) {
 		return
 	}
 	if err := ch.pushToken(context.Background(), payload); err != nil {
-		ch.ev.report(err) // the next rejoin carries the token anyway
+		ch.ev.reportAs(ErrorKindToken, err) // the next rejoin carries the token anyway
 	}
 }
 

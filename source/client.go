@@ -94,7 +94,8 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		MaxFrameSize: cfg.maxFrameSize,
 		SendBuffer:   cfg.sendBuffer,
 		Backoff:      cfg.backoff, MaxReconnects: cfg.maxReconnects,
-		NewHub: func(topic string) *stream.Hub[phoenix.Message] { return hub[phoenix.Message](c.ev, topic) },
+		Traffic: cfg.traffic,
+		NewHub:  func(topic string) *stream.Hub[phoenix.Message] { return hub[phoenix.Message](c.ev, topic) },
 		Hooks: socket.Hooks{
 			State:     c.ev.state,
 			Error:     c.ev.report,
@@ -301,6 +302,8 @@ func (c *Client) Stats() Stats {
 		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
 		PushTimeouts:  k.PushTimeouts,
 		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),
+		ChannelStatuses:      c.reg.statuses(),
+		Traffic:              trafficOf(c.sock.Traffic()),
 		NotificationsDropped: c.ev.notify.dropped.Load(), CallbackPanics: c.ev.notify.panics.Load(),
 	}
 }

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -64,14 +65,51 @@ func hub[T any](e *events, topic string) *stream.Hub[T] {
 		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) }))
 }
 
-// report publishes a non-fatal error: on the error stream at once, and to the error handler and the log
-// (Warn) on the observer goroutine, so that neither can stall the caller (often the socket's reader).
-func (e *events) report(err error) {
+// report publishes a non-fatal error: on the error stream at once, and to the error handler, the log
+// (Warn) and the Metrics (by kind) on the observer goroutine, so that none can stall the caller (often
+// the socket's reader).
+func (e *events) report(err error) { e.reportAs(errorKind(err), err) }
+
+// reportAs is report for an error whose type does not say its kind.
+func (e *events) reportAs(kind string, err error) {
 	e.errs.Emit(err)
 	if f := e.onError; f != nil {
 		e.notify.post(func() { f(err) })
 	}
 	e.log(slog.LevelWarn, "rxrealtime: error", slog.Any("error", err))
+	e.observe(func(m Metrics) { m.Error(kind, err) })
+}
+
+// errorKind is the Metrics kind of an error reported by its type (the error's own, not one it wraps):
+// one of the ErrorKind* strings.
+func errorKind(err error) string {
+	switch e := err.(type) {
+	case *ReconnectError:
+		return ErrorKindReconnect
+	case *ChannelError:
+		var je *JoinError
+		switch {
+		case errors.As(e.Err, &je):
+			return ErrorKindJoinRefused
+		case e.Status == StatusTimedOut:
+			return ErrorKindJoinTimeout
+		}
+		return ErrorKindChannel
+	case *SlowConsumerError:
+		return ErrorKindSlowConsumer
+	case *PayloadError:
+		return ErrorKindPayload
+	case *UnsentError:
+		return ErrorKindUnsent
+	case *TokenError:
+		return ErrorKindToken
+	case *GapError:
+		return ErrorKindGap
+	}
+	if errors.Is(err, phoenix.ErrMalformed) {
+		return ErrorKindDecode
+	}
+	return ErrorKindOther
 }
 
 // log logs on the observer goroutine. Attributes never carry a key or a token: URLs are redacted.

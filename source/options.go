@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/operators"
+	"github.com/rxrealtime/rxrealtime/source/internal/socket"
 	"github.com/rxrealtime/rxrealtime/transport"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
@@ -67,9 +68,10 @@ type config struct {
 	idleAfter         time.Duration // WithIdleDisconnect; 0: never
 	httpClient        *http.Client  // for the REST API (Client.REST); nil: http.DefaultClient's settings
 	netDial           func(ctx context.Context, network, addr string) (net.Conn, error)
-	joinLimiter       *JoinLimiter // WithJoinRate, WithJoinLimiter; nil: joins are not paced
-	channelsPerSocket int          // WithChannelsPerSocket (Pool only); 0: DefaultChannelsPerSocket
-	err               error        // the first invalid option, reported by New
+	joinLimiter       *JoinLimiter         // WithJoinRate, WithJoinLimiter; nil: joins are not paced
+	channelsPerSocket int                  // WithChannelsPerSocket (Pool only); 0: DefaultChannelsPerSocket
+	traffic           socket.TrafficLimits // WithTrafficByTopic; zero: off
+	err               error                // the first invalid option, reported by New
 }
 
 // fail records the first invalid option: New returns it, wrapping
@@ -286,6 +288,31 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithMetrics sets the metrics hooks. nil (the default) sets none.
 func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = m } }
+
+// WithTrafficByTopic counts the messages and bytes received and sent by
+// topic and event, in [Stats].Traffic, where the metrics adapters read
+// them. It is off by default: the socket's reader then pays one branch per
+// frame. On, a message costs a lock and two map lookups, without
+// allocating.
+//
+// The event is the Phoenix event (postgres_changes, presence_diff,
+// phx_reply, heartbeat...) or, for a broadcast, the broadcast's own event
+// name: a string of the application's, so the series are bounded. At most
+// maxTopics topics are counted under their names, and for each topic at
+// most maxEvents events; the messages of later topics count under the
+// topic [TrafficOther], those of later events under the event
+// TrafficOther of their topic. A client then holds at most (maxTopics + 1)
+// × (maxEvents + 1) series; each socket of a [Pool] has its own. Both
+// limits must be positive.
+func WithTrafficByTopic(maxTopics, maxEvents int) Option {
+	return func(c *config) {
+		if maxTopics <= 0 || maxEvents <= 0 {
+			c.fail("WithTrafficByTopic", "limits %d topics, %d events are not positive", maxTopics, maxEvents)
+			return
+		}
+		c.traffic = socket.TrafficLimits{Topics: maxTopics, Events: maxEvents}
+	}
+}
 
 // WithErrorHandler sets a callback for every non-fatal error (malformed
 // frame, failed reconnect, heartbeat timeout...). The same errors are on

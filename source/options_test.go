@@ -43,6 +43,7 @@ func TestOptionsValidated(t *testing.T) {
 		"WithAccessToken":      {source.WithAccessToken(nil), source.WithAccessToken(func(context.Context) (string, error) { return "t", nil })},
 		"WithLogger":           {source.WithLogger(nil), source.WithLogger(slog.Default())},
 		"WithMetrics":          {source.WithMetrics(nil)},
+		"WithTrafficByTopic":   {source.WithTrafficByTopic(1, 1)},
 		"WithErrorHandler":     {source.WithErrorHandler(nil), source.WithErrorHandler(func(error) {})},
 		"WithHTTPClient":       {source.WithHTTPClient(nil), source.WithHTTPClient(&http.Client{})},
 	}
@@ -73,6 +74,8 @@ func TestOptionsValidated(t *testing.T) {
 		{source.WithReconnectBackoff(nil), "WithReconnectBackoff: nil backoff"},
 		{source.WithMaxReconnects(-1), "WithMaxReconnects: count -1 is negative"},
 		{source.WithDialTimeout(0), "WithDialTimeout: timeout 0s is not positive"},
+		{source.WithTrafficByTopic(0, 1), "WithTrafficByTopic: limits 0 topics, 1 events are not positive"},
+		{source.WithTrafficByTopic(1, -1), "WithTrafficByTopic: limits 1 topics, -1 events are not positive"},
 	}
 	for _, tc := range bad {
 		c, err := source.New(url, tc.opt)

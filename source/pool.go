@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,28 @@ type poolSocket struct {
 	// the server refuses a join with "Too many channels". Guarded by
 	// Pool.mu.
 	capacity int
+	// chans are the channels Pool.Channel made on the socket, those closed
+	// for good pruned by live. Guarded by Pool.mu.
+	chans []*Channel
+}
+
+// live returns how many of the channels the pool made on s are not closed
+// for good, and forgets the others. Pool.mu held. It is what Client.Stats
+// counts as Channels for a socket only the pool adds channels to, without
+// the rest of a Stats snapshot.
+func (s *poolSocket) live() int {
+	n := 0
+	for _, ch := range s.chans {
+		select {
+		case <-ch.Done():
+		default:
+			s.chans[n] = ch
+			n++
+		}
+	}
+	clear(s.chans[n:])
+	s.chans = s.chans[:n]
+	return n
 }
 
 // NewPool returns a pool for rawURL (see [New]) whose sockets are made with
@@ -254,7 +277,7 @@ func (p *Pool) channel(name string, share bool, opts []ChannelOption) (*Channel,
 	}
 	var room *poolSocket
 	for _, s := range p.socks {
-		if s.c.Stats().Channels < s.capacity {
+		if s.live() < s.capacity {
 			room = s
 			break
 		}
@@ -274,6 +297,7 @@ func (p *Pool) channel(name string, share bool, opts []ChannelOption) (*Channel,
 	if err != nil {
 		return nil, err
 	}
+	room.chans = append(room.chans, ch)
 	if p.topics == nil {
 		p.topics = make(map[string]*Channel)
 	}
@@ -289,6 +313,86 @@ func (p *Pool) channel(name string, share bool, opts []ChannelOption) (*Channel,
 		p.pruneAt = max(2*len(p.topics), 64)
 	}
 	return ch, nil
+}
+
+// PoolStats is a snapshot of a [Pool]'s counters and gauges: the pool as
+// one client, and each socket on its own.
+type PoolStats struct {
+	// Stats is the pool as one client: every counter and gauge summed over
+	// the sockets (Channels and ChannelStatuses included; Traffic by topic
+	// and event). Its State is StateOpen when every socket is open, else
+	// the state of the first socket (in [Pool.Sockets] order) that is not.
+	Stats
+	// Sockets are the sockets' own figures, in [Pool.Sockets] order: what a
+	// metrics exporter reports per socket (its state, say).
+	Sockets []Stats
+}
+
+// Stats returns a snapshot of the pool's counters and gauges (see
+// [Client.Stats]), summed over its sockets and socket by socket. It is
+// safe to call from a metrics collector at any time; its cost grows with
+// the number of sockets and channels.
+func (p *Pool) Stats() PoolStats {
+	socks := p.Sockets()
+	ps := PoolStats{Sockets: make([]Stats, len(socks))}
+	ps.State = StateOpen
+	for i, c := range socks {
+		st := c.Stats()
+		ps.Sockets[i] = st
+		addStats(&ps.Stats, &st)
+	}
+	return ps
+}
+
+// addStats adds s's counters and gauges to sum; sum's State becomes s's
+// unless sum's is already other than StateOpen.
+func addStats(sum, s *Stats) {
+	sum.FramesIn += s.FramesIn
+	sum.BytesIn += s.BytesIn
+	sum.FramesOut += s.FramesOut
+	sum.BytesOut += s.BytesOut
+	sum.DecodeErrors += s.DecodeErrors
+	sum.Dropped += s.Dropped
+	sum.SlowConsumers += s.SlowConsumers
+	sum.Reconnects += s.Reconnects
+	sum.PushTimeouts += s.PushTimeouts
+	sum.OfflineBuffer += s.OfflineBuffer
+	sum.Channels += s.Channels
+	for i, n := range s.ChannelStatuses {
+		sum.ChannelStatuses[i] += n
+	}
+	sum.NotificationsDropped += s.NotificationsDropped
+	sum.CallbackPanics += s.CallbackPanics
+	if sum.State == StateOpen {
+		sum.State = s.State
+	}
+	sum.Traffic = mergeTraffic(sum.Traffic, s.Traffic)
+}
+
+// mergeTraffic returns the series of a and b (each sorted by topic, then event), those of the same
+// topic and event summed, in a new slice sorted the same way (nil when both are empty).
+func mergeTraffic(a, b []Traffic) []Traffic {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]Traffic, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := cmp.Or(strings.Compare(a[0].Topic, b[0].Topic), strings.Compare(a[0].Event, b[0].Event)); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			t := a[0]
+			t.MessagesIn += b[0].MessagesIn
+			t.BytesIn += b[0].BytesIn
+			t.MessagesOut += b[0].MessagesOut
+			t.BytesOut += b[0].BytesOut
+			out, a, b = append(out, t), a[1:], b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 // Sockets returns the pool's sockets, in the order they were opened.

@@ -176,6 +176,21 @@ func (r *registry) count() int {
 	return len(r.channels)
 }
 
+// statuses counts the live channels by their current status. Each channel's status is read under the
+// registry's lock (the lock order forget already uses: the registry, then a channel's streams), so no
+// slice of the channels is made.
+func (r *registry) statuses() ChannelStatuses {
+	var out ChannelStatuses
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ch := range r.channels {
+		if ev, ok := ch.Status(); ok && int(ev.Status) < len(out) {
+			out[ev.Status]++
+		}
+	}
+	return out
+}
+
 // leaveAll leaves every channel: all leaves go out first, then their replies are awaited (until ctx
 // ends).
 func (r *registry) leaveAll(ctx context.Context) error {

@@ -153,7 +153,7 @@ func (t *tokens) refresh(ctx context.Context) error {
 		t.ev.log(slog.LevelDebug, "rxrealtime: access token refreshed") // never the token itself
 	}
 	if err := t.give(ctx, tok); err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
-		t.ev.report(err) // the next rejoin carries the token anyway
+		t.ev.reportAs(ErrorKindToken, err) // the next rejoin carries the token anyway
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func Example() {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(ctx)
 
-	m, err := otelmetrics.New(mp, otelmetrics.WithoutTopicLabel())
+	m, err := otelmetrics.New(mp)
 	if err != nil {
 		panic(err)
 	}

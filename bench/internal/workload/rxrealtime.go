@@ -30,9 +30,22 @@ func RxRealtime() Runner { return rxRealtime{} }
 // them. With one channel it is the same work as RxRealtime.
 func RxRealtimeAll() Runner { return rxRealtime{all: true} }
 
-type rxRealtime struct{ all bool }
+// RxRealtimeWith is RxRealtime whose client is made with opts too, under
+// the name name: to measure what an option costs.
+func RxRealtimeWith(name string, opts ...rx.Option) Runner {
+	return rxRealtime{name: name, opts: opts}
+}
+
+type rxRealtime struct {
+	all  bool
+	name string      // RxRealtimeWith's
+	opts []rx.Option // RxRealtimeWith's, for the receive workloads
+}
 
 func (r rxRealtime) Name() string {
+	if r.name != "" {
+		return r.name
+	}
 	if r.all {
 		return "rxrealtime-all"
 	}
@@ -87,7 +100,7 @@ func (r rxRealtime) Run(ctx context.Context, s Spec) (Result, error) {
 	for k, v := range s.Params() {
 		params[k] = v[0]
 	}
-	c, err := connectClient(ctx, s.Endpoint, s.Vsn, params)
+	c, err := connectClient(ctx, s.Endpoint, s.Vsn, params, r.opts...)
 	if err != nil {
 		return Result{}, err
 	}

@@ -15,6 +15,7 @@
 //	reply.go      reply and acknowledgement: refs, the pending table, Push, PushAsync
 //	heartbeat.go  heartbeats that detect a dead or half-open connection
 //	idle.go       the idle disconnect
+//	traffic.go    the opt-in count of messages and bytes by topic and event (the reader's and the writer's)
 //	socket.go     the Socket, its Config and Hooks, Start and Close
 //
 // Reconnecting is one operator: Start runs the connection — a cold stream of messages, one run per

@@ -22,6 +22,9 @@ func (s *Socket) readLoop(ss *session, emit func(phoenix.Message) bool) error {
 			s.report(err) // the server ignores malformed frames; so do we, once reported
 			continue
 		}
+		if t := s.traffic; t != nil { // off by default: this branch is all it costs
+			t.in(m, len(data))
+		}
 		if !emit(*m) {
 			return nil
 		}

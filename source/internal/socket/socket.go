@@ -37,6 +37,9 @@ type Config struct {
 	// Backoff, MaxReconnects and ShouldRetry drive the retry operator that is the reconnect logic.
 	Backoff       operators.Backoff
 	MaxReconnects int
+	// Traffic turns on the count of messages and bytes by topic and event, within its limits (the zero
+	// value: off).
+	Traffic TrafficLimits
 	// NewHub makes the hot stream of a topic ("" for the stream of every message): the owner chooses its
 	// consumers' defaults and how a slow consumer is reported.
 	NewHub func(topic string) *stream.Hub[phoenix.Message]
@@ -95,6 +98,7 @@ type Socket struct {
 
 	framesIn, bytesIn, framesOut, bytesOut atomic.Uint64
 	decodeErrors, pushTimeouts, reconnects atomic.Uint64
+	traffic                                *trafficTable // by topic and event; nil unless Config.Traffic
 
 	attempts atomic.Int64 // dials since the last session opened
 	dialFrom atomic.Int64 // when the dial under way began (unix nanoseconds); 0 when none is
@@ -127,6 +131,7 @@ func New(cfg Config) *Socket {
 		firstUp: make(chan struct{}),
 		stopCh:  make(chan struct{}),
 		done:    make(chan struct{}),
+		traffic: newTrafficTable(cfg.Traffic),
 	}
 	s.routes.newHub = cfg.NewHub
 	s.messages = cfg.NewHub("")
@@ -264,6 +269,15 @@ func (s *Socket) Counters() Counters {
 		DecodeErrors: s.decodeErrors.Load(), PushTimeouts: s.pushTimeouts.Load(),
 		Reconnects: s.reconnects.Load(), OfflineBuffer: buffered,
 	}
+}
+
+// Traffic returns the messages and bytes read and written by topic and event, sorted by topic, then
+// event; nil unless Config.Traffic turned the count on.
+func (s *Socket) Traffic() []Traffic {
+	if s.traffic == nil {
+		return nil
+	}
+	return s.traffic.snapshot()
 }
 
 // BeginClose starts closing: what callers wait on ends now with ErrClosed (pushes and joins in flight),

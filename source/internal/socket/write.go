@@ -44,11 +44,12 @@ const (
 
 // qitem is one queued frame: buf[end-size:end] of its batch.
 type qitem struct {
-	m      *phoenix.Message
-	end    int
-	size   int
-	binary bool
-	kind   uint8
+	m       *phoenix.Message
+	end     int
+	size    int
+	binary  bool
+	kind    uint8
+	traffic *Traffic // its series in the traffic table; nil when the table is off
 }
 
 // qbatch is a set of encoded frames: the queue fills one while the writer writes the other.
@@ -122,7 +123,13 @@ func (ss *session) enqueue(ctx context.Context, m *phoenix.Message, kind uint8, 
 		return &FrameSizeError{Size: size, Limit: int(limit)}
 	}
 	q.q.buf = buf
-	q.q.items = append(q.q.items, qitem{m: m, end: len(buf), size: len(buf) - start, binary: binary, kind: kind})
+	var tr *Traffic
+	if t := ss.s.traffic; t != nil {
+		// The series is found now, on the sender's goroutine: once written, a push waiting for its reply
+		// may be answered and its payload given back to its caller before the writer counts it.
+		tr = t.seriesOf(m)
+	}
+	q.q.items = append(q.q.items, qitem{m: m, end: len(buf), size: len(buf) - start, binary: binary, kind: kind, traffic: tr})
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -183,6 +190,16 @@ func (ss *session) writer() {
 			ss.s.retried.written(b.items)
 			ss.s.framesOut.Add(uint64(len(b.items)))
 			ss.s.bytesOut.Add(uint64(len(b.buf)))
+			if t := ss.s.traffic; t != nil {
+				t.mu.Lock()
+				for _, it := range b.items {
+					if c := it.traffic; c != nil {
+						c.MessagesOut++
+						c.BytesOut += uint64(it.size)
+					}
+				}
+				t.mu.Unlock()
+			}
 			b.reset()
 			spare = b
 		}
