@@ -76,10 +76,15 @@
 //     delays everything else the socket carries (other channels' messages
 //     and acknowledged round trips, replies, heartbeats) once, by at most
 //     the wait (100 ms), and not again until it has read again and caught
-//     up. A consumer that reads, but more slowly than its messages come,
-//     delays them by at most the total (1 s) per mailbox-full of messages
-//     it takes. The reader waits for one consumer at a time: k consumers
-//     that stop together cost up to k waits. Both bounds are capped at a
+//     up. The reader waits for one consumer at a time: k consumers that
+//     stop together cost up to k waits. A consumer that reads, but more
+//     slowly than its messages keep coming, makes the reader wait at most
+//     the total (1 s) per mailbox-full of messages it takes: one that takes
+//     more than about 1,000 messages a second is never dropped for, and
+//     slows the whole socket to its pace instead (TCP slows the server, as
+//     with realtime-js, whose callbacks run on the socket's reader), so the
+//     socket's other traffic waits behind its messages; a slower one is a
+//     slow consumer. Both bounds are capped at a
 //     quarter of the heartbeat timeout, so waiting for a consumer cannot
 //     make a heartbeat time out. WithConsumerWait(0, 0) never waits: a full
 //     mailbox makes its consumer slow at once.

@@ -232,8 +232,9 @@ func WithMaxFrameSize(n int64) Option {
 // waits. One that takes nothing for each (it stopped reading), or still has not caught up after total,
 // is a slow consumer: the reader stops waiting for it until it has caught up. So a consumer that stops
 // delays the socket's other traffic — other channels, replies, heartbeats — once, by at most each; one that
-// reads, but more slowly than messages come, by at most total per mailbox-full of messages it takes. each
-// 0 never waits: a full mailbox makes its consumer slow at once. Neither may be negative, nor total below
+// reads, but more slowly than messages keep coming, makes the reader wait at most total per mailbox-full
+// of messages it takes, and so slows the whole socket to its pace as long as it takes a mailbox-full
+// (DefaultStreamBuffer, or stream.WithBuffer's size) within total. each 0 never waits: a full mailbox makes its consumer slow at once. Neither may be negative, nor total below
 // each. Both are capped at a quarter of the heartbeat timeout (WithHeartbeat), so that waiting for one
 // consumer cannot make a heartbeat time out; with the default heartbeat (25 s) the cap does not apply.
 func WithConsumerWait(each, total time.Duration) Option {
