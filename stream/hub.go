@@ -214,7 +214,8 @@ func (c *consumer[T]) send(v T, cancel <-chan struct{}) bool {
 }
 
 // Emit delivers v to every current consumer by its policy. It never blocks unless a consumer chose Block and
-// its mailbox is full; it then waits until that consumer makes room or leaves. Emit after Complete is ignored;
+// its mailbox is full; it then waits until that consumer makes room or leaves. At a [NeverWait] hub it waits
+// only as [WaitForRoom] allows, whatever the policy. Emit after Complete is ignored;
 // an Emit concurrent with Complete may or may not be delivered. Emitting into a hub from one of its own Block
 // consumers can deadlock when that consumer's mailbox is full.
 func (h *Hub[T]) Emit(v T) {
