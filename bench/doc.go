@@ -16,6 +16,13 @@
 //  6. BenchmarkRejoin: reconnect and rejoin of 1,000 channels.
 //  7. BenchmarkIdle: memory and goroutines per joined channel at 10,000.
 //
+// BenchmarkBurstDelivery sends a saturating burst to the README's plain
+// Observe loop under each delivery policy (the client's defaults, Block,
+// and the candidates measured for issue 20), and
+// BenchmarkStalledConsumerRoundTrip measures acknowledged round trips on
+// one channel while another channel's consumer stops (README.md, "Delivery
+// under a saturating burst").
+//
 // BenchmarkPresenceState measures a hostile-sized presence_state (100,000
 // keys, 5.0 MB, issue 18): the heap's peak while the socket's reader
 // handles it and how long the reader takes, against the same frame on a

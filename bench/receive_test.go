@@ -72,7 +72,7 @@ func BenchmarkThroughput(b *testing.B) {
 			receive(b, src, workload.RxRealtime(), workload.Spec{Vsn: v})
 		})
 	}
-	traffic := workload.RxRealtimeWith("rxrealtime-traffic", rx.WithTrafficByTopic(100, 32))
+	traffic := workload.RxRealtimeOptions("rxrealtime-traffic", rx.WithTrafficByTopic(100, 32))
 	for _, v := range vsns {
 		b.Run(v.Short()+"-traffic", func(b *testing.B) {
 			receive(b, src, traffic, workload.Spec{Vsn: v})

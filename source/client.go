@@ -75,13 +75,16 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	if cfg.heartbeatTimeout <= 0 {
 		cfg.heartbeatTimeout = cfg.heartbeatInterval
 	}
+	// The reader never waits for a consumer long enough to make a heartbeat time out (WithConsumerWait).
+	hbLimit := cfg.heartbeatTimeout / 4
+	cfg.consumerWait = [2]time.Duration{min(cfg.consumerWait[0], hbLimit), min(cfg.consumerWait[1], hbLimit)}
 	u, err := endpointURL(rawURL, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{url: u, cfg: cfg, done: make(chan struct{})}
 	c.sec.init(cfg.apiKey, cfg.headers)
-	c.ev = newEvents(cfg.logger, cfg.onError, cfg.metrics, transport.RedactURL(u))
+	c.ev = newEvents(cfg.logger, cfg.onError, cfg.metrics, transport.RedactURL(u), cfg.consumerWait)
 	c.tok = tokens{provider: cfg.token, sec: &c.sec, ev: c.ev, give: c.reg.distributeToken, retryMax: cfg.heartbeatInterval}
 	c.rest = restHolder{url: u, apiKey: cfg.apiKey, logger: cfg.logger, httpClient: cfg.httpClient, headers: cfg.headers, token: c.tok.forREST}
 	c.changes = hub[*inboundChange](c.ev, "")

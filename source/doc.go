@@ -51,35 +51,60 @@
 //   - Cancellation: every Observe, Subscribe and iterator stops and frees
 //     its goroutines when its context ends.
 //
-// # Backpressure: the socket never waits on a user
+// # Backpressure: lossless for consumers that keep up, bounded for those that stop
 //
 // One reader goroutine serves every channel, control traffic included
 // (heartbeat and join replies, phx_close, phx_error, system messages), so
-// no consumer is allowed to hold it up. Every stream fed by the socket is a
-// stream.NeverWait hub: each consumer has its own mailbox, and when a
-// consumer does not keep up it is a slow consumer:
+// no consumer may hold it up for long. Every stream fed by the socket is a
+// stream.NeverWait hub with a bounded wait (stream.WaitForRoom): each
+// consumer has its own mailbox, [DefaultStreamBuffer] messages (1,024) by
+// default, and when a message finds it full the reader waits for room —
+// at most 100 ms at a time ([DefaultConsumerWait]) and at most 1 s in all
+// ([DefaultConsumerWaitTotal]) until the consumer has caught up (see
+// [WithConsumerWait]):
 //
-//   - By default (no policy given to Observe or Subscribe) a consumer's
-//     mailbox holds [DefaultStreamBuffer] messages (1,024) and, when it is
-//     full, newer messages are dropped for that consumer only
-//     (stream.DropNewest); stream.DropOldest drops the oldest instead, and
-//     stream.WithBuffer sets the size. Drops are counted exactly
-//     (Subscription.Dropped, stream.OnDrop, [Stats].Dropped). A consumer
-//     that stops reading holds at most its mailbox, the message being
+//   - A consumer that keeps up on average loses nothing, even under a
+//     burst the server writes as fast as the socket takes it: when the
+//     reader outruns it for a moment, the reader waits, and TCP slows the
+//     server down meanwhile. Nothing is dropped nor reported.
+//   - A consumer that stops reading for longer than the wait (100 ms), or
+//     is still behind after the total (1 s), is a slow consumer: the reader
+//     stops waiting for it until it has caught up, and newer messages are
+//     dropped for that consumer only (stream.DropNewest; stream.DropOldest
+//     drops the oldest instead, stream.WithBuffer sets the size). Drops are
+//     counted exactly (Subscription.Dropped, stream.OnDrop, [Stats].Dropped).
+//     A consumer that stops holds at most its mailbox, the message being
 //     handed on and, with Observe, the 32 messages its channel buffers:
 //     1,057 messages by default (1,025 with Subscribe).
+//   - How long the socket waits on a user, exactly: a consumer that stops
+//     delays everything else the socket carries (other channels' messages
+//     and acknowledged round trips, replies, heartbeats) once, by at most
+//     the wait (100 ms), and not again until it has read again and caught
+//     up. The reader waits for one consumer at a time: k consumers that
+//     stop together cost up to k waits. A consumer that reads, but more
+//     slowly than its messages keep coming, makes the reader wait at most
+//     the total (1 s) per mailbox-full of messages it takes: one that takes
+//     more than about 1,000 messages a second is never dropped for, and
+//     slows the whole socket to its pace instead (TCP slows the server, as
+//     with realtime-js, whose callbacks run on the socket's reader), so the
+//     socket's other traffic waits behind its messages; a slower one is a
+//     slow consumer. Both bounds are capped at a
+//     quarter of the heartbeat timeout, so waiting for a consumer cannot
+//     make a heartbeat time out. WithConsumerWait(0, 0) never waits: a full
+//     mailbox makes its consumer slow at once.
 //   - stream.Block is available as an explicit choice: such a consumer
-//     loses nothing, and its mailbox grows past its buffer, without bound,
-//     while it is behind. Its cost is that memory; it still never holds up
-//     the socket, other channels, heartbeats, reconnects or Close.
-//   - The first full mailbox of an episode is reported, once, as a
-//     [*SlowConsumerError] naming the topic and the count: on
-//     [Client.Errors], to the error handler, in the log at Warn and to
-//     [Metrics]. An episode ends when the consumer has caught up: its user
-//     has received (or its callback has been called with) a message that
-//     arrived after the episode started. A consumer that stops reading is
-//     reported once, however long it stays stopped; one that stays behind,
-//     at most once per mailbox-full of messages it takes or loses.
+//     loses nothing, and once the reader stops waiting for it its mailbox
+//     grows past its buffer, without bound, while it is behind. Its cost is
+//     that memory; it holds up the socket no longer than any other consumer.
+//   - A slow consumer's episode is reported, once, when the reader gives up
+//     waiting, as a [*SlowConsumerError] naming the topic, the count and the
+//     time waited: on [Client.Errors], to the error handler, in the log at
+//     Warn and to [Metrics]. An episode ends when the consumer has caught
+//     up: its user has received (or its callback has been called with) a
+//     message that arrived after the episode started. A consumer that stops
+//     reading is reported once, however long it stays stopped; one that
+//     stays behind, at most once per mailbox-full of messages it takes or
+//     loses.
 //
 // The state, error and heartbeat streams drop their oldest events past 64
 // by default.

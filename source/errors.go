@@ -114,16 +114,19 @@ func (e *UnsentError) Unwrap() error { return e.Err }
 // ErrSlowConsumer is matched (errors.Is) by every [*SlowConsumerError].
 var ErrSlowConsumer = errors.New("rxrealtime: slow consumer")
 
-// SlowConsumerError reports that a consumer of a topic's streams fell behind: its mailbox was full when a
-// message arrived. The socket did not wait for it (it never waits on a user): the consumer lost messages
-// by its drop policy (Dropped counts them, over all its episodes), or, for a consumer that chose
-// stream.Block, its mailbox grew past its buffer (Blocking). It is reported once per episode (see
-// stream.SlowConsumer) on [Client.Errors], to the error handler, to the log at Warn and to [Metrics].
+// SlowConsumerError reports that a consumer of a topic's streams fell behind and stayed behind: its
+// mailbox was full when a message arrived, and the socket's reader waited for room as long as it may
+// (WithConsumerWait: 100 ms at a time and 1 s in all by default) without the consumer making it. From
+// then on, until the consumer catches up, the reader does not wait for it: the consumer loses messages by its
+// drop policy (Dropped counts them, over all its episodes), or, for a consumer that chose stream.Block, its
+// mailbox grows past its buffer (Blocking). It is reported once per episode (see stream.SlowConsumer) on
+// [Client.Errors], to the error handler, to the log at Warn and to [Metrics].
 type SlowConsumerError struct {
-	Topic    string // "realtime:<name>", or "" for a client-wide stream (Messages, AllChanges, ...)
-	Queued   int    // messages queued for the consumer when the episode started
-	Dropped  uint64
-	Blocking bool
+	Topic    string        // "realtime:<name>", or "" for a client-wide stream (Messages, AllChanges, ...)
+	Queued   int           // messages queued for the consumer when the reader gave up waiting
+	Dropped  uint64        // messages the consumer has lost so far at this stream
+	Blocking bool          // the consumer chose stream.Block: its mailbox grows instead
+	Waited   time.Duration // how long the reader waited for room before it gave up
 }
 
 // Error implements error.
@@ -133,9 +136,11 @@ func (e *SlowConsumerError) Error() string {
 		where = fmt.Sprintf("a stream of %q", e.Topic)
 	}
 	if e.Blocking {
-		return fmt.Sprintf("rxrealtime: slow consumer of %s: %d messages queued, mailbox growing (Block)", where, e.Queued)
+		return fmt.Sprintf("rxrealtime: slow consumer of %s: %d messages queued, no room after %v, mailbox growing (Block)",
+			where, e.Queued, e.Waited.Round(time.Millisecond))
 	}
-	return fmt.Sprintf("rxrealtime: slow consumer of %s: mailbox full at %d messages, %d dropped so far", where, e.Queued, e.Dropped)
+	return fmt.Sprintf("rxrealtime: slow consumer of %s: mailbox full at %d messages, no room after %v, %d dropped so far",
+		where, e.Queued, e.Waited.Round(time.Millisecond), e.Dropped)
 }
 
 // Is makes errors.Is(err, ErrSlowConsumer) true.

@@ -28,12 +28,14 @@ type events struct {
 	heartbeats *stream.Hub[HeartbeatEvent]
 
 	dropped, slow atomic.Uint64 // values dropped by consumers' policies, slow-consumer episodes
+
+	wait stream.HubOption // how long the socket's hubs wait for room (WithConsumerWait)
 }
 
 // DefaultStreamBuffer is the mailbox size of a consumer of a stream fed by the socket (Messages, Topic and
-// every channel stream) that did not choose one with stream.WithBuffer. Its default policy is
-// stream.DropNewest: the socket never waits on a consumer (see the package documentation,
-// "Backpressure").
+// every channel stream) that did not choose one with stream.WithBuffer. When it is full the socket's reader
+// waits for room as long as [WithConsumerWait] allows, then the consumer's policy applies, by default
+// stream.DropNewest (see the package documentation, "Backpressure").
 const DefaultStreamBuffer = 1024
 
 // sideBuffer is the mailbox size of the state, error and heartbeat streams, whose consumers lose the
@@ -43,8 +45,8 @@ const sideBuffer = 64
 // socketDefaults is the consumer default of the socket's streams, built once: every hub shares it.
 var socketDefaults = stream.WithDefaults(stream.DropNewest(), stream.WithBuffer(DefaultStreamBuffer))
 
-func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL string) *events {
-	e := &events{logger: logger, onError: onError, metrics: metrics, logURL: logURL}
+func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL string, wait [2]time.Duration) *events {
+	e := &events{logger: logger, onError: onError, metrics: metrics, logURL: logURL, wait: stream.WaitForRoom(wait[0], wait[1])}
 	side := stream.WithDefaults(stream.DropOldest(), stream.WithBuffer(sideBuffer))
 	e.states = stream.NewHub[StateChange](stream.NeverWait(), side, stream.DropCounter(&e.dropped))
 	e.errs = stream.NewHub[error](stream.NeverWait(), side, stream.DropCounter(&e.dropped))
@@ -57,11 +59,12 @@ func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL
 	return e
 }
 
-// hub returns a hub fed by the socket's reader: it never waits for a consumer, its consumers drop the
-// newest messages past DefaultStreamBuffer unless they chose otherwise, and a consumer that falls behind
-// is reported as slow, naming topic ("" for a client-wide stream).
+// hub returns a hub fed by the socket's reader: it waits for a consumer whose mailbox is full as long as
+// WithConsumerWait allows, its consumers drop the newest messages past DefaultStreamBuffer after that
+// unless they chose otherwise, and such a slow consumer is reported, naming topic ("" for a client-wide
+// stream).
 func hub[T any](e *events, topic string) *stream.Hub[T] {
-	return stream.NewHub[T](stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped),
+	return stream.NewHub[T](stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped), e.wait,
 		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) }))
 }
 
@@ -132,7 +135,7 @@ func (e *events) observe(f func(m Metrics)) {
 // slowConsumer reports a slow-consumer episode of a stream of topic ("" for client-wide streams).
 func (e *events) slowConsumer(topic string, ev stream.SlowConsumer) {
 	e.slow.Add(1)
-	e.report(&SlowConsumerError{Topic: topic, Queued: ev.Queued, Dropped: ev.Dropped, Blocking: ev.Blocking})
+	e.report(&SlowConsumerError{Topic: topic, Queued: ev.Queued, Dropped: ev.Dropped, Blocking: ev.Blocking, Waited: ev.Waited})
 	e.observe(func(m Metrics) { m.SlowConsumer(topic, ev.Dropped) })
 }
 

@@ -21,6 +21,11 @@ const (
 	DefaultPushTimeout       = 10 * time.Second
 	DefaultSendBuffer        = 100
 	DefaultMaxFrameSize      = 5 * 1024 * 1024
+	// DefaultConsumerWait and DefaultConsumerWaitTotal bound how long the socket's reader waits for a
+	// consumer whose mailbox is full: each time, and in all until the consumer has caught up (see
+	// WithConsumerWait and the package documentation, "Backpressure").
+	DefaultConsumerWait      = 100 * time.Millisecond
+	DefaultConsumerWaitTotal = time.Second
 )
 
 // DefaultReconnectBackoff is the socket's reconnect schedule: the zero
@@ -57,6 +62,7 @@ type config struct {
 	pushTimeout       time.Duration
 	sendBuffer        int
 	maxFrameSize      int64
+	consumerWait      [2]time.Duration // WithConsumerWait: each, total
 	backoff           operators.Backoff
 	maxReconnects     int
 	tls               *tls.Config
@@ -89,6 +95,7 @@ func defaultConfig() config {
 		pushTimeout:       DefaultPushTimeout,
 		sendBuffer:        DefaultSendBuffer,
 		maxFrameSize:      DefaultMaxFrameSize,
+		consumerWait:      [2]time.Duration{DefaultConsumerWait, DefaultConsumerWaitTotal},
 		backoff:           DefaultReconnectBackoff,
 		dialTimeout:       10 * time.Second,
 	}
@@ -217,6 +224,31 @@ func WithMaxFrameSize(n int64) Option {
 			return
 		}
 		c.maxFrameSize = n
+	}
+}
+
+// WithConsumerWait bounds how long the socket's reader waits for a consumer of the socket's streams whose
+// mailbox is full: each time for at most each (default [DefaultConsumerWait], 100 ms), and in all for at
+// most total (default [DefaultConsumerWaitTotal], 1 s) until the consumer has caught up. A consumer that
+// makes room meanwhile loses nothing and is not reported, and TCP slows the server down while the reader
+// waits. One that takes nothing for each (it stopped reading), or still has not caught up after total,
+// is a slow consumer: the reader stops waiting for it until it has caught up. So a consumer that stops
+// delays the socket's other traffic — other channels, replies, heartbeats — once, by at most each; one that
+// reads, but more slowly than messages keep coming, makes the reader wait at most total per mailbox-full
+// of messages it takes, and so slows the whole socket to its pace as long as it takes a mailbox-full
+// (DefaultStreamBuffer, or stream.WithBuffer's size) within total. each 0 never waits: a full mailbox makes its consumer slow at once. Neither may be negative, nor total below
+// each. Both are capped at a quarter of the heartbeat timeout (WithHeartbeat), so that waiting for one
+// consumer cannot make a heartbeat time out; with the default heartbeat (25 s) the cap does not apply.
+func WithConsumerWait(each, total time.Duration) Option {
+	return func(c *config) {
+		switch {
+		case each < 0:
+			c.fail("WithConsumerWait", "wait %v is negative", each)
+		case total < each:
+			c.fail("WithConsumerWait", "total %v is below each wait %v", total, each)
+		default:
+			c.consumerWait = [2]time.Duration{each, total}
+		}
 	}
 }
 

@@ -34,7 +34,8 @@ import (
 //   - each consumer sees its channel's broadcasts in order, without duplicates;
 //   - every channel neither unsubscribed nor closed by the server is SUBSCRIBED again within the backoff
 //     bound;
-//   - a consumer that stalls never delays another channel's traffic;
+//   - a consumer that stalls delays another channel's traffic once, by the client's consumer wait at most
+//     (source.DefaultConsumerWait);
 //   - a message larger than the client's frame limit is refused before it is queued (MessageTooLargeError);
 //   - a frame the server closed the socket for (1009, 1007 or 1003, by the schedule) is never sent again:
 //     each poisoned message reaches the server at most once, and never keeps another channel down;
@@ -494,8 +495,8 @@ func runSchedule(steps []step, poison transport.StatusCode) (problems []string) 
 		}
 	}
 
-	// A stalled consumer does not delay another channel: stall channel 0's consumer, flood it, and a
-	// broadcast on channel 1 still arrives at once (in virtual time).
+	// A stalled consumer delays another channel by the consumer wait at most: stall channel 0's consumer,
+	// flood it, and a broadcast on channel 1 still arrives within that wait (in virtual time).
 	if a, b := chans[0], chans[1]; a != nil && b != nil && subscribed(a) && subscribed(b) {
 		a.stalled.Store(true)
 		for range 3000 {
@@ -507,7 +508,7 @@ func runSchedule(steps []step, poison transport.StatusCode) (problems []string) 
 		b.mu.Unlock()
 		_, _ = s.EmitBroadcast(realtimetest.DBBroadcast{Topic: b.name, Event: "n", Payload: []byte(strconv.Itoa(b.seq))})
 		b.seq++
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(source.DefaultConsumerWait + 10*time.Millisecond)
 		synctest.Wait()
 		b.mu.Lock()
 		if len(b.got) != before+1 {

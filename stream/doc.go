@@ -99,15 +99,23 @@
 // few nanoseconds and allocates nothing, and a hub with no consumers owns no goroutine.
 //
 // Each consumer chooses what happens when its mailbox is full, with options given to Observe or Subscribe
-// (they travel to every Hub the stream reaches, through any chain of operators, in the context):
+// (they travel to every Hub the stream reaches, through any chain of operators, in the context); a hub built
+// with [WithDefaults] gives the defaults of the consumers that choose nothing, and Block is the default of a
+// hub that does not:
 //
-//   - [Block] (the default): Emit waits until the consumer makes room. Backpressure reaches the producer.
+//   - [Block]: Emit waits until the consumer makes room. Backpressure reaches the producer.
 //   - [DropNewest]: the new value is dropped for this consumer and counted.
 //   - [DropOldest]: the oldest queued value is dropped for this consumer and counted.
 //
 // A slow consumer with a drop policy never stalls Emit nor the other consumers, and its drop counter is exact
 // ([Subscription.Dropped], [OnDrop]). [WithBuffer] sets the mailbox size. A consumer that leaves (its context
 // ends, it stops, or its loop breaks) is unregistered at once and never blocks Emit again.
+//
+// A producer that must not be held up by its consumers (a network reader that also handles control
+// traffic) builds its hub with [NeverWait]: Emit then never blocks on a full mailbox, whatever the policy
+// (Block grows the mailbox instead). With [WaitForRoom] as well, Emit waits for room for a bounded time —
+// each time, and in all until the consumer has caught up — before the policy applies: a consumer that is
+// only briefly behind loses nothing, and one that stops holds Emit up once, for the bound on each wait.
 //
 // Streams without a Hub have no mailbox: their producer runs at the pace of the consumer.
 //

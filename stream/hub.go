@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Hub is a hot multicast source: the producer side of a stream. A producer calls Emit, and every consumer
@@ -41,6 +42,7 @@ type hubConfig struct {
 	replay    bool
 	onSlow    func(SlowConsumer)
 	dropped   *atomic.Uint64
+	wait      waits // WaitForRoom
 }
 
 // HubOption configures a Hub.
@@ -82,10 +84,11 @@ func (h *Hub[T]) Latest() (v T, ok bool) {
 	return h.latest.v, h.latest.set
 }
 
-// NeverWait makes Emit never wait for a consumer, whatever its policy: the hub of a producer that must not
-// be held up by its consumers, such as a network reader that also handles control traffic. Each consumer
-// gets a mailbox that grows as needed up to its buffer size (WithBuffer), allocating only what is queued;
-// when it is full the consumer is a slow consumer:
+// NeverWait makes Emit never wait for a consumer, whatever its policy, beyond what [WaitForRoom] allows (by
+// default, not at all): the hub of a producer that must not be held up by its consumers, such as a network
+// reader that also handles control traffic. Each consumer gets a mailbox that grows as needed up to its
+// buffer size (WithBuffer), allocating only what is queued; when it is full, and stays full for as long as
+// Emit may wait for room, the consumer is a slow consumer:
 //
 //   - DropNewest and DropOldest consumers lose values by their policy, counted exactly as usual. A consumer
 //     that stops taking values holds at most its buffer size n in its mailbox (the values its goroutine
@@ -94,11 +97,31 @@ func (h *Hub[T]) Latest() (v T, ok bool) {
 //   - a Block consumer loses nothing: its mailbox grows past its buffer size, without bound, for as long as
 //     it stays behind. That memory is the cost of Block at such a hub.
 //
-// Either way the first full mailbox of an episode is reported to OnSlowConsumer, once: the episode lasts
-// until the consumer's user has caught up (see [SlowConsumer]), not merely until its goroutine has taken
-// from the mailbox again.
+// Either way the episode is reported to OnSlowConsumer, once, when Emit first gives up waiting for room (at
+// once without WaitForRoom): the episode lasts until the consumer's user has caught up (see
+// [SlowConsumer]), not merely until its goroutine has taken from the mailbox again.
 func NeverWait() HubOption {
 	return func(c *hubConfig) { c.neverWait = true }
+}
+
+// WaitForRoom makes Emit, at a hub built with [NeverWait], wait for room when a consumer's mailbox is
+// full, before that consumer's policy applies: each time for at most each, and in all for at most total over
+// a slow-consumer episode (see [SlowConsumer]), which lasts until the consumer has caught up. A wait that
+// ends without room (the consumer took nothing for each), or the total spent, ends the waiting for the
+// episode: from then on the consumer loses values by its policy (Block: its mailbox grows), reported once,
+// and Emit does not wait for it again until it has caught up.
+//
+// So a consumer that falls behind for a moment and then takes its values loses nothing and is not
+// reported, and a producer that reads a network connection slows its sender down instead (TCP flow
+// control); a consumer that stops holds Emit up once, for at most each; and one that takes values, but
+// more slowly than they come, holds Emit up for at most total per episode, that is per mailbox-full of
+// values it takes. Emit waits for one consumer at a time: a value that finds k mailboxes full may wait
+// for each of them. Non-positive bounds never wait; total below each is raised to each.
+//
+// A hub built with [ReplayLatest] does not wait: it holds its lock while it delivers.
+func WaitForRoom(each, total time.Duration) HubOption {
+	each = max(each, 0)
+	return func(c *hubConfig) { c.wait = waits{each: each, total: max(total, each)} }
 }
 
 // OnSlowConsumer sets a callback told when a consumer of a NeverWait hub starts a slow-consumer episode (see
@@ -191,7 +214,8 @@ func (c *consumer[T]) send(v T, cancel <-chan struct{}) bool {
 }
 
 // Emit delivers v to every current consumer by its policy. It never blocks unless a consumer chose Block and
-// its mailbox is full; it then waits until that consumer makes room or leaves. Emit after Complete is ignored;
+// its mailbox is full; it then waits until that consumer makes room or leaves. At a [NeverWait] hub it waits
+// only as [WaitForRoom] allows, whatever the policy. Emit after Complete is ignored;
 // an Emit concurrent with Complete may or may not be delivered. Emitting into a hub from one of its own Block
 // consumers can deadlock when that consumer's mailbox is full.
 func (h *Hub[T]) Emit(v T) {
@@ -207,12 +231,13 @@ func (h *Hub[T]) Emit(v T) {
 	if p == nil {
 		return
 	}
+	wait := h.waitForRoom()
 	for _, c := range *p {
 		if c.keep != nil && !c.keep(v) {
 			continue
 		}
 		if c.q != nil {
-			if ev := c.q.offer(c, v, c.limit); ev != nil {
+			if ev, _ := c.q.offer(c, v, c.limit, wait, nil); ev != nil {
 				h.slow(ev)
 			}
 			continue
@@ -221,14 +246,23 @@ func (h *Hub[T]) Emit(v T) {
 	}
 }
 
+// waitForRoom is how long Emit may wait for room in a NeverWait mailbox (WaitForRoom).
+func (h *Hub[T]) waitForRoom() waits {
+	if h.cfg == nil || h.cfg.replay {
+		return waits{}
+	}
+	return h.cfg.wait
+}
+
 func (h *Hub[T]) slow(ev *SlowConsumer) {
 	if h.cfg != nil && h.cfg.onSlow != nil {
 		h.cfg.onSlow(*ev)
 	}
 }
 
-// EmitContext is Emit, except that waiting on a full Block mailbox also ends when ctx ends; it then returns
-// ctx.Err() and the consumers not yet served do not receive v.
+// EmitContext is Emit, except that waiting on a full Block mailbox, or for room at a hub that waits for
+// it ([WaitForRoom]), also ends when ctx ends; it then returns ctx.Err() and the consumers not yet served
+// do not receive v.
 func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
 	if h.cfg != nil && h.cfg.replay {
 		h.Emit(v) // never waits
@@ -239,13 +273,18 @@ func (h *Hub[T]) EmitContext(ctx context.Context, v T) error {
 		return nil
 	}
 	done := ctx.Done()
+	wait := h.waitForRoom()
 	for _, c := range *p {
 		if c.keep != nil && !c.keep(v) {
 			continue
 		}
 		if c.q != nil {
-			if ev := c.q.offer(c, v, c.limit); ev != nil {
+			ev, cancelled := c.q.offer(c, v, c.limit, wait, done)
+			if ev != nil {
 				h.slow(ev)
+			}
+			if cancelled {
+				return ctx.Err()
 			}
 			continue
 		}
@@ -487,7 +526,7 @@ func (h *Hub[T]) register(c *consumer[T]) (done chan struct{}, err error, ok boo
 	list = append(list, c)
 	h.consumers.Store(&list)
 	if l := h.latest; l != nil && l.set && c.q != nil && (c.keep == nil || c.keep(l.v)) {
-		c.q.offer(c, l.v, c.limit) // ReplayLatest: the current value first, under the lock Emit takes
+		c.q.offer(c, l.v, c.limit, waits{}, nil) // ReplayLatest: the current value first, under the lock Emit takes
 	}
 	done = h.done
 	h.mu.Unlock()

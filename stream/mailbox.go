@@ -4,12 +4,17 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // SlowConsumer describes the start of a slow-consumer episode at a hub built with [NeverWait]: a consumer's
-// mailbox was full when a value arrived.
+// mailbox was full when a value arrived, and stayed full for as long as the hub waits for room (see
+// [WaitForRoom]; not at all by default), so the value was dropped, or queued past the bound by a [Block]
+// consumer.
 //
-// The episode ends once the consumer's user has caught up: it has taken a value that arrived after the
+// An episode starts when a value finds the mailbox full, whether or not it is reported: the hub's wait for
+// room is counted over the episode, so a consumer makes Emit wait at most that long in all until it catches
+// up. The episode ends once the consumer's user has caught up: it has taken a value that arrived after the
 // episode started (its callback was called with it, it received it from the Observe channel, or the
 // stream's operators or MapHub's function discarded it), so it has taken, or lost to DropOldest, every
 // value that was queued before. Values that the consumer's own goroutine took from the mailbox do not end
@@ -19,14 +24,17 @@ import (
 // stopped, and one that stays behind at most once per mailbox-full of values it takes or loses, never once
 // per value.
 type SlowConsumer struct {
-	// Queued is the number of values in the consumer's mailbox when the episode started (its buffer size),
-	// counting those its goroutine had taken from the mailbox and not yet begun to hand on.
+	// Queued is the number of values in the consumer's mailbox when the episode was reported (its buffer
+	// size), counting those its goroutine had taken from the mailbox and not yet begun to hand on.
 	Queued int
 	// Dropped is the number of values this consumer has lost so far at this hub, over all its episodes.
 	// It is 0 for a consumer that chose [Block]: its mailbox grows instead, and nothing is dropped.
 	Dropped uint64
 	// Blocking tells that the consumer chose [Block]: the value was queued past the buffer size, not dropped.
 	Blocking bool
+	// Waited is how long Emit waited for room in this consumer's mailbox during the episode, before it
+	// gave up (at most the hub's [WaitForRoom] bound, plus the scheduler's delay in waking it).
+	Waited time.Duration
 }
 
 // queue is the mailbox of a consumer of a NeverWait hub: a slice under a mutex, filled by Emit without ever
@@ -42,15 +50,26 @@ type SlowConsumer struct {
 // Values are numbered as they are queued (in counts them): an episode records the number of the newest
 // value queued when it started, so that the consumer's cursor can tell when its user has taken a value that
 // arrived after (see SlowConsumer).
+//
+// At a hub that waits for room (WaitForRoom), Emit finding the mailbox full waits, without the lock, until
+// the consumer claims a value (it closes room) or the episode's budget runs out; waiting tells the consumer
+// that someone waits. Both sides write their own variable before they read the other's (Emit sets waiting,
+// then reads next; the consumer advances next, then reads waiting), so one of them always sees the other:
+// no wake-up is lost.
 type queue[T any] struct {
-	mu    sync.Mutex
-	items []T           // queued and not yet taken, oldest first: the values numbered in-len(items)+1 to in
-	spare []T           // the consumer's previous batch, reused for the next one
-	in    uint64        // how many values have been queued
-	batch int           // the length of the consumer's current batch
-	slow  bool          // in a slow-consumer episode (reported), until the consumer's user catches up
-	start uint64        // in when the episode started: the values numbered above it arrived after
-	wake  chan struct{} // capacity 1: signalled when items goes from empty to non-empty
+	mu       sync.Mutex
+	items    []T           // queued and not yet taken, oldest first: the values numbered in-len(items)+1 to in
+	spare    []T           // the consumer's previous batch, reused for the next one
+	in       uint64        // how many values have been queued
+	batch    int           // the length of the consumer's current batch
+	slow     bool          // in an episode (the mailbox was full), until the consumer's user catches up
+	reported bool          // the episode was reported: a value was dropped, or queued past the bound (Block)
+	start    uint64        // in when the episode started: the values numbered above it arrived after
+	waited   time.Duration // how long Emit has waited for room during the episode
+	gaveUp   bool          // a wait for room in this episode ended without room: Emit waits no more
+	room     chan struct{} // closed by the consumer when it claims a value while Emit waits; nil: none waits
+	madeAt   time.Time     // when the consumer last closed room
+	wake     chan struct{} // capacity 1: signalled when items goes from empty to non-empty
 	// notify, when set, is called instead of signalling wake (a consumer run by the shared workers, which
 	// has no goroutine to wake). It must not block.
 	notify func()
@@ -60,7 +79,9 @@ type queue[T any] struct {
 	// the cache lines of the fields Emit uses and of whatever is allocated next to the queue.
 	_    [64]byte
 	next atomic.Int64
-	_    [56]byte
+	// waiting is set while Emit waits for room: the consumer then closes room when it claims a value.
+	waiting atomic.Bool
+	_       [55]byte
 }
 
 func newQueue[T any]() *queue[T] { return &queue[T]{wake: make(chan struct{}, 1)} }
@@ -107,18 +128,44 @@ func (q *queue[T]) dropOldest() bool {
 	return true
 }
 
-// offer queues v for c by its policy without waiting. It returns a non-nil event when v started a
-// slow-consumer episode, for the hub to report outside the lock.
-func (q *queue[T]) offer(c *consumer[T], v T, limit int) *SlowConsumer {
-	var ev *SlowConsumer
+// waits bounds how long Emit may wait for room in a full mailbox (WaitForRoom): each time, and in all
+// over an episode. The zero waits never waits.
+type waits struct{ each, total time.Duration }
+
+// offer queues v for c by its policy. When the mailbox is full it first waits for room, each time for at
+// most w.each and in all for what is left of the episode's w.total, or until cancel closes (then it returns
+// cancelled, having queued nothing). A wait that ends without room ends the waiting for the episode. It
+// returns a non-nil event when v started a slow-consumer episode, for the hub to report outside the lock.
+func (q *queue[T]) offer(c *consumer[T], v T, limit int, w waits, cancel <-chan struct{}) (ev *SlowConsumer, cancelled bool) {
 	q.mu.Lock()
-	// A Block consumer already in an episode queues whatever its mailbox holds: no need to count it.
-	if c.policy != policyBlock || !q.slow {
-		var keep bool
-		if ev, keep = q.overflow(c, limit); !keep {
-			q.mu.Unlock()
-			return ev
+	// A Block consumer already reported in this episode queues whatever its mailbox holds: no need to count.
+	for c.policy != policyBlock || !q.slow || !q.reported {
+		n, full := q.full(limit)
+		if !full {
+			break
 		}
+		if !q.slow {
+			q.slow, q.start, q.waited, q.reported, q.gaveUp = true, q.in, 0, false, false
+		}
+		if !q.reported && !q.gaveUp && q.waited < w.total {
+			switch q.waitRoom(c.gone, cancel, limit, min(w.each, w.total-q.waited)) {
+			case roomLeft:
+				q.mu.Unlock()
+				return nil, false // the consumer has left: nobody to queue for
+			case roomCancelled:
+				q.mu.Unlock()
+				return nil, true
+			case roomNone:
+				q.gaveUp = true // no more waiting in this episode
+			}
+			continue // look again
+		}
+		var keep bool
+		if ev, keep = q.overflow(c, n); !keep {
+			q.mu.Unlock()
+			return ev, false
+		}
+		break
 	}
 	q.items = append(q.items, v)
 	q.in++
@@ -132,21 +179,78 @@ func (q *queue[T]) offer(c *consumer[T], v T, limit int) *SlowConsumer {
 		default:
 		}
 	}
-	return ev
+	return ev, false
 }
 
-// overflow applies c's policy when the mailbox is full, before a new value is queued. It returns the event
-// of an episode that starts, if one does, and whether to queue the new value (false: DropNewest dropped
-// it). It is called with mu held.
-func (q *queue[T]) overflow(c *consumer[T], limit int) (*SlowConsumer, bool) {
-	n, full := q.full(limit)
-	if !full {
-		return nil, true
+// What ended a wait for room.
+const (
+	roomMade      = iota // the consumer claimed a value: look again
+	roomNone             // the wait timed out and the consumer made no room
+	roomLeft             // the consumer has left
+	roomCancelled        // the caller's cancel closed
+)
+
+// waitRoom waits, for at most d, until the consumer claims a value. It is called with mu held, releases it
+// while it waits and takes it again before it returns. The time until the consumer made room (not until
+// the waiter ran again) counts against the episode.
+func (q *queue[T]) waitRoom(gone, cancel <-chan struct{}, limit int, d time.Duration) int {
+	q.waiting.Store(true)
+	if _, full := q.full(limit); !full {
+		return roomMade // the consumer claimed one meanwhile, and may not have seen waiting
 	}
-	start := !q.slow
-	if start {
-		q.slow, q.start = true, q.in
+	if q.room == nil {
+		q.room = make(chan struct{})
 	}
+	room := q.room
+	q.mu.Unlock()
+	t0 := time.Now()
+	timer := time.NewTimer(d)
+	why := roomNone
+	select {
+	case <-room:
+		why = roomMade
+	case <-timer.C:
+	case <-gone:
+		why = roomLeft
+	case <-cancel:
+		why = roomCancelled
+	}
+	timer.Stop()
+	q.mu.Lock()
+	end := time.Now()
+	select {
+	case <-room: // closed, whatever woke the waiter first: the consumer made room at q.madeAt
+		why = roomMade
+		if q.madeAt.After(t0) {
+			end = q.madeAt
+		} else {
+			end = t0
+		}
+	default:
+	}
+	q.waited += end.Sub(t0)
+	return why
+}
+
+// madeRoom is called by the consumer when it has claimed a value while Emit waits for room.
+func (q *queue[T]) madeRoom() {
+	q.mu.Lock()
+	q.waiting.Store(false)
+	if q.room != nil {
+		q.madeAt = time.Now()
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+}
+
+// overflow applies c's policy when the mailbox, holding n values, is full and the hub will not wait for
+// room any longer, before a new value is queued. It returns the event of the episode when this is its first
+// overflow, and whether to queue the new value (false: DropNewest dropped it). It is called with mu held,
+// in an episode.
+func (q *queue[T]) overflow(c *consumer[T], n int) (*SlowConsumer, bool) {
+	report := !q.reported
+	q.reported = true
 	keep := true
 	switch c.policy {
 	case policyBlock:
@@ -159,10 +263,10 @@ func (q *queue[T]) overflow(c *consumer[T], limit int) (*SlowConsumer, bool) {
 		c.drop()
 		keep = false
 	}
-	if !start {
+	if !report {
 		return nil, keep
 	}
-	return &SlowConsumer{Queued: n, Dropped: c.dropped.Load(), Blocking: c.policy == policyBlock}, keep
+	return &SlowConsumer{Queued: n, Dropped: c.dropped.Load(), Blocking: c.policy == policyBlock, Waited: q.waited}, keep
 }
 
 // noArm is cursor.armAt when the current batch cannot arm the cursor.
@@ -229,6 +333,9 @@ func (q *queue[T]) claim(cur *cursor, last, n int) int {
 	i := n
 	if last < n-1 {
 		i = min(int(q.next.Add(1)-1), n)
+		if q.waiting.Load() {
+			q.madeRoom()
+		}
 	}
 	if i >= cur.armAt {
 		cur.armAt, cur.armed, cur.mark = noArm, true, cur.handed

@@ -7,7 +7,8 @@ import (
 
 // Observe runs the stream in a new goroutine and returns a channel of its values, for range loops. The
 // channel closes when the stream ends or ctx ends; the goroutine ends with it. opts set this consumer's
-// backpressure policy and mailbox at every Hub of the stream (default: Block, DefaultBuffer), and OnError
+// backpressure policy and mailbox at every Hub of the stream (default: the hub's [WithDefaults], else Block
+// and DefaultBuffer), and OnError
 // receives the terminal error. Without OnError, a terminal error goes to the unhandled-error handler (by
 // default a Warn log; see [SetUnhandledErrorHandler]) before the channel closes; the end of the stream
 // because ctx ended is not an error. A consumer that stops reading without cancelling ctx keeps its
@@ -85,9 +86,9 @@ type Subscription struct {
 }
 
 // Subscribe runs the stream in a new goroutine and calls next for each value, in order, from that goroutine.
-// opts set this consumer's backpressure policy and mailbox at every Hub of the stream (default: Block,
-// DefaultBuffer); OnError, if set, is called with the terminal error before Done closes. The subscription ends
-// when the stream ends, when ctx ends or when Stop is called.
+// opts set this consumer's backpressure policy and mailbox at every Hub of the stream (default: the hub's
+// [WithDefaults], else Block and DefaultBuffer); OnError, if set, is called with the terminal error before
+// Done closes. The subscription ends when the stream ends, when ctx ends or when Stop is called.
 //
 // Like Observe, Subscribe returns once the consumer is registered at every Hub the stream declares (see
 // [Stream.Hubs]), or the stream has ended, or ctx has ended; next may already have been called by then.

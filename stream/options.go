@@ -39,7 +39,8 @@ type counters struct {
 	delivered atomic.Uint64
 }
 
-// WithBuffer sets the mailbox size of the consumer at each Hub (default DefaultBuffer). Values below 1 are
+// WithBuffer sets the mailbox size of the consumer at each Hub (default: the hub's [WithDefaults], else
+// DefaultBuffer). Values below 1 are
 // raised to 1. A consumer holds at most n queued values per Hub plus the one it is processing (its
 // callback's, or the one being handed to Observe's channel, which buffers min(n, 32) more). At a
 // [NeverWait] hub the values that the consumer's goroutine has taken from its mailbox count among the n
@@ -51,8 +52,11 @@ func WithBuffer(n int) ObserveOption {
 	return func(c *observeConfig) { c.buffer, c.bufferSet = n, true }
 }
 
-// Block makes a full mailbox block the producer (Hub.Emit) until the consumer makes room. It is the default.
-// A consumer that leaves never blocks Emit again.
+// Block makes a full mailbox block the producer (Hub.Emit) until the consumer makes room. It is the default
+// of a Hub built without [WithDefaults]; a hub with defaults of its own may default to another policy (the
+// streams of package source default to DropNewest, after a bounded wait for room). At a [NeverWait] hub,
+// Emit waits no longer than [WaitForRoom] allows: the mailbox grows past its size instead, and nothing is
+// lost. A consumer that leaves never blocks Emit again.
 func Block() ObserveOption {
 	return func(c *observeConfig) { c.policy, c.policySet = policyBlock, true }
 }

@@ -159,6 +159,13 @@ func (c *conn) writeLoop() {
 		if !ok {
 			return
 		}
+		if held := f.held(); held != nil { // HoldWrites: it and what follows wait
+			select {
+			case <-held:
+			case <-c.done:
+				return
+			}
+		}
 		if it.close {
 			_ = c.tc.Close(it.code, "")
 			return

@@ -22,7 +22,8 @@ type Faults struct {
 	pgDelay     atomic.Int64 // nanoseconds a postgres_changes subscription takes
 	replDown    atomic.Bool
 	closeOn     atomic.Pointer[closeRule]
-	replayDelay atomic.Int64 // nanoseconds between replayed messages (SlowReplay)
+	replayDelay atomic.Int64                  // nanoseconds between replayed messages (SlowReplay)
+	hold        atomic.Pointer[chan struct{}] // HoldWrites: closed when writing resumes; nil: not held
 }
 
 // closeRule is CloseOn's: the event it closes a connection for, and with which code.
@@ -72,6 +73,30 @@ func (f *Faults) DropAll() {
 // pings are still answered by the transport (Supabase Realtime clients rely
 // on Phoenix heartbeats, not pings); use DropAll or Stop to cut those too.
 func (f *Faults) SetHalfOpen(on bool) { f.halfOpen.Store(on) }
+
+// HoldWrites(true) makes the server keep what it produces for every
+// connection (replies included) instead of writing it; HoldWrites(false)
+// writes everything kept, in order, as fast as each socket takes it: a
+// saturating burst of whatever was emitted meanwhile. Heartbeats go
+// unanswered while writes are held.
+func (f *Faults) HoldWrites(on bool) {
+	if on {
+		ch := make(chan struct{})
+		f.hold.CompareAndSwap(nil, &ch)
+		return
+	}
+	if ch := f.hold.Swap(nil); ch != nil {
+		close(*ch)
+	}
+}
+
+// held returns the channel a writer waits on while writes are held; nil when they are not.
+func (f *Faults) held() <-chan struct{} {
+	if ch := f.hold.Load(); ch != nil {
+		return *ch
+	}
+	return nil
+}
 
 // DelayReplies holds every phx_reply (join, heartbeat, leave, acks, ...)
 // for d before writing it; frames queued behind a held reply wait too, as
@@ -257,9 +282,10 @@ func (f *Faults) SetReplicationDown(on bool) { f.replDown.Store(on) }
 
 // Reset turns every fault off: no half-open, no delayed or dropped
 // replies, no rejected joins, no drop after n frames, no Postgres delay,
-// replication up, no CloseOn. It does not restart a
+// replication up, no CloseOn, writes not held. It does not restart a
 // stopped server.
 func (f *Faults) Reset() {
+	f.HoldWrites(false)
 	f.dropAfter.Store(0)
 	f.halfOpen.Store(false)
 	f.dropReplies.Store(false)

@@ -62,6 +62,30 @@ func TestFaultDelayReplies(t *testing.T) {
 	c.expectNone()
 }
 
+// Writes held are written in order once released, and nothing before.
+func TestFaultHoldWrites(t *testing.T) {
+	s := newServer(t)
+	c := dial(t, s, "2.0.0")
+	s.Faults().HoldWrites(true)
+	for _, ref := range []string{"h1", "h2", "h3"} {
+		c.sendText(`[null,"` + ref + `","phoenix","heartbeat",{}]`)
+	}
+	_, err := s.WaitFor(ctx(t), func(f Frame) bool { return f.Dir == In && f.Msg.Ref == "h3" })
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // time enough to write, were the writes not held
+	for _, f := range s.Frames() {
+		assert.NotEqual(t, Out, f.Dir, "nothing written while held: %s", f.Data)
+	}
+	s.Faults().HoldWrites(false)
+	for _, ref := range []string{"h1", "h2", "h3"} {
+		c.expect(`[null,"` + ref + `","phoenix","phx_reply",{"status":"ok","response":{}}]`)
+	}
+	s.Faults().HoldWrites(true)
+	s.Faults().Reset() // releases them too
+	c.sendText(`[null,"h4","phoenix","heartbeat",{}]`)
+	c.expect(`[null,"h4","phoenix","phx_reply",{"status":"ok","response":{}}]`)
+}
+
 func TestFaultDropRepliesKeepsOtherFrames(t *testing.T) {
 	s := newServer(t)
 	a, b := dial(t, s, "2.0.0"), dial(t, s, "2.0.0")

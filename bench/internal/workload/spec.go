@@ -87,6 +87,9 @@ type Result struct {
 	// Latency summarizes, for a paced run (Spec.Rate > 0), the time from
 	// the source's write of each change to its delivery; nil otherwise.
 	Latency *Latency
+	// Dropped counts the changes the client dropped for its consumers (a
+	// runner that may lose some, such as RxRealtimeWith's); 0 otherwise.
+	Dropped int
 }
 
 // Latency is a summary of per-change latencies.

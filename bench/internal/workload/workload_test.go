@@ -12,6 +12,8 @@ import (
 
 	"github.com/rxrealtime/rxrealtime/bench/internal/frames"
 	"github.com/rxrealtime/rxrealtime/bench/internal/framesrv"
+	rx "github.com/rxrealtime/rxrealtime/source"
+	"github.com/rxrealtime/rxrealtime/stream"
 )
 
 func startSource(t *testing.T) *framesrv.Server {
@@ -220,4 +222,49 @@ func TestSummarize(t *testing.T) {
 	}
 	l := Summarize(xs)
 	assert.Equal(t, Latency{P50: 500 * time.Microsecond, P99: 990 * time.Microsecond, P999: 999 * time.Microsecond, Max: 1000 * time.Microsecond}, *l)
+}
+
+// RxRealtimeWith names itself, delivers with the options it was given, and accounts for what it lost:
+// with the defaults every change arrives; with a mailbox of one that never waits, every change arrives or
+// is counted as dropped.
+func TestRxRealtimeWithAccountsForDrops(t *testing.T) {
+	src := startSource(t)
+	spec := Spec{Endpoint: src.Endpoint(), Vsn: frames.V2, Frames: 2000}
+	b, err := src.Burst(frames.V2, 1)
+	require.NoError(t, err)
+
+	r := RxRealtimeWith("defaults", nil)
+	assert.Equal(t, "defaults", r.Name())
+	res, err := r.Run(ctxFor(t), spec)
+	require.NoError(t, err)
+	assert.NoError(t, Check(spec, b, res))
+	assert.Zero(t, res.Dropped)
+
+	res, err = RxRealtimeWith("tiny", []rx.Option{rx.WithConsumerWait(0, 0)}, stream.WithBuffer(1)).Run(ctxFor(t), spec)
+	require.NoError(t, err)
+	assert.Equal(t, spec.Frames, res.Msgs+res.Dropped, "every change delivered or dropped")
+}
+
+// The stall workload makes every round trip, and a stalled consumer is reported with the time the reader
+// waited for it; without the stall nothing is reported.
+func TestStallReportsTheStalledConsumer(t *testing.T) {
+	src := startSource(t)
+	for _, tc := range []struct {
+		stall bool
+		// 50,000 changes a second fill the stalled consumer's mailbox in about 20 ms, long before the round
+		// trips are done; 1,000 a second are few enough for the reading consumer to keep up under -race.
+		rate int
+	}{{false, 2000}, {true, 100_000}} {
+		res, err := Stall(ctxFor(t), StallSpec{Endpoint: src.Endpoint(), Vsn: frames.V2, Rate: tc.rate,
+			RoundTrips: 2000, Stall: tc.stall})
+		require.NoError(t, err)
+		assert.Len(t, res.RTT, 2000)
+		if !tc.stall {
+			assert.Zero(t, res.Slow, "a consumer that reads is not slow")
+			continue
+		}
+		assert.Equal(t, uint64(1), res.Slow, "one stop, one report")
+		assert.Positive(t, res.Waited)
+		assert.NotZero(t, res.Dropped)
+	}
 }
