@@ -70,7 +70,7 @@ func (b TypedBinding[T]) Changes(ch *Channel, types ...postgres.EventType) strea
 	if err != nil {
 		return stream.Fail[postgres.Change[T]](err)
 	}
-	spec := changeSpec{types: types, binding: i, codec: b.codec}
+	spec := changeSpec{name: "TypedBinding.Changes", types: types, binding: i, codec: b.codec}
 	if isStruct[T]() && multiTable([]postgres.Binding{b.binding}) {
 		spec.strict = func(*inboundChange) bool { return true }
 	}

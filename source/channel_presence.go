@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/rxrealtime/rxrealtime/source/presence"
 	"github.com/rxrealtime/rxrealtime/stream"
@@ -31,7 +32,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, ch.presence.events.Emit)
 	}
 	if err != nil {
-		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.undecodable(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 	}
 }
 
@@ -75,6 +76,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 	ch.presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
+		me := newConsumer[M](ch.ev, "PresenceEvents")
 		return raw.Run(ctx, func(ev presenceEvent) bool {
 			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
 			var err error
@@ -82,7 +84,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 				out.Presences, err = decodeMetas[M](ev.Presences)
 			}
 			if err != nil {
-				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				ch.ev.failed(me, ch.topic, "presence", "", err)
 				return true
 			}
 			return emit(out)
@@ -91,14 +93,17 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 }
 
 // PresenceState returns a snapshot of the channel's presence state, metas
-// decoded into M.
+// decoded into M. A meta that does not decode makes it fail with a
+// [*PayloadError] (counted in [Stats].DecodeErrors, not published on
+// [Client.Errors]: the caller has it).
 func PresenceState[M any](ch *Channel) (presence.State[M], error) {
 	raw := ch.presence.tracker.State()
 	out := make(presence.State[M], len(raw))
 	for k, metas := range raw {
 		ms, err := decodeMetas[M](metas)
 		if err != nil {
-			return nil, err
+			ch.ev.undecoded.Add(1)
+			return nil, &PayloadError{Topic: ch.topic, Event: "presence", Type: reflect.TypeFor[M]().String(), Stream: "PresenceState", Err: err}
 		}
 		out[k] = ms
 	}

@@ -297,7 +297,7 @@ func (c *Client) Stats() Stats {
 	k := c.sock.Counters()
 	return Stats{
 		FramesIn: k.FramesIn, BytesIn: k.BytesIn, FramesOut: k.FramesOut, BytesOut: k.BytesOut,
-		DecodeErrors: k.DecodeErrors, Dropped: c.ev.dropped.Load(),
+		DecodeErrors: k.DecodeErrors + c.ev.undecoded.Load(), Dropped: c.ev.dropped.Load(),
 		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
 		PushTimeouts:  k.PushTimeouts,
 		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),

@@ -41,7 +41,9 @@
 //     token, a binding mismatch) or the client closes. A reconnect does not
 //     complete them: they resume after the rejoin.
 //   - Errors: a payload that does not decode into the consumer's type is
-//     reported on [Client.Errors] (a *PayloadError) and skipped; the
+//     reported on [Client.Errors] (a *PayloadError naming the topic, the
+//     table or event, the type and the consumer, once per consumer that
+//     failed on it), counted in [Stats].DecodeErrors, and skipped; the
 //     stream goes on. Join errors, timeouts and server closes are statuses
 //     ([StatusEvent]) with typed errors, not stream failures.
 //   - Cancellation: every Observe, Subscribe and iterator stops and frees

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,8 @@ type events struct {
 	heartbeats *stream.Hub[HeartbeatEvent]
 
 	dropped, slow atomic.Uint64 // values dropped by consumers' policies, slow-consumer episodes
+	undecoded     atomic.Uint64 // payloads that did not decode (PayloadError), per consumer
+	consumers     atomic.Uint64 // numbers the consumers of typed streams (PayloadError.Consumer)
 }
 
 // DefaultStreamBuffer is the mailbox size of a consumer of a stream fed by the socket (Messages, Topic and
@@ -72,6 +75,30 @@ func (e *events) report(err error) {
 		e.notify.post(func() { f(err) })
 	}
 	e.log(slog.LevelWarn, "rxrealtime: error", slog.Any("error", err))
+}
+
+// undecodable counts and reports a payload that did not decode.
+func (e *events) undecodable(err *PayloadError) {
+	e.undecoded.Add(1)
+	e.report(err)
+}
+
+// consumer is the identity of one consumer of a typed stream, for its PayloadErrors: the stream's
+// function, its target type, and a number of its own.
+type consumer struct {
+	stream, typ string
+	n           uint64
+}
+
+// newConsumer numbers a consumer of stream that decodes into T.
+func newConsumer[T any](e *events, stream string) consumer {
+	return consumer{stream: stream, typ: reflect.TypeFor[T]().String(), n: e.consumers.Add(1)}
+}
+
+// failed reports that the consumer could not decode the payload of event (what: its table or broadcast
+// event name) on topic.
+func (e *events) failed(c consumer, topic, event, what string, err error) {
+	e.undecodable(&PayloadError{Topic: topic, Event: event, What: what, Type: c.typ, Stream: c.stream, Consumer: c.n, Err: err})
 }
 
 // log logs on the observer goroutine. Attributes never carry a key or a token: URLs are redacted.
