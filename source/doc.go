@@ -101,7 +101,10 @@
 // *transport.HandshakeError with the HTTP status and the server's message,
 // a *transport.DialError wrapping the *net.OpError or *net.DNSError) and,
 // when ctx ended first, ctx's error. A permanent rejection (an HTTP 4xx
-// other than 408 and 429) ends it at once. [Channel.Subscribe] whose ctx
+// other than 408 and 429) ends it at once, and so does a token provider
+// that fails before the client has a token (a [*TokenError]; one that
+// does not return is named as such): the client does not connect as anon
+// unless [WithAnonymousFallback] says so. [Channel.Subscribe] whose ctx
 // ends before SUBSCRIBED returns ctx's error and the last join error, and
 // abandons the join. Every channel status that carries an error is
 // reported as a [*ChannelError]; reconnect attempts as [*ReconnectError].

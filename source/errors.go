@@ -84,12 +84,23 @@ func (e *ReconnectError) Error() string {
 // Unwrap returns the cause.
 func (e *ReconnectError) Unwrap() error { return e.Cause }
 
-// TokenError reports a failure of the access-token provider. The previous
-// token stays in use.
-type TokenError struct{ Err error }
+// TokenError reports a failure of the access-token provider (see
+// [WithAccessToken]): its error, or, when Waited is set, that it did not
+// return within Waited. The previous token stays in use. While the client
+// has no token at all, it fails the connection attempt instead: [Connect]
+// returns it (unless [WithAnonymousFallback]).
+type TokenError struct {
+	Err    error         // the provider's error; with Waited, the ctx error it was given, if it returned
+	Waited time.Duration // how long the provider was waited for when it did not return in time; 0 otherwise
+}
 
 // Error implements error.
-func (e *TokenError) Error() string { return "rxrealtime: access token provider: " + e.Err.Error() }
+func (e *TokenError) Error() string {
+	if e.Waited > 0 || e.Err == nil {
+		return "rxrealtime: access token provider did not return within " + e.Waited.String()
+	}
+	return "rxrealtime: access token provider: " + e.Err.Error()
+}
 
 // Unwrap returns the provider's error.
 func (e *TokenError) Unwrap() error { return e.Err }
