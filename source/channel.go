@@ -90,8 +90,9 @@ type Channel struct {
 	// presenceSeen: a presence_state arrived once, so presence is on for
 	// this channel even if it did not ask (tenant-wide presence).
 	presenceSeen atomic.Bool
-	// presenceWanted: PresenceEvents or PresenceState was called, which
-	// turns presence on for the joins to come.
+	// presenceWanted: PresenceEvents was called, which turns presence on
+	// for the joins to come (and, once it has a consumer, for the current
+	// one: see presenceListening).
 	presenceWanted atomic.Bool
 
 	// sendMu orders the channel's joins and leaves on the wire: a leave
@@ -113,6 +114,7 @@ type Channel struct {
 	systemErr   string // message of the last system error, for the phx_close after it
 	lastErr     error
 	joinToken   string        // the access token the current join carried
+	joinPresent bool          // the current join enabled presence
 	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined; made by the first waiter (see signal.go)
 	upCh        chan struct{} // closed while SUBSCRIBED; made by the first waiter

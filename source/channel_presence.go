@@ -72,6 +72,16 @@ func (ch *Channel) Untrack(ctx context.Context) error {
 // the server sends the presence state; [WithPresence] also sets the key. A meta
 // that does not decode is reported on [Client.Errors] and the event
 // skipped.
+//
+// A listener that starts (the stream is observed) after the channel joined
+// without presence makes the channel leave that join and join again with
+// presence on, at once, as realtime-js does for a presence callback added
+// to a joined channel: the new join's presence state reaches the listener.
+// The statuses go JOINING and SUBSCRIBED again, and until the new join is
+// up (a round trip) the channel is not joined: its pushes wait, and what
+// the server sends it meanwhile is not received. Observe the stream before
+// [Channel.Subscribe], or give [WithPresence], to join with presence from
+// the start.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 	ch.presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()

@@ -61,10 +61,11 @@ func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL
 
 // hub returns a hub fed by the socket's reader: it never waits for a consumer, its consumers drop the
 // newest messages past DefaultStreamBuffer unless they chose otherwise, and a consumer that falls behind
-// is reported as slow, naming topic ("" for a client-wide stream).
-func hub[T any](e *events, topic string) *stream.Hub[T] {
-	return stream.NewHub[T](stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped),
-		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) }))
+// is reported as slow, naming topic ("" for a client-wide stream). extra are further options.
+func hub[T any](e *events, topic string, extra ...stream.HubOption) *stream.Hub[T] {
+	opts := append([]stream.HubOption{stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped),
+		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) })}, extra...)
+	return stream.NewHub[T](opts...)
 }
 
 // report publishes a non-fatal error: on the error stream at once, and to the error handler and the log
