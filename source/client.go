@@ -98,7 +98,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		NewHub: func(topic string) *stream.Hub[phoenix.Message] { return hub[phoenix.Message](c.ev, topic) },
 		Hooks: socket.Hooks{
 			State:     c.ev.state,
-			Error:     c.ev.report,
+			Error:     c.socketError,
 			Log:       c.ev.log,
 			Heartbeat: c.ev.heartbeat,
 			Retry:     c.ev.retry,
@@ -111,6 +111,14 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	})
 	c.reg.init(cfg.idleAfter, c.sock.Idle)
 	return c, nil
+}
+
+// socketError reports a non-fatal error of the socket: a frame that did not decode, as a *FrameError.
+func (c *Client) socketError(err error) {
+	if errors.Is(err, phoenix.ErrMalformed) {
+		err = &FrameError{Err: err}
+	}
+	c.ev.report(err)
 }
 
 // dialOptions are the transport options of every dial.

@@ -108,7 +108,17 @@
 // ends before SUBSCRIBED returns ctx's error and the last join error, and
 // abandons the join. Every channel status that carries an error is
 // reported as a [*ChannelError]; reconnect attempts as [*ReconnectError].
-// Error texts start with "rxrealtime:" and never contain a key or token.
+//
+// Every error this package returns, publishes on [Client.Errors], gives to
+// the error handler or logs starts with "rxrealtime: " and never contains a
+// key or token. An error of a package beneath it (transport,
+// transport/phoenix, source/postgres, source/presence, source/rest) is
+// never handed on bare: it is wrapped, so errors.Is and errors.As find it,
+// and its text, which starts with its own package's name ("transport: ",
+// "phoenix: "...), says where it came from ("rxrealtime: frame skipped:
+// phoenix: malformed text frame ..."). The one exception is ctx's own error,
+// returned as it is by a call whose ctx ended first, as the standard
+// library does.
 //
 // # Callbacks
 //

@@ -105,6 +105,19 @@ func (e *TokenError) Error() string {
 // Unwrap returns the provider's error.
 func (e *TokenError) Unwrap() error { return e.Err }
 
+// FrameError reports a frame from the server that did not decode (Err is
+// the serializer's *phoenix.DecodeError, wrapping phoenix.ErrMalformed). The
+// frame is skipped, as the server skips a malformed frame from a client,
+// and the socket carries on. It is published on [Client.Errors], given to
+// the error handler, logged at Warn and counted in [Stats].DecodeErrors.
+type FrameError struct{ Err error }
+
+// Error implements error.
+func (e *FrameError) Error() string { return "rxrealtime: frame skipped: " + e.Err.Error() }
+
+// Unwrap returns the decoding error.
+func (e *FrameError) Unwrap() error { return e.Err }
+
 // UnsentError reports a push made with NoReply (or an unacknowledged
 // broadcast) that was still in the offline buffer when the client stopped:
 // its caller was told it was queued, and this says it never went out. It

@@ -59,10 +59,10 @@ func TestOptionsValidated(t *testing.T) {
 		want string // the error's text after "rxrealtime: invalid option "
 	}{
 		{source.WithParam("", "1"), "WithParam: empty query parameter name"},
-		{source.WithHeader("a b", "1"), `WithHeader: header name "a b" is not an HTTP token`},
-		{source.WithHeader("", "1"), `WithHeader: header name "" is not an HTTP token`},
-		{source.WithHeader("X-A", "1\r\n2"), `WithHeader: value of header "X-A" contains CR, LF or NUL`},
-		{source.WithHeader("sec-websocket-key", "k"), `WithHeader: header "Sec-Websocket-Key" is managed by the WebSocket handshake`},
+		{source.WithHeader("a b", "1"), `WithHeader: transport: header name "a b" is not an HTTP token`},
+		{source.WithHeader("", "1"), `WithHeader: transport: header name "" is not an HTTP token`},
+		{source.WithHeader("X-A", "1\r\n2"), `WithHeader: transport: value of header "X-A" contains CR, LF or NUL`},
+		{source.WithHeader("sec-websocket-key", "k"), `WithHeader: transport: header "Sec-Websocket-Key" is managed by the WebSocket handshake`},
 		{source.WithServerLogLevel("debug"), `WithServerLogLevel: level "debug" is not info, warning or error`},
 		{source.WithSerializer(nil), "WithSerializer: nil serializer"},
 		{source.WithHeartbeat(0, 0), "WithHeartbeat: interval 0s is not positive"},
