@@ -264,8 +264,8 @@ func WithDialTimeout(d time.Duration) Option {
 
 // WithDialer makes the client open its TCP connections with dial: a
 // proxy, a custom resolver, or realtimetest's in-memory pipe
-// (Server.DialPipe) for tests under testing/synctest. nil keeps a
-// net.Dialer.
+// (Server.DialPipe) for tests under testing/synctest (the example of
+// realtimetest.WithPipe is such a test). nil keeps a net.Dialer.
 func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(c *config) { c.netDial = dial }
 }
