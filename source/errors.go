@@ -398,11 +398,13 @@ type PayloadError struct {
 	// "PresenceEvents"..., or "PresenceState" for its snapshot), and
 	// Consumer numbers that consumer among the client's consumers (from 1,
 	// in the order they started): every report of one consumer carries the
-	// same number. Both are empty for a message that failed once for every
+	// same number. Both are unset for a message that failed once for every
 	// consumer.
 	Stream   string
 	Consumer uint64
-	Err      error
+	// Err is why it did not decode: a *postgres.DecodeError, an error of
+	// package presence, of the JSON decoder or of the consumer's codec.
+	Err error
 }
 
 // Error implements error.
