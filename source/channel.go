@@ -109,12 +109,12 @@ type Channel struct {
 	pgReady     bool
 	upEmitted   bool // SUBSCRIBED emitted for the current join
 	everUp      bool // SUBSCRIBED once: from then on the channel rejoins by itself
+	joinPresent bool // the current join enabled presence (beside the other bools: no growth past a size class)
 	waiters     int  // Subscribe calls waiting
 	joinStart   time.Time
 	systemErr   string // message of the last system error, for the phx_close after it
 	lastErr     error
 	joinToken   string        // the access token the current join carried
-	joinPresent bool          // the current join enabled presence
 	joinSession uint64        // the session the current join went out on
 	joinedCh    chan struct{} // closed while joined; made by the first waiter (see signal.go)
 	upCh        chan struct{} // closed while SUBSCRIBED; made by the first waiter
