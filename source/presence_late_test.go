@@ -1,6 +1,7 @@
 package source_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -58,7 +59,9 @@ func TestLatePresenceListenerRejoinsWithPresence(t *testing.T) {
 	require.NoError(t, ch.Send(chCtx(t), "hi", who{Name: "after"}))
 	got.waitN(t, 1, "a broadcast after the rejoin", anyBroadcast[who])
 	require.NoError(t, bobCh.Track(chCtx(t), who{Name: "Bobby"}))
-	more.waitN(t, 1, "bob's update", kindKey(presence.Join, "bob"))
+	more.waitN(t, 1, "bob's new meta", func(ev presence.Event[who]) bool {
+		return ev.Key == "bob" && slices.Contains(names(ev.Presences), "Bobby")
+	})
 	assert.Len(t, joinsOf(s, "realtime:lobby", conn), 2, "no second rejoin")
 }
 
