@@ -110,8 +110,9 @@ type Channel struct {
 	// presenceSeen: a presence_state arrived once, so presence is on for
 	// this channel even if it did not ask (tenant-wide presence).
 	presenceSeen atomic.Bool
-	// presenceWanted: PresenceEvents or PresenceState was called, which
-	// turns presence on for the joins to come.
+	// presenceWanted: PresenceEvents was called, which turns presence on
+	// for the joins to come (and, once it has a consumer, for the current
+	// one: see presenceListening).
 	presenceWanted atomic.Bool
 
 	// sendMu orders the channel's joins and leaves on the wire: a leave
@@ -128,6 +129,7 @@ type Channel struct {
 	pgReady     bool
 	upEmitted   bool // SUBSCRIBED emitted for the current join
 	everUp      bool // SUBSCRIBED once: from then on the channel rejoins by itself
+	joinPresent bool // the current join enabled presence (beside the other bools: no growth past a size class)
 	waiters     int  // Subscribe calls waiting
 	joinStart   time.Time
 	systemErr   string // message of the last system error, for the phx_close after it

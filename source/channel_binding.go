@@ -26,7 +26,7 @@ var ErrUnknownBinding = errors.New("rxrealtime: the channel has no such postgres
 //
 // A TypedBinding is a value: one can serve several channels, and it finds
 // its binding in a channel by the binding's content, so bindings given to
-// [PostgresChanges] are addressable too, and a binding given twice (which
+// [WithPostgresChanges] are addressable too, and a binding given twice (which
 // the channel sends once) is the same binding.
 type TypedBinding[T any] struct {
 	binding postgres.Binding
@@ -46,7 +46,7 @@ func (b TypedBinding[T]) WithCodec(codec Codec) TypedBinding[T] {
 // Binding returns the postgres_changes binding.
 func (b TypedBinding[T]) Binding() postgres.Binding { return b.binding }
 
-// Option is the channel option that adds the binding: [PostgresChanges]
+// Option is the channel option that adds the binding: [WithPostgresChanges]
 // with this binding.
 func (b TypedBinding[T]) Option() ChannelOption { return WithPostgresChanges(b.binding) }
 
@@ -70,7 +70,7 @@ func (b TypedBinding[T]) Changes(ch *Channel, types ...postgres.EventType) strea
 	if err != nil {
 		return stream.Fail[postgres.Change[T]](err)
 	}
-	spec := changeSpec{types: types, binding: i, codec: b.codec}
+	spec := changeSpec{name: "TypedBinding.Changes", types: types, binding: i, codec: b.codec}
 	if isStruct[T]() && multiTable([]postgres.Binding{b.binding}) {
 		spec.strict = func(*inboundChange) bool { return true }
 	}

@@ -45,12 +45,12 @@ type broadcastMeta struct {
 // decoded into T. A payload that does not decode is reported on
 // [Client.Errors] and skipped.
 func Broadcasts[T any](ch *Channel, event string) stream.Stream[Broadcast[T]] {
-	return broadcasts(ch, event, decodePayload[T])
+	return broadcasts(ch, "Broadcasts", event, decodePayload[T])
 }
 
-// broadcasts is the stream of Broadcasts, with the payloads decoded by
-// decode.
-func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, binary bool, dst *T) error) stream.Stream[Broadcast[T]] {
+// broadcasts is the stream of Broadcasts (made by the function name), with
+// the payloads decoded by decode.
+func broadcasts[T any](ch *Channel, name, event string, decode func(payload []byte, binary bool, dst *T) error) stream.Stream[Broadcast[T]] {
 	all := event == "" || event == "*"
 	// The reader keeps the channel's other traffic (postgres changes, presence, other events of binary
 	// broadcasts) out of this consumer's mailbox: it cannot make the consumer slow.
@@ -64,19 +64,20 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 		return true
 	})
 	return stream.Derive(msgs, func(ctx context.Context, emit func(Broadcast[T]) bool) error {
+		me := newConsumer[T](ch.ev, name)
 		return msgs.Run(ctx, func(m phoenix.Message) bool {
 			if m.Event != phoenix.EventBroadcast {
 				return true
 			}
-			name, payload, meta, binary, err := splitBroadcast(&m)
+			userEvent, payload, meta, binary, err := splitBroadcast(&m)
 			if err != nil {
-				ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+				ch.ev.failed(me, m.Topic, m.Event, "", err)
 				return true
 			}
-			if !all && !strings.EqualFold(name, event) {
+			if !all && !strings.EqualFold(userEvent, event) {
 				return true
 			}
-			b := Broadcast[T]{Event: name}
+			b := Broadcast[T]{Event: userEvent}
 			if len(meta) > 0 {
 				b.Meta = append(json.RawMessage(nil), meta...)
 				var bm broadcastMeta // metadata of another shape leaves ID and Replayed unset
@@ -85,7 +86,7 @@ func broadcasts[T any](ch *Channel, event string, decode func(payload []byte, bi
 				}
 			}
 			if err := decode(payload, binary, &b.Payload); err != nil {
-				ch.ev.report(&PayloadError{Topic: m.Topic, Event: name, Err: err})
+				ch.ev.failed(me, m.Topic, m.Event, userEvent, err)
 				return true
 			}
 			return emit(b)

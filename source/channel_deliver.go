@@ -21,7 +21,7 @@ func (ch *Channel) deliverChange(m *phoenix.Message) {
 	}
 	in := &inboundChange{topic: m.Topic, multiTable: ch.multiTable}
 	if err := postgres.ScanEnvelope(m.Payload, &in.env); err != nil {
-		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.undecodable(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 		return
 	}
 	p := ch.pgIDs.Load()

@@ -47,12 +47,13 @@ type joinPresence struct {
 	Enabled bool   `json:"enabled"`
 }
 
-func (ch *Channel) joinPayload(token string) ([]byte, error) {
+// joinPayload is the payload of a join carrying token, with presence enabled or not.
+func (ch *Channel) joinPayload(token string, presence bool) ([]byte, error) {
 	cfg := ch.cfg
 	p := joinPayload{
 		Config: joinConfig{
 			Broadcast:       joinBroadcast{Ack: cfg.broadcastAck, Self: cfg.broadcastSelf, ReplicationReady: cfg.replicationReady},
-			Presence:        joinPresence{Key: cfg.presenceKey, Enabled: ch.presenceOn()},
+			Presence:        joinPresence{Key: cfg.presenceKey, Enabled: presence},
 			PostgresChanges: cfg.bindings,
 			Private:         cfg.private,
 		},

@@ -38,7 +38,7 @@ import (
 // strict) and Change.Table, to receive both. On a channel of one table, T
 // may omit columns, as before.
 func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{types: types, binding: -1, strict: strictFor[T](ch)})
+	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{name: "Changes", types: types, binding: -1, strict: strictFor[T](ch)})
 }
 
 // ChangesWith is [Changes] with the rows decoded by codec (a faster JSON
@@ -47,12 +47,14 @@ func Changes[T any](ch *Channel, types ...postgres.EventType) stream.Stream[post
 // converted by its column type (the built-in decoder reads PostgreSQL text
 // forms such as "t" or "{1,2}"; see package postgres).
 func ChangesWith[T any](ch *Channel, codec Codec, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{types: types, binding: -1, codec: codec, strict: strictFor[T](ch)})
+	return typedChanges[T](ch.ev, ch.decoders, ch.changes, changeSpec{name: "ChangesWith", types: types, binding: -1, codec: codec, strict: strictFor[T](ch)})
 }
 
 // changeSpec says which changes a typed stream delivers and how it decodes
 // them.
 type changeSpec struct {
+	// name is the function that made the stream, for its consumers' PayloadErrors.
+	name  string
 	types []postgres.EventType
 	// binding is the index, in the channel's (deduplicated) bindings, of
 	// the binding whose changes the stream delivers; -1: any.
@@ -85,6 +87,7 @@ func typedChanges[T any](ev *events, decoders *stream.Workers, hub *stream.Hub[*
 		// Returning it copies it, and zeroing it first keeps the copies from sharing any slice with the
 		// next row.
 		var chg postgres.Change[T]
+		me := newConsumer[T](ev, spec.name)
 		growStack() // on the goroutine that decodes, before the first change, not during its decode (see growStack)
 		return func(ic *inboundChange) (postgres.Change[T], bool) {
 			if !ic.rowsOK(ev) {
@@ -92,7 +95,7 @@ func typedChanges[T any](ev *events, decoders *stream.Workers, hub *stream.Hub[*
 			}
 			if spec.strict != nil && spec.strict(ic) {
 				if err := postgres.CheckColumns[T](&ic.env); err != nil {
-					ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+					ev.failed(me, ic.topic, phoenix.EventPostgres, ic.table(), err)
 					return chg, false
 				}
 			}
@@ -104,7 +107,7 @@ func typedChanges[T any](ev *events, decoders *stream.Workers, hub *stream.Hub[*
 				err = postgres.DecodeEnvelope(&ic.env, &chg)
 			}
 			if err != nil {
-				ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+				ev.failed(me, ic.topic, phoenix.EventPostgres, ic.table(), err)
 				return chg, false
 			}
 			return chg, true

@@ -385,6 +385,7 @@ func TestWaitForPostgresEndToEnd(t *testing.T) {
 
 	// A token refresh makes the server say it again; still one SUBSCRIBED.
 	st := statusLog(t, ch)
+	waitStatus(t, st, source.StatusSubscribed, 1) // the current status, replayed to the consumer on its goroutine
 	require.NoError(t, c.SetAuth(chCtx(t), "new-token"))
 	systems.waitN(t, 2, "second ready message", func(e source.SystemEvent) bool { return e.PostgresReady() })
 	assert.Equal(t, 1, st.count(isStatus(source.StatusSubscribed)))

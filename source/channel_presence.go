@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/internal/socket"
@@ -42,7 +43,7 @@ func (ch *Channel) onPresence(m *phoenix.Message) {
 		err = ch.presence.tracker.HandleDiffFunc(jr, m.Payload, emit)
 	}
 	if err != nil {
-		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.undecodable(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
 	}
 }
 
@@ -213,10 +214,21 @@ func presenceOutcomeOf(err error) presenceOutcome {
 // the server sends the presence state; [WithPresence] also sets the key. A meta
 // that does not decode is reported on [Client.Errors] and the event
 // skipped.
+//
+// A listener that starts (the stream is observed) after the channel joined
+// without presence makes the channel leave that join and join again with
+// presence on, at once, as realtime-js does for a presence callback added
+// to a joined channel: the new join's presence state reaches the listener.
+// The statuses go JOINING and SUBSCRIBED again, and until the new join is
+// up (a round trip) the channel is not joined: its pushes wait, and what
+// the server sends it meanwhile is not received. Observe the stream before
+// [Channel.Subscribe], or give [WithPresence], to join with presence from
+// the start.
 func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 	ch.joinOf().presenceWanted.Store(true)
 	raw := ch.presence.events.Stream()
 	return stream.Derive(raw, func(ctx context.Context, emit func(presence.Event[M]) bool) error {
+		me := newConsumer[M](ch.ev, "PresenceEvents")
 		return raw.Run(ctx, func(ev presenceEvent) bool {
 			out := presence.Event[M]{Kind: ev.Kind, Key: ev.Key}
 			var err error
@@ -226,7 +238,7 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 				}
 			}
 			if err != nil {
-				ch.ev.report(&PayloadError{Topic: ch.topic, Event: "presence", Err: err})
+				ch.ev.failed(me, ch.topic, "presence", "", err)
 				return true
 			}
 			return emit(out)
@@ -235,14 +247,17 @@ func PresenceEvents[M any](ch *Channel) stream.Stream[presence.Event[M]] {
 }
 
 // PresenceState returns a snapshot of the channel's presence state, metas
-// decoded into M.
+// decoded into M. A meta that does not decode makes it fail with a
+// [*PayloadError] (counted in [Stats].DecodeErrors, not published on
+// [Client.Errors]: the caller has it).
 func PresenceState[M any](ch *Channel) (presence.State[M], error) {
 	raw := ch.joinOf().presence.tracker.State()
 	out := make(presence.State[M], len(raw))
 	for k, metas := range raw {
 		ms, err := decodeMetas[M](metas)
 		if err != nil {
-			return nil, err
+			ch.ev.undecoded.Add(1)
+			return nil, &PayloadError{Topic: ch.topic, Event: "presence", Type: reflect.TypeFor[M]().String(), Stream: "PresenceState", Err: err}
 		}
 		out[k] = ms
 	}

@@ -195,12 +195,14 @@ func (ch *Channel) join() {
 	ch.resetReplicationLocked()
 	token := ch.host.accessToken()
 	ch.joinToken = token
+	ch.joinPresent = ch.presenceOn()
+	present := ch.joinPresent
 	ch.joinSession = sess
 	ch.joinStart = time.Now()
 	ch.emitStatus(StatusEvent{Status: StatusJoining})
 	ch.mu.Unlock()
 
-	payload, err := ch.joinPayload(token)
+	payload, err := ch.joinPayload(token, present)
 	if err != nil { // bindings were validated by Channel: not expected
 		ch.finish(fmt.Errorf("%w: %w", ErrInvalidChannel, err))
 		return
@@ -366,6 +368,36 @@ func (ch *Channel) scheduleRejoinLocked() {
 	d := ch.cfg.rejoin.Next(ch.tries)
 	gen := ch.rejoinGen
 	ch.rejoinTimer = time.AfterFunc(d, func() { ch.rejoinNow(gen) })
+}
+
+// presenceListening runs when a presence listener starts (the presence hub gains a first consumer). On a
+// channel whose current join (joined, or on its way) did not enable presence, the server sends no
+// presence state and the listener would receive nothing: the channel leaves that join and joins again
+// with presence on, at once, as realtime-js does when a presence callback is added to a joined channel.
+// Until the new join is up (one round trip), the channel is not joined: its pushes wait in its buffer,
+// and what the server sends it meanwhile is not received.
+func (ch *Channel) presenceListening() {
+	ch.sendMu.Lock() // the leave goes out before any join
+	ch.mu.Lock()
+	// A channel whose server sent a presence state already (presence on for the whole tenant) has it.
+	if ch.isGone() || !ch.subscribed || ch.joinPresent || ch.presenceSeen.Load() || !ch.presenceOn() ||
+		(ch.state != stJoined && ch.state != stJoining) {
+		ch.mu.Unlock()
+		ch.sendMu.Unlock()
+		return
+	}
+	ref, sess := ch.currentJoinRef(), ch.joinSession
+	ch.state = stErrored
+	ch.stopRejoinLocked()
+	ch.leftJoined()
+	empty := "" // what the old join still produces is stale
+	ch.joinRef.Store(&empty)
+	ch.mu.Unlock()
+	ch.ev.log(slog.LevelInfo, "rxrealtime: rejoining with presence: a presence listener started after the join",
+		slog.String("topic", ch.topic))
+	ch.leaveAsync(ref, sess)
+	ch.sendMu.Unlock()
+	ch.join()
 }
 
 // rejoinNow runs on the rejoin timer: it asks the token provider for a

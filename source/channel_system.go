@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/rxrealtime/rxrealtime/stream"
 	"github.com/rxrealtime/rxrealtime/transport/phoenix"
@@ -50,7 +51,7 @@ func (ch *Channel) onSystem(m *phoenix.Message) {
 	if err != nil {
 		// A system message that does not decode fails alone, and says so: it may have been the error
 		// before a close, or the readiness a Subscribe waits for.
-		ch.ev.report(&PayloadError{Topic: m.Topic, Event: m.Event, Err: err})
+		ch.ev.undecodable(&PayloadError{Topic: m.Topic, Event: m.Event, Type: reflect.TypeFor[SystemEvent]().String(), Err: err})
 		return
 	}
 	switch {

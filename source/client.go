@@ -85,7 +85,8 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	c := &Client{url: u, cfg: cfg, done: make(chan struct{})}
 	c.sec.init(cfg.apiKey, cfg.headers)
 	c.ev = newEvents(cfg.logger, cfg.onError, cfg.metrics, transport.RedactURL(u), cfg.consumerWait)
-	c.tok = tokens{provider: cfg.token, sec: &c.sec, ev: c.ev, give: c.reg.distributeToken, retryMax: cfg.heartbeatInterval}
+	c.tok = tokens{provider: cfg.token, sec: &c.sec, ev: c.ev, give: c.reg.distributeToken, retryMax: cfg.heartbeatInterval,
+		dialWait: cfg.dialTimeout, anon: cfg.anonymousFallback}
 	c.rest = restHolder{url: u, apiKey: cfg.apiKey, logger: cfg.logger, httpClient: cfg.httpClient, headers: cfg.headers, token: c.tok.forREST}
 	c.changes = hub[*inboundChange](c.ev, "")
 	c.sock = socket.New(socket.Config{
@@ -101,12 +102,12 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		NewHub:  func(topic string) *stream.Hub[phoenix.Message] { return hub[phoenix.Message](c.ev, topic) },
 		Hooks: socket.Hooks{
 			State:     c.ev.state,
-			Error:     c.ev.report,
+			Error:     c.socketError,
 			Log:       c.ev.log,
 			Heartbeat: c.ev.heartbeat,
 			Retry:     c.ev.retry,
 			Unsent:    c.ev.unsent,
-			Dial:      func(ctx context.Context) { _ = c.tok.refresh(ctx) },
+			Dial:      c.tok.beforeDial,
 			Session:   c.tok.session(),
 			Stopped:   c.stopped,
 			Retryable: retryable,
@@ -114,6 +115,14 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	})
 	c.reg.init(cfg.idleAfter, c.sock.Idle)
 	return c, nil
+}
+
+// socketError reports a non-fatal error of the socket: a frame that did not decode, as a *FrameError.
+func (c *Client) socketError(err error) {
+	if errors.Is(err, phoenix.ErrMalformed) {
+		err = &FrameError{Err: err}
+	}
+	c.ev.report(err)
 }
 
 // dialOptions are the transport options of every dial.
@@ -135,10 +144,12 @@ func dialOptions(cfg *config) []transport.Option {
 }
 
 // retryable decides whether a first dial that failed is tried again: not after a permanent rejection of
-// the handshake (a wrong key or path) or an unusable request.
+// the handshake (a wrong key or path), an unusable request, or a token provider that failed while the
+// client had no token (Connect returns its error rather than keep the caller waiting).
 func retryable(err error) bool {
-	if errors.Is(err, transport.ErrInvalidOption) {
-		return false // the request itself is unusable: no retry can fix it
+	var te *TokenError
+	if errors.Is(err, transport.ErrInvalidOption) || errors.As(err, &te) {
+		return false // the request itself is unusable, or has no token: no retry can fix it
 	}
 	var he *transport.HandshakeError
 	return !errors.As(err, &he) || he.Temporary()
@@ -170,10 +181,12 @@ func (c *Client) Start() error { return c.sock.Start() }
 // Connect starts the connection and waits until it opens, ctx ends, or
 // the client gives up. It gives up at once on a permanent rejection of
 // the handshake (an HTTP 4xx other than 408 and 429: a wrong key or path),
-// and after [WithMaxReconnects] failed attempts. Its error is a
-// [*ConnectError] that says why: the last attempt's cause (a
-// *transport.HandshakeError with the status and the server's message, or
-// the network error) and, when ctx ended first, ctx's error. When ctx ends
+// on a token provider that failed before the client had a token (see
+// [WithAccessToken]), and after [WithMaxReconnects] failed attempts. Its
+// error is a [*ConnectError] that says why: the last attempt's cause (a
+// *transport.HandshakeError with the status and the server's message, the
+// network error, a [*TokenError], which names a provider that did not
+// return in time) and, when ctx ended first, ctx's error. When ctx ends
 // first the client keeps trying in the background (pushes wait in the
 // offline buffer) until [Client.Close]. Calling Connect again only waits.
 //
@@ -195,7 +208,9 @@ func (c *Client) Connect(ctx context.Context) error {
 		return ErrClosed
 	case <-ctx.Done():
 		last := c.sock.LastFailure()
-		if d, dialing := c.sock.Dialing(); last == nil && dialing {
+		if p := c.tok.pending(); p != nil {
+			last = p // the attempt under way waits for the token provider
+		} else if d, dialing := c.sock.Dialing(); last == nil && dialing {
 			// No attempt has failed yet: the one under way is why (a server that accepted the
 			// connection and never answered the upgrade, say).
 			last = &transport.DialError{URL: c.ev.logURL, Err: fmt.Errorf("rxrealtime: no handshake response after %v (the dial goes on, bounded by WithDialTimeout)", d.Round(time.Millisecond))}
@@ -257,7 +272,8 @@ func giveUpError(s *socket.Socket, err error) error {
 	if errors.As(err, &ex) {
 		return &ConnectError{Attempts: s.Attempts(), Last: ex.Last}
 	}
-	return &ConnectError{Attempts: s.Attempts(), Last: err, Permanent: !s.Opened()}
+	var te *TokenError
+	return &ConnectError{Attempts: s.Attempts(), Last: err, Permanent: !s.Opened() && !errors.As(err, &te)}
 }
 
 // Done is closed when the client has stopped: after Close, or when
@@ -301,7 +317,7 @@ func (c *Client) Stats() Stats {
 	k := c.sock.Counters()
 	return Stats{
 		FramesIn: k.FramesIn, BytesIn: k.BytesIn, FramesOut: k.FramesOut, BytesOut: k.BytesOut,
-		DecodeErrors: k.DecodeErrors, Dropped: c.ev.dropped.Load(),
+		DecodeErrors: k.DecodeErrors + c.ev.undecoded.Load(), Dropped: c.ev.dropped.Load(),
 		SlowConsumers: c.ev.slow.Load(), Reconnects: k.Reconnects,
 		PushTimeouts:  k.PushTimeouts,
 		OfflineBuffer: k.OfflineBuffer, Channels: c.reg.count(), State: c.State(),

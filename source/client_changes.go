@@ -20,13 +20,13 @@ import (
 // AllChanges[map[string]any] (and Change.Table), or a stream per channel
 // or per binding ([Bind]), rather than a struct that fits only one table.
 func AllChanges[T any](c *Client, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](c.ev, &c.decoders, c.changes, changeSpec{types: types, binding: -1, strict: allStrict[T]()})
+	return typedChanges[T](c.ev, &c.decoders, c.changes, changeSpec{name: "AllChanges", types: types, binding: -1, strict: allStrict[T]()})
 }
 
 // AllChangesWith is [AllChanges] with the rows decoded by codec, as
 // [ChangesWith] does.
 func AllChangesWith[T any](c *Client, codec Codec, types ...postgres.EventType) stream.Stream[postgres.Change[T]] {
-	return typedChanges[T](c.ev, &c.decoders, c.changes, changeSpec{types: types, binding: -1, codec: codec, strict: allStrict[T]()})
+	return typedChanges[T](c.ev, &c.decoders, c.changes, changeSpec{name: "AllChangesWith", types: types, binding: -1, codec: codec, strict: allStrict[T]()})
 }
 
 // allStrict checks the columns of a change into a struct T when its

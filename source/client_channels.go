@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rxrealtime/rxrealtime/source/rest"
+	"github.com/rxrealtime/rxrealtime/stream"
 )
 
 // A client's channels: creating them, the registry's exported face, and the host services a channel uses
@@ -67,7 +68,12 @@ func (c *Client) newChannel(topic string, cfg channelConfig) *Channel {
 	}
 	ch.joinRef.Store(&noJoinRef)
 	ch.changes = hub[*inboundChange](c.ev, topic)
-	ch.presence.events = hub[presenceEvent](c.ev, topic)
+	// A presence listener that starts on a channel joined without presence rejoins it with presence on.
+	ch.presence.events = hub[presenceEvent](c.ev, topic, stream.OnActive(func(active bool) {
+		if active {
+			ch.presenceListening()
+		}
+	}))
 	ch.presence.sender.setLimit(cfg.presenceCalls, cfg.presenceWindow)
 	return ch
 }

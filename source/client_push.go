@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/internal/socket"
@@ -50,8 +51,9 @@ func (c *Client) push(ctx context.Context, m *phoenix.Message, pc callConfig) (R
 }
 
 // outcome turns a socket push's result into the client's: a frame over the limit is a
-// *MessageTooLargeError, and for a push that waited for its reply (replied), a reply whose status is not
-// ok is a *ReplyError (the server's text redacted). A push that waited for its reply is observed by the
+// *MessageTooLargeError, a message the serializer refused wraps its *phoenix.EncodeError, and for a push
+// that waited for its reply (replied), a reply whose status is not ok is a *ReplyError (the server's text
+// redacted). A push that waited for its reply is observed by the
 // Metrics, with its latency since start, unless start is zero (a join: observed as a join).
 func (c *Client) outcome(m *phoenix.Message, r socket.Reply, err error, replied bool, start time.Time) (Reply, error) {
 	out := Reply{Status: r.Status, Response: r.Response}
@@ -59,6 +61,8 @@ func (c *Client) outcome(m *phoenix.Message, r socket.Reply, err error, replied 
 	switch {
 	case errors.As(err, &fe):
 		err = &MessageTooLargeError{Topic: m.Topic, Event: eventName(m), Size: fe.Size, Limit: fe.Limit}
+	case errors.Is(err, phoenix.ErrEncode):
+		err = fmt.Errorf("rxrealtime: %s on %q cannot be sent: %w", eventName(m), m.Topic, err)
 	case err == nil && replied && r.Status != "ok":
 		out.Response = c.sec.redactBytes(r.Response)
 		err = &ReplyError{Topic: m.Topic, Event: m.Event, Status: r.Status, Reason: replyReason(out.Response), Response: out.Response}

@@ -70,7 +70,7 @@ var (
 // as a [*PayloadError] and skipped.
 func BroadcastsWith[T any](ch *Channel, event string, codec Codec) stream.Stream[Broadcast[T]] {
 	bin := isBinary(codec)
-	return broadcasts(ch, event, func(payload []byte, binary bool, dst *T) error {
+	return broadcasts(ch, "BroadcastsWith", event, func(payload []byte, binary bool, dst *T) error {
 		switch {
 		case binary && !bin:
 			return errBinaryForJSONCodec

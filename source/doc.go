@@ -45,7 +45,9 @@
 //     of a shared channel ([Client.Share]) complete when that holder is
 //     released, whatever the other holders do.
 //   - Errors: a payload that does not decode into the consumer's type is
-//     reported on [Client.Errors] (a *PayloadError) and skipped; the
+//     reported on [Client.Errors] (a *PayloadError naming the topic, the
+//     table or event, the type and the consumer, once per consumer that
+//     failed on it), counted in [Stats].DecodeErrors, and skipped; the
 //     stream goes on. Join errors, timeouts and server closes are statuses
 //     ([StatusEvent]) with typed errors, not stream failures.
 //   - Cancellation: every Observe, Subscribe and iterator stops and frees
@@ -128,11 +130,24 @@
 // *transport.HandshakeError with the HTTP status and the server's message,
 // a *transport.DialError wrapping the *net.OpError or *net.DNSError) and,
 // when ctx ended first, ctx's error. A permanent rejection (an HTTP 4xx
-// other than 408 and 429) ends it at once. [Channel.Subscribe] whose ctx
+// other than 408 and 429) ends it at once, and so does a token provider
+// that fails before the client has a token (a [*TokenError]; one that
+// does not return is named as such): the client does not connect as anon
+// unless [WithAnonymousFallback] says so. [Channel.Subscribe] whose ctx
 // ends before SUBSCRIBED returns ctx's error and the last join error, and
 // abandons the join. Every channel status that carries an error is
 // reported as a [*ChannelError]; reconnect attempts as [*ReconnectError].
-// Error texts start with "rxrealtime:" and never contain a key or token.
+//
+// Every error this package returns, publishes on [Client.Errors], gives to
+// the error handler or logs starts with "rxrealtime: " and never contains a
+// key or token. An error of a package beneath it (transport,
+// transport/phoenix, source/postgres, source/presence, source/rest) is
+// never handed on bare: it is wrapped, so errors.Is and errors.As find it,
+// and its text, which starts with its own package's name ("transport: ",
+// "phoenix: "...), says where it came from ("rxrealtime: frame skipped:
+// phoenix: malformed text frame ..."). The one exception is ctx's own error,
+// returned as it is by a call whose ctx ended first, as the standard
+// library does.
 //
 // # Live queries: rows that never go stale
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rxrealtime/rxrealtime/source/internal/socket"
+	"github.com/rxrealtime/rxrealtime/transport/phoenix"
 )
 
 // The socket's errors (they are made by the client's socket, package source/internal/socket, and are the
@@ -83,15 +84,39 @@ func (e *ReconnectError) Error() string {
 // Unwrap returns the cause.
 func (e *ReconnectError) Unwrap() error { return e.Cause }
 
-// TokenError reports a failure of the access-token provider. The previous
-// token stays in use.
-type TokenError struct{ Err error }
+// TokenError reports a failure of the access-token provider (see
+// [WithAccessToken]): its error, or, when Waited is set, that it did not
+// return within Waited. The previous token stays in use. While the client
+// has no token at all, it fails the connection attempt instead: [Connect]
+// returns it (unless [WithAnonymousFallback]).
+type TokenError struct {
+	Err    error         // the provider's error; with Waited, the ctx error it was given, if it returned
+	Waited time.Duration // how long the provider was waited for when it did not return in time; 0 otherwise
+}
 
 // Error implements error.
-func (e *TokenError) Error() string { return "rxrealtime: access token provider: " + e.Err.Error() }
+func (e *TokenError) Error() string {
+	if e.Waited > 0 || e.Err == nil {
+		return "rxrealtime: access token provider did not return within " + e.Waited.String()
+	}
+	return "rxrealtime: access token provider: " + e.Err.Error()
+}
 
 // Unwrap returns the provider's error.
 func (e *TokenError) Unwrap() error { return e.Err }
+
+// FrameError reports a frame from the server that did not decode (Err is
+// the serializer's *phoenix.DecodeError, wrapping phoenix.ErrMalformed). The
+// frame is skipped, as the server skips a malformed frame from a client,
+// and the socket carries on. It is published on [Client.Errors], given to
+// the error handler, logged at Warn and counted in [Stats].DecodeErrors.
+type FrameError struct{ Err error }
+
+// Error implements error.
+func (e *FrameError) Error() string { return "rxrealtime: frame skipped: " + e.Err.Error() }
+
+// Unwrap returns the decoding error.
+func (e *FrameError) Unwrap() error { return e.Err }
 
 // UnsentError reports a push made with NoReply (or an unacknowledged
 // broadcast) that was still in the offline buffer when the client stopped:
@@ -355,18 +380,72 @@ func (e *GapError) Error() string {
 // Is makes errors.Is(err, ErrBroadcastGap) true.
 func (e *GapError) Is(target error) bool { return target == ErrBroadcastGap }
 
-// PayloadError reports a payload that could not be decoded into the
-// stream's type. It is published on [Client.Errors]; the message is
-// skipped and the stream goes on.
+// PayloadError reports a payload that could not be decoded: a postgres
+// change's row, a broadcast's payload or a presence meta that does not fit
+// the type a consumer asked for, or a message (a change's envelope, a
+// presence state or diff, a system message) that is malformed. It is
+// published on [Client.Errors], given to the error handler, logged at Warn
+// and counted in [Stats].DecodeErrors; the value is skipped and the stream
+// goes on.
+//
+// A value that does not fit a consumer's type is reported once per
+// consumer that failed on it, each report naming its consumer: two streams
+// of one row (a [Bind] stream and [Changes], say) report two errors that
+// say which is which. A malformed message is reported once, for all.
 type PayloadError struct {
+	// Topic is the channel's topic, "realtime:<name>".
 	Topic string
+	// Event is the message's event: "postgres_changes", "broadcast",
+	// "presence_state", "presence_diff", "presence" (a meta of either),
+	// "system".
 	Event string
-	Err   error
+	// What names the payload within the channel: the table of a postgres
+	// change ("public.orders"), the event name of a broadcast; "" when the
+	// message was not read that far.
+	What string
+	// Type is the Go type the payload was decoded into ("main.Order"); ""
+	// for a malformed message, which failed before any consumer's type.
+	Type string
+	// Stream is the function whose stream the consumer reads ("Changes",
+	// "TypedBinding.Changes", "AllChanges", "Broadcasts",
+	// "PresenceEvents"..., or "PresenceState" for its snapshot), and
+	// Consumer numbers that consumer among the client's consumers (from 1,
+	// in the order they started): every report of one consumer carries the
+	// same number. Both are unset for a message that failed once for every
+	// consumer.
+	Stream   string
+	Consumer uint64
+	// Err is why it did not decode: a *postgres.DecodeError, an error of
+	// package presence, of the JSON decoder or of the consumer's codec.
+	Err error
 }
 
 // Error implements error.
 func (e *PayloadError) Error() string {
-	return fmt.Sprintf("rxrealtime: %s on %q: cannot decode payload: %v", e.Event, e.Topic, e.Err)
+	var b strings.Builder
+	b.WriteString("rxrealtime: ")
+	b.WriteString(e.Event)
+	if e.What != "" {
+		if e.Event == phoenix.EventPostgres {
+			b.WriteString(" of ")
+			b.WriteString(excerpt(e.What))
+		} else {
+			fmt.Fprintf(&b, " %q", excerpt(e.What))
+		}
+	}
+	fmt.Fprintf(&b, " on %q: cannot decode payload", e.Topic)
+	if e.Type != "" {
+		b.WriteString(" into ")
+		b.WriteString(e.Type)
+	}
+	switch {
+	case e.Consumer != 0:
+		fmt.Fprintf(&b, " (consumer %d, %s)", e.Consumer, e.Stream)
+	case e.Stream != "":
+		fmt.Fprintf(&b, " (%s)", e.Stream)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
 }
 
 // Unwrap returns the decoding error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +30,9 @@ type events struct {
 
 	dropped, slow atomic.Uint64 // values dropped by consumers' policies, slow-consumer episodes
 
-	wait stream.HubOption // how long the socket's hubs wait for room (WithConsumerWait)
+	wait      stream.HubOption // how long the socket's hubs wait for room (WithConsumerWait)
+	undecoded atomic.Uint64    // payloads that did not decode (PayloadError), per consumer
+	consumers atomic.Uint64    // numbers the consumers of typed streams (PayloadError.Consumer)
 }
 
 // DefaultStreamBuffer is the mailbox size of a consumer of a stream fed by the socket (Messages, Topic and
@@ -62,10 +65,11 @@ func newEvents(logger *slog.Logger, onError func(error), metrics Metrics, logURL
 // hub returns a hub fed by the socket's reader: it waits for a consumer whose mailbox is full as long as
 // WithConsumerWait allows, its consumers drop the newest messages past DefaultStreamBuffer after that
 // unless they chose otherwise, and such a slow consumer is reported, naming topic ("" for a client-wide
-// stream).
-func hub[T any](e *events, topic string) *stream.Hub[T] {
-	return stream.NewHub[T](stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped), e.wait,
-		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) }))
+// stream). extra are further options.
+func hub[T any](e *events, topic string, extra ...stream.HubOption) *stream.Hub[T] {
+	opts := append([]stream.HubOption{stream.NeverWait(), socketDefaults, stream.DropCounter(&e.dropped), e.wait,
+		stream.OnSlowConsumer(func(ev stream.SlowConsumer) { e.slowConsumer(topic, ev) })}, extra...)
+	return stream.NewHub[T](opts...)
 }
 
 // report publishes a non-fatal error: on the error stream at once, and to the error handler, the log
@@ -113,6 +117,30 @@ func errorKind(err error) string {
 		return ErrorKindDecode
 	}
 	return ErrorKindOther
+}
+
+// undecodable counts and reports a payload that did not decode.
+func (e *events) undecodable(err *PayloadError) {
+	e.undecoded.Add(1)
+	e.report(err)
+}
+
+// consumer is the identity of one consumer of a typed stream, for its PayloadErrors: the stream's
+// function, its target type, and a number of its own.
+type consumer struct {
+	stream, typ string
+	n           uint64
+}
+
+// newConsumer numbers a consumer of stream that decodes into T.
+func newConsumer[T any](e *events, stream string) consumer {
+	return consumer{stream: stream, typ: reflect.TypeFor[T]().String(), n: e.consumers.Add(1)}
+}
+
+// failed reports that the consumer could not decode the payload of event (what: its table or broadcast
+// event name) on topic.
+func (e *events) failed(c consumer, topic, event, what string, err error) {
+	e.undecodable(&PayloadError{Topic: topic, Event: event, What: what, Type: c.typ, Stream: c.stream, Consumer: c.n, Err: err})
 }
 
 // log logs on the observer goroutine. Attributes never carry a key or a token: URLs are redacted.

@@ -84,7 +84,8 @@ func newHostileServer(t *testing.T, opts ...hostile.Option) *hostile.Server {
 // newHostile connects a client to a new hostile server and joins its probe
 // channel. When the test ends the client is closed and every error it
 // reported and every log line it wrote is checked for the key and the
-// token.
+// token, and every error for the "rxrealtime: " its text starts with
+// (whatever package beneath made it, it is wrapped).
 func newHostile(t *testing.T, srvOpts []hostile.Option, opts ...source.Option) *hostileEnv {
 	t.Helper()
 	e := &hostileEnv{srv: newHostileServer(t, srvOpts...), errs: newErrSink(), logs: newLogSink()}
@@ -186,11 +187,12 @@ func broadcastMsg(topic, event, payload string) phoenix.Message {
 // errSink records the errors given to the client's error handler: all of
 // them for the secrets check, the first 2,000 for waits.
 type errSink struct {
-	mu      sync.Mutex
-	errs    []error
-	n       int
-	leaks   []string
-	changed chan struct{}
+	mu       sync.Mutex
+	errs     []error
+	n        int
+	leaks    []string
+	unprefix []string // texts that do not start with "rxrealtime:"
+	changed  chan struct{}
 }
 
 const errSinkKeep = 2000
@@ -204,6 +206,9 @@ func (s *errSink) add(err error) {
 	s.n++
 	if leaked(text) && len(s.leaks) < 5 {
 		s.leaks = append(s.leaks, transport.Excerpt(text, 300))
+	}
+	if !strings.HasPrefix(text, "rxrealtime: ") && len(s.unprefix) < 5 {
+		s.unprefix = append(s.unprefix, transport.Excerpt(text, 300))
 	}
 	if len(s.errs) < errSinkKeep {
 		s.errs = append(s.errs, err)
@@ -278,6 +283,7 @@ func (s *errSink) assertNoSecrets(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	assert.Empty(t, s.leaks, "errors given to the error handler carry the API key or the access token")
+	assert.Empty(t, s.unprefix, "errors given to the error handler that do not start with \"rxrealtime: \"")
 }
 
 // leaked reports whether text carries one of the client's secrets.
@@ -455,9 +461,13 @@ func runChild(t *testing.T, name string, want ...string) {
 }
 
 // childOK prints the line runChild looks for: the case's typed error, its
-// type and whether it wraps phoenix.ErrTooDeep.
+// type and the types it wraps, and whether it wraps phoenix.ErrTooDeep.
 func childOK(name string, err error) {
-	fmt.Printf("%s %s: %T too-deep=%v: %s\n", hostileCaseOK, name, err, errors.Is(err, phoenix.ErrTooDeep), transport.Excerpt(err.Error(), 300))
+	types := fmt.Sprintf("%T", err)
+	for e := errors.Unwrap(err); e != nil; e = errors.Unwrap(e) {
+		types += fmt.Sprintf(" > %T", e)
+	}
+	fmt.Printf("%s %s: %s too-deep=%v: %s\n", hostileCaseOK, name, types, errors.Is(err, phoenix.ErrTooDeep), transport.Excerpt(err.Error(), 300))
 }
 
 func tail(s string, n int) string {

@@ -38,8 +38,11 @@ func (ic *inboundChange) rowsOK(ev *events) bool {
 	ic.checkOnce.Do(func() {
 		if err := ic.env.CheckRows(); err != nil {
 			ic.bad = true
-			ev.report(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, Err: err})
+			ev.undecodable(&PayloadError{Topic: ic.topic, Event: phoenix.EventPostgres, What: ic.table(), Err: err})
 		}
 	})
 	return !ic.bad
 }
+
+// table is the change's table, "schema.table".
+func (ic *inboundChange) table() string { return ic.env.Schema + "." + ic.env.Table }

@@ -127,7 +127,7 @@ func (NopMetrics) Error(string, error) {}
 type Stats struct {
 	FramesIn, BytesIn   uint64 // frames read and their size
 	FramesOut, BytesOut uint64 // frames written and their size
-	DecodeErrors        uint64 // frames or payloads that did not decode
+	DecodeErrors        uint64 // frames, and payloads (once per consumer that failed: PayloadError), that did not decode
 	Dropped             uint64 // values dropped by consumers' drop policies (slow consumers)
 	SlowConsumers       uint64 // slow-consumer episodes
 	Reconnects          uint64 // reconnect attempts

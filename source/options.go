@@ -44,7 +44,9 @@ var defaultSerializer = phoenix.NewV2(phoenix.WithLazyPayloads())
 // TokenProvider returns the access token (a JWT) to use. It is called
 // before every connect and reconnect, before each rejoin, after every
 // heartbeat, and before the current token expires (see [WithAccessToken]).
-// It should be cheap when its token is still fresh (return a cached one).
+// It should be cheap when its token is still fresh (return a cached one),
+// and return when ctx ends: before a dial it is given the dial timeout
+// ([WithDialTimeout]) as ctx's bound.
 type TokenProvider func(ctx context.Context) (string, error)
 
 // Option configures a [Client].
@@ -67,6 +69,7 @@ type config struct {
 	maxReconnects     int
 	tls               *tls.Config
 	token             TokenProvider
+	anonymousFallback bool
 	logger            *slog.Logger
 	metrics           Metrics
 	onError           func(error)
@@ -295,8 +298,8 @@ func WithDialTimeout(d time.Duration) Option {
 
 // WithDialer makes the client open its TCP connections with dial: a
 // proxy, a custom resolver, or realtimetest's in-memory pipe
-// (Server.DialPipe) for tests under testing/synctest. nil keeps a
-// net.Dialer.
+// (Server.DialPipe) for tests under testing/synctest (the example of
+// realtimetest.WithPipe is such a test). nil keeps a net.Dialer.
 func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
 	return func(c *config) { c.netDial = dial }
 }
@@ -311,8 +314,21 @@ func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, 
 // (access_token) to every joined channel, so the server never closes a
 // channel for an expired token while the provider has a fresh one. An
 // error from the provider is reported as a [*TokenError] and the last good
-// token kept. nil (the default) sets no provider.
+// token kept. While the client has no token at all (the provider never
+// gave one, and [Client.SetAuth] was not called), an error, or no answer
+// within the dial timeout, fails the connection attempt instead, before
+// anything is dialled: [Client.Connect] returns the *TokenError at once
+// rather than connect without a token (as anon, whom row-level security
+// shows less), unless [WithAnonymousFallback] allows that. nil (the
+// default) sets no provider.
 func WithAccessToken(p TokenProvider) Option { return func(c *config) { c.token = p } }
+
+// WithAnonymousFallback lets the client connect without an access token when its token provider
+// ([WithAccessToken]) fails, or does not return within the dial timeout, before it ever gave a token:
+// channels then join with the API key's role (anon), and row-level security hides from them what that
+// role may not see. The failure is still reported as a [*TokenError]. Without it (the default) such a
+// failure fails the connection attempt: [Client.Connect] returns it at once, before anything is dialled.
+func WithAnonymousFallback() Option { return func(c *config) { c.anonymousFallback = true } }
 
 // WithLogger sets the structured logger. Secrets never reach it. nil
 // (the default) logs nothing.

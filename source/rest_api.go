@@ -58,7 +58,7 @@ func (h *restHolder) get() (*rest.Client, error) {
 	}
 	rc, err := rest.New(h.url, h.apiKey, opts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rxrealtime: REST client: %w", err)
 	}
 	h.client = rc
 	return rc, nil

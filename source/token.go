@@ -96,11 +96,15 @@ type tokens struct {
 	ev       *events                                       // reports the provider's failures
 	give     func(ctx context.Context, token string) error // pushes a new token to the joined channels
 	retryMax time.Duration                                 // the longest wait after a provider failure
+	dialWait time.Duration                                 // how long a dial waits for the provider (WithDialTimeout)
+	anon     bool                                          // WithAnonymousFallback: dial without a token
 
 	mu    sync.Mutex
 	token string
 	// gen numbers the provider calls; applied is the newest whose token was set (refresh).
 	gen, applied uint64
+	// asking is when the provider was asked before a dial, while it has not returned (zero otherwise).
+	asking time.Time
 }
 
 // current returns the token joins carry.
@@ -135,7 +139,9 @@ func (t *tokens) refresh(ctx context.Context) error {
 	tok, err := t.provider(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			t.ev.report(&TokenError{Err: err})
+			te := &TokenError{Err: err}
+			t.ev.report(te)
+			return te
 		}
 		return err
 	}
@@ -156,6 +162,52 @@ func (t *tokens) refresh(ctx context.Context) error {
 		t.ev.reportAs(ErrorKindToken, err) // the next rejoin carries the token anyway
 	}
 	return nil
+}
+
+// beforeDial is the socket's Dial hook: it asks the provider for a fresh token before each dial, for at
+// most dialWait. A failure is reported and the last token kept; while the client has no token at all
+// (the provider never gave one, nor SetAuth) it fails the attempt with the *TokenError instead, so that
+// the client does not connect as anon without a word, unless WithAnonymousFallback allows it.
+func (t *tokens) beforeDial(ctx context.Context) error {
+	if t.provider == nil {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, t.dialWait)
+	defer cancel()
+	t.mu.Lock()
+	t.asking = time.Now()
+	t.mu.Unlock()
+	err := t.refresh(pctx)
+	t.mu.Lock()
+	t.asking = time.Time{}
+	has := t.token != ""
+	t.mu.Unlock()
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err() // the client is closing
+	}
+	var te *TokenError
+	if !errors.As(err, &te) { // pctx ended first: refresh did not report it
+		te = &TokenError{Err: err, Waited: t.dialWait}
+		t.ev.report(te)
+	}
+	if has || t.anon {
+		return nil
+	}
+	return te
+}
+
+// pending is the error of a provider asked before a dial that has not returned yet: a *TokenError saying
+// for how long it has been waited for; nil when none is pending.
+func (t *tokens) pending() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.asking.IsZero() {
+		return nil
+	}
+	return &TokenError{Waited: time.Since(t.asking).Round(time.Millisecond)}
 }
 
 // session is the socket's Session hook while a token provider is set: a refresher that runs beside each

@@ -42,6 +42,12 @@
 //   - errors.Is(err, [ErrFrameTooLarge]) or errors.Is(err, [ErrProtocol]): the
 //     peer misbehaved and this side failed the connection (1009 / 1002).
 //
+// # Error texts
+//
+// Every error of this package starts with "transport: ". Package source
+// wraps them: what its user sees starts with "rxrealtime: " and keeps this
+// package's text, prefix included, inside.
+//
 // # Secrets
 //
 // Realtime URLs carry the API key (and sometimes a JWT) in the query string.

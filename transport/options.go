@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,8 +82,8 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // errors.
 func WithHeader(key, value string) Option {
 	return func(o *options) {
-		if err := CheckHeader(key, value); err != nil {
-			o.fail("%v", err)
+		if reason := headerProblem(key, value); reason != "" {
+			o.fail("%s", reason)
 			return
 		}
 		ck := http.CanonicalHeaderKey(key)
@@ -102,17 +103,25 @@ func WithHeader(key, value string) Option {
 // the WebSocket handshake manages itself. The error does not print the
 // value.
 func CheckHeader(key, value string) error {
+	if reason := headerProblem(key, value); reason != "" {
+		return errors.New("transport: " + reason)
+	}
+	return nil
+}
+
+// headerProblem is why WithHeader refuses key and value, or "".
+func headerProblem(key, value string) string {
 	if !validHeaderKey(key) {
-		return fmt.Errorf("header name %q is not an HTTP token", key)
+		return fmt.Sprintf("header name %q is not an HTTP token", key)
 	}
 	if strings.ContainsAny(value, "\r\n\x00") {
-		return fmt.Errorf("value of header %q contains CR, LF or NUL", key)
+		return fmt.Sprintf("value of header %q contains CR, LF or NUL", key)
 	}
 	ck := http.CanonicalHeaderKey(key)
 	if ck == "Upgrade" || ck == "Connection" || strings.HasPrefix(ck, "Sec-Websocket-") {
-		return fmt.Errorf("header %q is managed by the WebSocket handshake", ck)
+		return fmt.Sprintf("header %q is managed by the WebSocket handshake", ck)
 	}
-	return nil
+	return ""
 }
 
 // WithNetDialer makes [Dial] open its connection with dial instead of a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -562,5 +563,36 @@ func TestColumnsListsAlternate(t *testing.T) {
 			assert.Equal(t, tc.want, env.Columns, "case %d", i)
 			require.NoError(t, env.CheckRows())
 		}
+	}
+}
+
+// A value a field rejects is quoted as it was sent, alone: not the rest of
+// the row after it (segmentio's excerpt runs to the end of its input, which
+// for the one-column probe is the value and the object's closing brace).
+func TestDecodeErrorQuotesTheValueAlone(t *testing.T) {
+	type order struct {
+		ID     int     `json:"id"`
+		Amount float64 `json:"amount"`
+	}
+	for _, tc := range []struct {
+		name, columns, record, want string
+	}{
+		{"text into a number", `[{"name":"id","type":"int8"},{"name":"amount","type":"float8"}]`, `{"id":1,"amount":"lots"}`,
+			`postgres: decode data.record column "amount": json: cannot unmarshal string "lots" into Go struct field postgres.order.amount of type float64`},
+		{"a number out of range, column unknown", `[]`, `{"id":99999999999999999999,"amount":1}`,
+			`postgres: decode data.record column "id": json: cannot unmarshal number 99999999999999999999 (out of range) into Go struct field postgres.order.id of type int`},
+		{"a number out of range, column typed", `[{"name":"id","type":"int8"}]`, `{"id":99999999999999999999,"amount":1}`,
+			`postgres: decode data.record column "id": json: cannot unmarshal number 99999999999999999999 (out of range) into Go struct field postgres.order.id of type int`},
+		{"a long value is cut", `[{"name":"amount","type":"float8"}]`, `{"amount":"` + strings.Repeat("x", 100) + `"}`,
+			`postgres: decode data.record column "amount": json: cannot unmarshal string "` + strings.Repeat("x", 32) + `..." into Go struct field postgres.order.amount of type float64`},
+		{"an object", `[{"name":"amount","type":"jsonb"}]`, `{"amount":{"a":1}}`,
+			`postgres: decode data.record column "amount": json: cannot unmarshal object into Go struct field postgres.order.amount of type float64`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Change[order]
+			err := Decode(changePayload(tc.columns, tc.record), &c)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
 	}
 }

@@ -1,9 +1,13 @@
 package postgres
 
 import (
+	"bytes"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gojson "github.com/goccy/go-json"
 	sjson "github.com/segmentio/encoding/json"
@@ -35,7 +39,7 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 	var fields map[string]sjson.RawMessage
 	if sjson.Unmarshal(raw, &fields) != nil || fields == nil || sjson.Unmarshal([]byte("{}"), &empty) != nil {
 		// Not an object, or T cannot hold one: no column to blame.
-		return &DecodeError{Err: err}
+		return &DecodeError{Err: valueError(err, raw)}
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -53,6 +57,8 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 		if perr == nil {
 			continue
 		}
+		// The value as it was sent is the one to report, even when its conversion fails too.
+		perr = valueError(perr, v)
 		ct, known := t.typeOf(k)
 		if !known {
 			return &DecodeError{Column: k, Err: perr}
@@ -66,14 +72,14 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 		}
 		buf = appendObject(buf[:0], k, nv)
 		*probe = zero
-		if perr := sjson.Unmarshal(buf, probe); perr != nil {
+		if sjson.Unmarshal(buf, probe) != nil {
 			return &DecodeError{Column: k, Err: perr}
 		}
 		fields[k] = nv
 		changed = true
 	}
 	if !changed {
-		return &DecodeError{Err: err}
+		return &DecodeError{Err: fieldError(err, fields)}
 	}
 	buf = buf[:0]
 	buf = append(buf, '{')
@@ -86,9 +92,80 @@ func decodeTypedRow[T any](raw []byte, t *table, dst *T) *DecodeError {
 	buf = append(buf, '}')
 	*dst = zero
 	if err := sjson.Unmarshal(buf, dst); err != nil {
-		return &DecodeError{Err: err}
+		return &DecodeError{Err: fieldError(err, fields)}
 	}
 	return nil
+}
+
+// valueError is err, the error of decoding a JSON text in which the value v
+// was rejected, with a type error's text about v alone. segmentio's type
+// errors quote the decoder's input from the value to the end (at most 32
+// bytes of it): for a row, the value, the columns after it and the closing
+// brace. It reports the value as encoding/json does (string, number,
+// object...), with the text of a string or number, cut at 32 bytes, and
+// keeps the overflow of a number. Other errors are returned as they are.
+func valueError(err error, v []byte) error {
+	var te *sjson.UnmarshalTypeError
+	v = bytes.TrimLeft(v, " \t\r\n")
+	if !errors.As(err, &te) || len(v) == 0 {
+		return err
+	}
+	out := *te
+	out.Value = describeValue(v, strings.HasSuffix(te.Value, " overflows"))
+	return &out
+}
+
+// fieldError is valueError for an error of decoding a whole row, whose
+// value is the row's member the type error names (fields), if any.
+func fieldError(err error, fields map[string]sjson.RawMessage) error {
+	var te *sjson.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	name, _, _ := strings.Cut(te.Field, ".")
+	if v, ok := fields[name]; ok && name != "" {
+		return valueError(err, v)
+	}
+	return err
+}
+
+// maxValueExcerpt bounds the text of a value quoted in a decoding error.
+const maxValueExcerpt = 32
+
+// describeValue describes a JSON value for a type error: its kind, and the
+// text of a string or a number.
+func describeValue(v []byte, overflow bool) string {
+	switch c := v[0]; {
+	case c == '"':
+		var s string
+		if sjson.Unmarshal(v, &s) != nil {
+			return "string"
+		}
+		if len(s) > maxValueExcerpt {
+			cut := maxValueExcerpt
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			s = s[:cut] + "..."
+		}
+		return "string " + strconv.Quote(s)
+	case c == '-' || (c >= '0' && c <= '9'):
+		n := string(v)
+		if len(n) > maxValueExcerpt {
+			n = n[:maxValueExcerpt] + "..."
+		}
+		if overflow {
+			return "number " + n + " (out of range)"
+		}
+		return "number " + n
+	case c == 't' || c == 'f':
+		return "bool"
+	case c == '[':
+		return "array"
+	case c == '{':
+		return "object"
+	}
+	return "null"
 }
 
 // appendObject writes the JSON object {k: v}.

@@ -15,7 +15,8 @@ const PipeHost = "realtimetest.pipe:80"
 // (transport.WithNetDialer, source.WithDialer). Nothing touches the
 // network stack, so the whole exchange, timers included, can run inside a
 // testing/synctest bubble, where heartbeat intervals of 25 s pass in no
-// real time. Stop, Start and Restart work as on TCP.
+// real time. Stop, Start and Restart work as on TCP. Its example is a whole
+// test of one's own code this way, dropping one client's connection.
 func WithPipe() Option { return func(c *config) { c.pipe = true } }
 
 // DialPipe connects to a server started [WithPipe]. Its signature is a

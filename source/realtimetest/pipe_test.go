@@ -2,6 +2,8 @@ package realtimetest_test
 
 import (
 	"context"
+	"io"
+	"os"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -45,4 +47,36 @@ func TestPipeServerStopsAndRestarts(t *testing.T) {
 	c, err := transport.Dial(ctx, s.URL()+"/websocket?apikey=k&vsn=2.0.0", transport.WithNetDialer(s.DialPipe))
 	require.NoError(t, err)
 	require.NoError(t, c.CloseNow())
+}
+
+// ExampleWithPipe is meant to be run in a testing/synctest bubble: run so,
+// it prints what it prints outside one, the reconnect's second of backoff
+// passing on the bubble's clock.
+func TestExampleWithPipeInABubble(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	printed := make(chan string, 1)
+	go func() { // outside the bubble: reading the pipe is not a durable block
+		b, _ := io.ReadAll(r)
+		printed <- string(b)
+	}()
+	stdout := os.Stdout
+	os.Stdout = w
+	func() {
+		defer func() { os.Stdout = stdout }()
+		synctest.Test(t, func(t *testing.T) {
+			start := time.Now()
+			ExampleWithPipe()
+			assert.GreaterOrEqual(t, time.Since(start), time.Second, "the backoff, on the bubble's clock")
+		})
+	}()
+	require.NoError(t, w.Close())
+	assert.Equal(t, `alice's room: CHANNEL_ERROR
+alice's room: JOINING
+alice's room: SUBSCRIBED
+back after 1s
+alice hears: {From:bob Text:welcome back}
+bob kept his connection: true
+`, <-printed)
+	require.NoError(t, r.Close())
 }

@@ -22,4 +22,8 @@
 // Decoding never decodes the payload: [ParseReply] and [ParseBroadcast]
 // read the two payload shapes the socket itself needs (reply status,
 // broadcast event) and hand back the rest as raw JSON.
+//
+// Every error of this package starts with "phoenix: ". Package source wraps
+// them: what its user sees starts with "rxrealtime: " and keeps this
+// package's text, prefix included, inside.
 package phoenix

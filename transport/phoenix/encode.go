@@ -1,6 +1,7 @@
 package phoenix
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/rxrealtime/rxrealtime/transport/internal/jsonscan"
@@ -28,7 +29,12 @@ func checkJSON(field string, b []byte) error {
 		return nil
 	}
 	if _, _, err := jsonscan.ValidateValue(b); err != nil {
-		return encodeErr(field, "is not a single JSON value: "+err.Error())
+		reason := err.Error()
+		var se *jsonscan.Error
+		if errors.As(err, &se) { // the scanner's reason, without its internal package's name
+			reason = se.Reason + " at byte " + strconv.Itoa(se.Offset)
+		}
+		return encodeErr(field, "is not a single JSON value: "+reason)
 	}
 	return nil
 }

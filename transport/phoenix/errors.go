@@ -32,7 +32,7 @@ const MaxDepth = jsonscan.MaxDepth
 
 // ErrTooDeep is wrapped by every error about server input that nests deeper
 // than [MaxDepth].
-var ErrTooDeep = errors.New("rxrealtime: JSON nested deeper than 1000 levels (phoenix.MaxDepth)")
+var ErrTooDeep = errors.New("phoenix: JSON nested deeper than 1000 levels (MaxDepth)")
 
 // CheckDepth returns a [*PayloadError] wrapping [ErrTooDeep] if a container
 // in data nests deeper than [MaxDepth], and nil otherwise; it checks nothing

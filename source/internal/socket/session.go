@@ -65,15 +65,21 @@ func (s *Socket) runSessions(ctx context.Context, emit func(phoenix.Message) boo
 
 // runSession dials one WebSocket session and reads it until it ends, emitting every message it decodes.
 func (s *Socket) runSession(ctx context.Context, emit func(phoenix.Message) bool) error {
+	attempt := s.attempts.Add(1) // the Dial hook is part of the attempt: its failure is the attempt's
 	if h := s.hooks.Dial; h != nil {
-		h(ctx)
+		if err := h(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.failed(err)
+				s.log(slog.LevelInfo, "rxrealtime: not dialled", slog.Int64("attempt", attempt), slog.Any("error", err))
+			}
+			return err
+		}
 	}
 	// The writer flushes a whole batch of queued frames at once: a buffer the size of many frames makes
 	// that one socket write.
 	opts := append(s.cfg.Dial[:len(s.cfg.Dial):len(s.cfg.Dial)],
 		transport.WithMaxFrameSize(s.cfg.MaxFrameSize), transport.WithWriteBufferSize(writeBufferSize))
 	dctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
-	attempt := s.attempts.Add(1)
 	s.dialFrom.Store(time.Now().UnixNano())
 	conn, err := transport.Dial(dctx, s.cfg.URL, opts...)
 	s.dialFrom.Store(0)

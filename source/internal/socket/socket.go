@@ -63,8 +63,9 @@ type Hooks struct {
 	// Unsent is told of a push that waited for no reply and will never go out (or was refused by the
 	// server's close), with why: its caller was told it was queued.
 	Unsent func(m *phoenix.Message, err error)
-	// Dial is called before each dial (a token provider is asked then); it may block up to ctx.
-	Dial func(ctx context.Context)
+	// Dial is called before each dial (a token provider is asked then); it may block up to ctx. An error
+	// fails the attempt without dialling: it is the attempt's cause.
+	Dial func(ctx context.Context) error
 	// Session runs on a goroutine of its own for the length of each session (a token refresher), and is
 	// signalled after every heartbeat sent; the session waits for it to return once ctx ends.
 	Session func(ctx context.Context, heartbeat <-chan struct{})
