@@ -141,7 +141,9 @@ func (c *conn) readLoop() {
 		}
 		c.s.handleFrame(c, data, binary)
 		frames++
-		if n := c.s.faults.dropAfter.Load(); n > 0 && frames >= n {
+		// A connection closing for a frame it would not take (CloseOn) is not dropped as well: its close
+		// frame, with the code that tells the client which frame, goes out first.
+		if n := c.s.faults.dropAfter.Load(); n > 0 && frames >= n && !c.refused.Load() {
 			_ = c.tc.CloseNow()
 			break
 		}

@@ -257,7 +257,8 @@ func (f *Faults) Restart() error {
 // connection's start: a connection that breaks in the middle of what a
 // client sends right after connecting (its rejoins and its offline buffer).
 // It applies to the connections open now and to later ones until it is
-// turned off with 0 or Reset.
+// turned off with 0 or Reset. A connection that CloseOn is already closing
+// for a frame closes with CloseOn's code instead.
 func (f *Faults) DropAfterFrames(n int) { f.dropAfter.Store(int64(max(n, 0))) }
 
 // DelayPostgres makes every postgres_changes subscription take d to be

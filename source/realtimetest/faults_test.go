@@ -322,3 +322,19 @@ func TestCloseOnClosesForTheFrame(t *testing.T) {
 	assert.Equal(t, "ok", status, "another connection joins")
 	s.Faults().Reset()
 }
+
+// A connection that closes for a frame (CloseOn) closes with its code even when DropAfterFrames would
+// drop it at that same frame: the server decided to close before it counted the frame, and a client
+// must learn which frame it closed for. Without the precedence the abrupt drop raced the close frame.
+func TestCloseOnWinsOverDropAfterFrames(t *testing.T) {
+	s := newServer(t)
+	s.Faults().CloseOn("poison", transport.StatusInvalidPayload)
+	s.Faults().DropAfterFrames(2)
+	for range 20 {
+		a := dial(t, s, "2.0.0")
+		jr := a.join("realtime:r", `{}`)
+		a.push(jr, "realtime:r", "poison", `{"n":1}`) // the second frame: CloseOn and the drop both apply
+		assert.Equal(t, transport.StatusInvalidPayload, a.closeCode())
+	}
+	s.Faults().Reset()
+}
