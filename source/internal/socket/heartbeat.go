@@ -55,7 +55,7 @@ func (s *Socket) heartbeat(ctx context.Context, ss *session) {
 			} else {
 				operators.MarkHealthy(ctx) // a round trip: the next loss starts the backoff afresh
 			}
-			ss.wq.processed(m) // the server has handled every frame written before this heartbeat
+			s.accepted(ss.wq.processed(m)) // the server has handled every frame written before this heartbeat
 			s.emitHeartbeat(ev)
 			if !t.Stop() {
 				select {

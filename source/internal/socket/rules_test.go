@@ -49,7 +49,7 @@ func TestPoisonOfAClose(t *testing.T) {
 	small, big, bin := msg("a", "s"), msg("a", "big"), msg("a", "bin")
 	suspects := []qitem{{m: small, size: 10}, {m: big, size: 6 << 20}, {m: bin, size: 20, binary: true}}
 	poisoned := func(cause error) (out []*phoenix.Message) {
-		p := poisonOf(cause, suspects)
+		p := poisonOf(cause, suspects, 10) // the server processed a 10-byte frame before
 		for _, it := range suspects {
 			if p(it) {
 				out = append(out, it.m)
@@ -63,11 +63,45 @@ func TestPoisonOfAClose(t *testing.T) {
 	assert.Equal(t, []*phoenix.Message{small, big}, poisoned(closeWith(transport.StatusInvalidPayload)), "1007: the text ones")
 	assert.Empty(t, poisoned(closeWith(transport.StatusGoingAway)))
 	assert.Empty(t, poisoned(errors.New("reset")))
-	assert.Empty(t, poisonOf(closeWith(transport.StatusMessageTooBig), nil)(qitem{m: big}))
+	assert.Empty(t, poisonOf(closeWith(transport.StatusMessageTooBig), nil, 0)(qitem{m: big}))
 
 	onlyText := []qitem{{m: small, size: 10}}
-	p := poisonOf(closeWith(transport.StatusUnsupportedData), onlyText)
+	p := poisonOf(closeWith(transport.StatusUnsupportedData), onlyText, 0)
 	assert.True(t, p(onlyText[0]), "no frame fits the code: every suspect is poisoned")
+}
+
+// A 1009 is for the first frame over the server's limit, which is unknown but at least the largest frame
+// the server processed: every suspect larger than that and than every frame written before it may be the
+// one, and is taken for it. With only the largest taken, two large frames in flight (the first the one the
+// server closed for, the second a byte larger) sent the first again: the property test found it.
+func TestPoisonOfAMessageTooBig(t *testing.T) {
+	hb, p1, after, p2, last := msg("phoenix", "heartbeat"), msg("a", "p1"), msg("a", "after"), msg("a", "p2"), msg("a", "last")
+	suspects := []qitem{{m: hb, size: 35}, {m: p1, size: 41003}, {m: after, size: 40}, {m: p2, size: 41004}, {m: last, size: 41000}}
+	tooBig := &transport.CloseError{Code: transport.StatusMessageTooBig}
+	poisoned := func(accepted int) (out []*phoenix.Message) {
+		p := poisonOf(tooBig, suspects, accepted)
+		for _, it := range suspects {
+			if p(it) {
+				out = append(out, it.m)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []*phoenix.Message{p1, p2}, poisoned(200), "each frame that may have been the first over the limit")
+	assert.Equal(t, []*phoenix.Message{p2}, poisoned(41003), "the server processed a frame as large as p1: p1 was not it")
+	assert.Equal(t, []*phoenix.Message{p2}, poisoned(50000), "none is larger than what the server processed: the largest")
+	assert.Equal(t, []*phoenix.Message{hb, p1, p2}, poisoned(0), "nothing processed yet: every frame larger than those before it")
+}
+
+// The largest frame the server has shown it processed is remembered across sessions; it only grows.
+func TestAcceptedSizeOnlyGrows(t *testing.T) {
+	s := &Socket{}
+	s.accepted(100)
+	s.accepted(40)
+	s.accepted(0)
+	assert.EqualValues(t, 100, s.acceptedSize.Load())
+	s.accepted(5000)
+	assert.EqualValues(t, 5000, s.acceptedSize.Load())
 }
 
 // A frame over the limit is refused before it is queued, and the queue is as it was.

@@ -102,6 +102,9 @@ type Socket struct {
 	traffic                                *trafficTable // by topic and event; nil unless Config.Traffic
 
 	attempts atomic.Int64 // dials since the last session opened
+	// acceptedSize is the largest frame the server has shown it processed, on any session: a lower bound
+	// of its frame limit, for telling which frame a 1009 close was for (write.go, poisonOf).
+	acceptedSize atomic.Int64
 	dialFrom atomic.Int64 // when the dial under way began (unix nanoseconds); 0 when none is
 	opened   atomic.Bool  // a session opened once: from then on every failure is retried
 

@@ -171,8 +171,9 @@ func (ss *session) writer() {
 
 			ss.s.pending.markWritten(b.items, ss.id)
 			q.mu.Lock()
-			q.wrote(b.items)
+			forgot := q.wrote(b.items)
 			q.mu.Unlock()
+			ss.s.accepted(forgot)
 			frames = frames[:0]
 			for _, it := range b.items {
 				frames = append(frames, transport.Frame{Data: b.buf[it.end-it.size : it.end], Binary: it.binary})
@@ -209,30 +210,54 @@ func (ss *session) writer() {
 // maxRecent bounds the frames remembered as written since the last heartbeat reply.
 const maxRecent = 256
 
-// wrote remembers items as written: the server has not yet shown it processed them. q.mu held.
-func (q *writeQueue) wrote(items []qitem) {
+// wrote remembers items as written: the server has not yet shown it processed them. It returns the size
+// of the largest frame it forgot to stay within its bound (0 if none). q.mu held.
+func (q *writeQueue) wrote(items []qitem) (forgot int) {
 	q.recent = append(q.recent, items...)
 	if n := len(q.recent) - maxRecent; n > 0 {
 		// Past the bound the oldest go: the server has most likely processed them.
+		forgot = largestSize(q.recent[:n])
 		k := copy(q.recent, q.recent[n:])
 		clear(q.recent[k:])
 		q.recent = q.recent[:k]
 	}
+	return forgot
+}
+
+// accepted records that the server processed a frame of n bytes.
+func (s *Socket) accepted(n int) {
+	for {
+		cur := s.acceptedSize.Load()
+		if int64(n) <= cur || s.acceptedSize.CompareAndSwap(cur, int64(n)) {
+			return
+		}
+	}
+}
+
+func largestSize(items []qitem) int {
+	n := 0
+	for _, it := range items {
+		n = max(n, it.size)
+	}
+	return n
 }
 
 // processed forgets the frames written up to and including m: a reply to m shows the server processed
-// them (it handles a socket's frames in order). The heartbeat calls it with each heartbeat answered.
-func (q *writeQueue) processed(m *phoenix.Message) {
+// them (it handles a socket's frames in order). The heartbeat calls it with each heartbeat answered. It
+// returns the size of the largest frame it forgot (0 if none).
+func (q *writeQueue) processed(m *phoenix.Message) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, it := range q.recent {
 		if it.m == m {
+			done := largestSize(q.recent[:i+1])
 			n := copy(q.recent, q.recent[i+1:])
 			clear(q.recent[n:])
 			q.recent = q.recent[:n]
-			return
+			return done
 		}
 	}
+	return 0
 }
 
 // writeFailGrace is how long a failed write leaves the session to its reader before ending it.
@@ -299,7 +324,7 @@ func (ss *session) handBack(cause error) (back, poisoned []qitem) {
 			suspects = append(suspects, it)
 		}
 	}
-	poison := poisonOf(cause, suspects)
+	poison := poisonOf(cause, suspects, int(ss.s.acceptedSize.Load()))
 	for _, it := range suspects {
 		if poison(it) {
 			poisoned = append(poisoned, it)
@@ -325,11 +350,16 @@ func (ss *session) handBack(cause error) (back, poisoned []qitem) {
 	return back, poisoned
 }
 
-// poisonOf returns which of suspects (written since the last heartbeat reply) the server closed the session for, by the
-// code of its close: 1009 (message too big) the largest frame, 1003 (unsupported data) the binary
-// frames, 1007 (invalid payload data) the text frames — or, when no frame fits, all of them. Any other end
-// poisons nothing.
-func poisonOf(cause error, suspects []qitem) func(qitem) bool {
+// poisonOf returns which of suspects (written since the last heartbeat reply, in the order written) the
+// server closed the session for, by the code of its close: 1003 (unsupported data) the binary frames, 1007
+// (invalid payload data) the text frames — or, when no frame fits, all of them — and 1009 (message too
+// big) each frame that may have been the first over the server's limit. That limit is unknown, but at
+// least accepted (the largest frame the server has shown it processed), and the server reads in order:
+// the frame it closed for is larger than accepted and than every frame written before it. Each suspect
+// that is so is taken for it (more than one when frames of growing size were in flight: the ones the
+// server read are not sent twice, and the larger ones would be refused too); if none is, the largest. Any
+// other end poisons nothing.
+func poisonOf(cause error, suspects []qitem, accepted int) func(qitem) bool {
 	var ce *transport.CloseError
 	if !errors.As(cause, &ce) || len(suspects) == 0 {
 		return func(qitem) bool { return false }
@@ -337,14 +367,23 @@ func poisonOf(cause error, suspects []qitem) func(qitem) bool {
 	var match func(qitem) bool
 	switch ce.Code {
 	case transport.StatusMessageTooBig:
-		largest := suspects[0].m
-		size := suspects[0].size
-		for _, it := range suspects[1:] {
-			if it.size > size {
-				largest, size = it.m, it.size
+		set := map[*phoenix.Message]bool{}
+		top := accepted
+		for _, it := range suspects {
+			if it.size > top {
+				set[it.m], top = true, it.size
 			}
 		}
-		return func(it qitem) bool { return it.m == largest }
+		if len(set) == 0 {
+			largest := suspects[0]
+			for _, it := range suspects[1:] {
+				if it.size > largest.size {
+					largest = it
+				}
+			}
+			set[largest.m] = true
+		}
+		return func(it qitem) bool { return set[it.m] }
 	case transport.StatusUnsupportedData:
 		match = func(it qitem) bool { return it.binary }
 	case transport.StatusInvalidPayload:
