@@ -207,7 +207,10 @@
 //     closed the socket for (1009, 1007, 1003; the client tells which among
 //     those written since the server last answered a heartbeat) is never
 //     sent again: its push fails with that close as its cause, or, when
-//     it waited for no reply, it is reported as an [*UnsentError].
+//     it waited for no reply, it is reported as an [*UnsentError]. For
+//     1009 the client cannot know the server's limit, so it takes each
+//     frame that may have been the first over it (larger than any frame
+//     the server processed and than those written before it) for the one.
 //   - A join refusal is permanent or transient ([JoinError.Permanent]): a
 //     permanent one ends [Channel.Subscribe] at once; a transient one keeps
 //     it waiting while the channel rejoins (see Subscribe).
