@@ -105,8 +105,8 @@ type Socket struct {
 	// acceptedSize is the largest frame the server has shown it processed, on any session: a lower bound
 	// of its frame limit, for telling which frame a 1009 close was for (write.go, poisonOf).
 	acceptedSize atomic.Int64
-	dialFrom atomic.Int64 // when the dial under way began (unix nanoseconds); 0 when none is
-	opened   atomic.Bool  // a session opened once: from then on every failure is retried
+	dialFrom     atomic.Int64 // when the dial under way began (unix nanoseconds); 0 when none is
+	opened       atomic.Bool  // a session opened once: from then on every failure is retried
 
 	mu       sync.Mutex
 	sess     *session // the open session taking direct writes; nil while offline or flushing
