@@ -254,8 +254,9 @@ func (ch *Channel) onJoinReply(m *phoenix.Message, r socket.Reply, err error) {
 		ch.emitStatus(StatusEvent{Status: StatusTimedOut, Err: ErrJoinTimeout})
 		sess := ch.joinSession
 		ch.mu.Unlock()
-		// As phoenix.js: leave the join that may still land, before any
-		// rejoin goes out (the server routes phx_leave by topic only).
+		// As phoenix.js: leave the join that may still land. A rejoin may
+		// go out first; Phoenix ignores a leave whose join_ref is not the
+		// topic's current join, so the rejoin stays.
 		ch.leaveAsync(ref, sess)
 		ch.mu.Lock()
 		if ch.state == stErrored {

@@ -58,6 +58,12 @@ func (s *Server) handleFrame(c *conn, data []byte, binary bool) {
 			c.reply(m.JoinRef, m.Ref, m.Topic, "ok", emptyObject)
 			return
 		}
+		if m.JoinRef != "" && ch.joinRef != "" && m.JoinRef != ch.joinRef {
+			// The leave of an earlier join of the topic: Phoenix ignores it, without a reply (the client
+			// "has raced a server close", Phoenix.Socket), and the current join stays. A join without a
+			// join_ref (vsn 1.0.0 may omit it) is left by any leave, as there.
+			return
+		}
 		c.reply(ch.joinRef, m.Ref, m.Topic, "ok", emptyObject)
 		ch.sendClose()
 		s.removeChannel(ch)

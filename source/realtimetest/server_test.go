@@ -171,6 +171,28 @@ func TestDuplicateJoinRepliesThenClosesTheOldJoin(t *testing.T) {
 	assert.Equal(t, "3", s.Clients()[0].Channels[0].JoinRef)
 }
 
+// A phx_leave whose join_ref is not the topic's current join is ignored, as Phoenix ignores it ("the
+// client has raced a server close"): no reply, and the current join stays. The test server used to leave
+// whatever join the topic had, so a client's late leave of an old join closed its new one.
+func TestStaleLeaveIsIgnored(t *testing.T) {
+	s := newServer(t)
+	c := dial(t, s, "2.0.0")
+	c.sendText(`["1","1","realtime:room","phx_join",{"config":{"presence":{"enabled":true}}}]`)
+	c.expect(`["1","1","realtime:room","phx_reply",{"status":"ok","response":{"postgres_changes":[]}}]`)
+	c.expect(`["1",null,"realtime:room","presence_state",{}]`)
+	c.sendText(`["3","3","realtime:room","phx_join",{"config":{"presence":{"enabled":true}}}]`)
+	c.expect(`["3","3","realtime:room","phx_reply",{"status":"ok","response":{"postgres_changes":[]}}]`)
+	c.expect(`["1","1","realtime:room","phx_close",{}]`)
+	c.expect(`["3",null,"realtime:room","presence_state",{}]`)
+	c.sendText(`["1","4","realtime:room","phx_leave",{}]`)
+	c.expectNone()
+	require.Len(t, s.Clients()[0].Channels, 1)
+	assert.Equal(t, "3", s.Clients()[0].Channels[0].JoinRef)
+	c.sendText(`["3","5","realtime:room","phx_leave",{}]`)
+	c.expect(`["3","5","realtime:room","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`["3","3","realtime:room","phx_close",{}]`)
+}
+
 func TestDuplicateJoinThatFailsStillClosesTheOldJoin(t *testing.T) {
 	s := newServer(t)
 	c := dial(t, s, "2.0.0")
