@@ -2,6 +2,8 @@ package realtimetest
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -134,9 +136,13 @@ func (c *conn) checkIdle() {
 // down.
 func (c *conn) readLoop() {
 	var frames int64
+	abort := true
 	for {
 		data, binary, err := c.tc.ReadFrame()
 		if err != nil {
+			// Closed on this side: by a drop (the socket is gone already) or by a close under way, whose
+			// close frame must not be cut off by dropping the socket under it.
+			abort = !errors.Is(err, net.ErrClosed)
 			break
 		}
 		c.s.handleFrame(c, data, binary)
@@ -148,7 +154,7 @@ func (c *conn) readLoop() {
 			break
 		}
 	}
-	c.s.dropConn(c)
+	c.s.dropConn(c, abort)
 }
 
 // writeLoop writes queued frames in order until the connection is torn down
@@ -198,9 +204,13 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// dropConn removes a finished connection and everything it joined.
-func (s *Server) dropConn(c *conn) {
-	_ = c.tc.CloseNow()
+// dropConn removes a finished connection and everything it joined. With
+// abort it closes the socket at once; without, the socket is left to the
+// close already under way on this side.
+func (s *Server) dropConn(c *conn, abort bool) {
+	if abort {
+		_ = c.tc.CloseNow()
+	}
 	s.mu.Lock()
 	if !c.dead {
 		c.dead = true

@@ -338,3 +338,27 @@ func TestCloseOnWinsOverDropAfterFrames(t *testing.T) {
 	}
 	s.Faults().Reset()
 }
+
+// A connection that closes for a frame sends its close frame even while the client goes on writing: the
+// reader, which meets the connection closing as it reads what follows, lets that close finish instead of
+// dropping the socket under it. Before, the client saw 1006 now and then (the property test found it).
+func TestCloseOnSendsTheCloseWhileTheClientKeepsWriting(t *testing.T) {
+	s := newServer(t, WithPipe()) // a pipe: every write waits for the server's reader, which keeps it busy
+	s.Faults().CloseOn("poison", transport.StatusInvalidPayload)
+	after, _, err := phoenix.V2.Encode(nil, &phoenix.Message{JoinRef: "1", Ref: "9", Topic: "realtime:r", Event: "after", Payload: []byte(`{"n":2}`)})
+	require.NoError(t, err)
+	for range 50 {
+		a := dial(t, s, "2.0.0", transport.WithNetDialer(s.DialPipe))
+		jr := a.join("realtime:r", `{}`)
+		a.push(jr, "realtime:r", "poison", `{"n":1}`)
+		go func() {
+			for range 200 { // what the client had queued behind it
+				if a.tc.WriteFrame(context.Background(), after, false) != nil {
+					return
+				}
+			}
+		}()
+		assert.Equal(t, transport.StatusInvalidPayload, a.closeCode())
+	}
+	s.Faults().Reset()
+}
