@@ -13,7 +13,8 @@
 //     JWT verification ([WithJWTSecret]), the real server's JSON 401, 404 and
 //     429 bodies, and a bare 403 for an unknown vsn;
 //   - heartbeats on the "phoenix" topic, joins on "realtime:<name>" with the
-//     real join replies and "<Code>: <message>" join errors, leaves,
+//     real join replies and "<Code>: <message>" join errors, leaves (a
+//     leave of an earlier join of the topic is ignored, as Phoenix does),
 //     duplicate joins, "unmatched topic" for pushes to topics not joined;
 //   - broadcast with self and ack, public and private namespaces, binary
 //     kind 3 in and kind 4 out, the REST endpoints POST /api/broadcast and
